@@ -1,0 +1,35 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "SwiftGLB",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "GLBCore", targets: ["GLBCore"]),
+        .executable(name: "glb-director-cli", targets: ["glb-director-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "GLBCore"),
+        .executableTarget(
+            name: "glb-director-cli",
+            dependencies: [
+                "GLBCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "table-compile-benchmark",
+            dependencies: ["GLBCore"],
+            path: "benchmarks/table-compile",
+            exclude: ["run"]
+        ),
+        .testTarget(
+            name: "GLBCoreTests",
+            dependencies: ["GLBCore"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

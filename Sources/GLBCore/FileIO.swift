@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failed file operation, with the path and the system's reason.
+public struct FileError: Error, Equatable, CustomStringConvertible {
+    public var path: String
+    public var operation: String
+    public var reason: String
+
+    public var description: String { "\(path): cannot \(operation): \(reason)" }
+
+    init(_ path: String, _ operation: String, errno code: Int32) {
+        self.init(path, operation, String(cString: strerror(code)))
+    }
+
+    init(_ path: String, _ operation: String, _ reason: String) {
+        self.path = path
+        self.operation = operation
+        self.reason = reason
+    }
+}
+
+/// Whole-file reads and atomic whole-file writes, without Foundation.
+public enum FileIO {
+    /// Reads a regular file completely. Files larger than `limit` bytes are refused rather
+    /// than read into memory.
+    public static func read(path: String, limit: Int) throws(FileError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(path, "open", errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FileError(path, "stat", errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw FileError(path, "read", "not a regular file") }
+        guard Int(st.st_size) <= limit else {
+            throw FileError(path, "read", "file is \(st.st_size) bytes, more than the \(limit) allowed")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(st.st_size))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path, "read", errno: errno)
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+            guard bytes.count <= limit else { throw FileError(path, "read", "file grew past the \(limit) bytes allowed") }
+        }
+        return bytes
+    }
+
+    /// Writes `bytes` to `path` so that a reader sees either the old file or the complete new
+    /// one: the data goes to a temporary file in the same folder, is synced, then renamed into
+    /// place. On any failure the temporary file is removed and `path` is untouched.
+    public static func writeAtomically(path: String, bytes: [UInt8], mode: mode_t? = nil) throws(FileError) {
+        let folder = directory(of: path)
+        var template = Array("\(folder)/.\(basename(of: path)).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw FileError(path, "create a temporary file in \(folder)", errno: errno) }
+        let tmpPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var committed = false
+        defer {
+            if !committed { unlink(tmpPath) }
+        }
+        do {
+            defer { close(fd) }
+            // mkstemp creates 0600; give the file what a plain create would (0666 & ~umask).
+            let mask = umask(0)
+            umask(mask)
+            fchmod(fd, mode ?? (0o666 & ~mask))
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes { raw in
+                    Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileError(path, "write", errno: errno)
+                }
+                offset += n
+            }
+            guard fsync(fd) == 0 else { throw FileError(path, "sync", errno: errno) }
+        }
+        guard rename(tmpPath, path) == 0 else { throw FileError(path, "rename \(tmpPath) to it", errno: errno) }
+        committed = true
+    }
+
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let dir = path[..<slash]
+        return dir.isEmpty ? "/" : String(dir)
+    }
+
+    static func basename(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+}

@@ -1,0 +1,155 @@
+import Dispatch
+
+/// Fills a table's 65,536 rows by rendezvous hashing, exactly as GLB Director's
+/// `glb-director-cli build-config` does (DESIGN.md §4), but faster:
+///
+/// - every backend's score for row `i` is SipHash(seed, rowSeed ‖ address); the first 8 bytes
+///   of that message are the same for all backends of the row, so the SipHash state after
+///   them is computed once per row;
+/// - only the two lowest scores matter, so they are kept while scanning instead of sorting;
+/// - rows are independent, so they are computed on every core.
+public enum RendezvousCompiler {
+    /// Compiles every table of a source.
+    public static func compile(_ config: ForwardingTableConfig) -> CompiledForwardingTable {
+        CompiledForwardingTable(tables: config.tables.map(compile))
+    }
+
+    /// Compiles one table. The table must have at least one backend that is not inactive
+    /// (decoding guarantees it).
+    public static func compile(_ table: TableConfig) -> CompiledTable {
+        let backends = table.backends.map {
+            CompiledBackend(address: $0.address, state: BinaryBackendState($0.state), healthy: $0.healthy)
+        }
+        let candidates = Candidates(table.backends)
+        precondition(candidates.count > 0, "a table needs a backend that is not inactive")
+
+        let rows = [TableRow](unsafeUninitializedCapacity: TableLimits.rowCount) { buffer, count in
+            let out = RowBuffer(base: buffer.baseAddress!)
+            let chunk = 1024
+            let chunks = TableLimits.rowCount / chunk
+            candidates.withUnsafeViews { views in
+                DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                    for i in (c * chunk)..<((c + 1) * chunk) {
+                        (out.base + i).initialize(to: row(UInt32(i), seed: table.seed, candidates: views))
+                    }
+                }
+            }
+            count = TableLimits.rowCount
+        }
+        return CompiledTable(backends: backends, binds: table.binds, hashKey: table.hashKey, rows: rows)
+    }
+
+    /// The row for index `i`.
+    @inline(__always)
+    static func row(_ i: UInt32, seed: SipHashKey, candidates c: Candidates.Views) -> TableRow {
+        let start = SipHashState(key: seed)
+        // Row seed: SipHash of the row index as 4 big-endian bytes.
+        let rowSeed = start.finalize(lastBlock: UInt64(i.byteSwapped) | (4 << 56))
+        var prefixed = start
+        prefixed.compress(rowSeed)
+
+        var best = (score: UInt64.max, index: Int.max)
+        var second = (score: UInt64.max, index: Int.max)
+        for k in 0..<c.count {
+            let hash: UInt64
+            if c.isIPv6[k] {
+                var s = prefixed
+                s.compress(c.block0[k])
+                s.compress(c.block1[k])
+                hash = s.finalize(lastBlock: 24 << 56)
+            } else {
+                hash = prefixed.finalize(lastBlock: c.block0[k])
+            }
+            // Scores are the 8 output bytes read big-endian; ties keep JSON order.
+            let score = hash.byteSwapped
+            if score < best.score {
+                second = best
+                best = (score, k)
+            } else if score < second.score {
+                second = (score, k)
+            }
+        }
+        if c.count == 1 { second = best }
+
+        // GLB's rule: a draining or unhealthy primary gives way to an active secondary.
+        let primaryBad = c.isDraining[best.index] || !c.isHealthy[best.index]
+        if primaryBad && c.isActive[second.index] && c.count > 1 {
+            swap(&best, &second)
+        }
+        return TableRow(primary: c.position[best.index], secondary: c.position[second.index])
+    }
+
+    /// The backends that compete for rows (all but inactive ones), in JSON order, with their
+    /// addresses pre-cut into SipHash message blocks.
+    struct Candidates {
+        var position: [UInt32] = []
+        var isIPv6: [Bool] = []
+        /// IPv4: the whole final block (address | length 12); IPv6: address bytes 0-7.
+        var block0: [UInt64] = []
+        /// IPv6: address bytes 8-15.
+        var block1: [UInt64] = []
+        var isDraining: [Bool] = []
+        var isHealthy: [Bool] = []
+        var isActive: [Bool] = []
+
+        var count: Int { position.count }
+
+        init(_ backends: [Backend]) {
+            for (i, b) in backends.enumerated() where b.state != .inactive {
+                position.append(UInt32(i))
+                let bytes = b.address.bytes
+                func le64(_ from: Int, _ n: Int) -> UInt64 {
+                    (0..<n).reduce(0) { $0 | UInt64(bytes[from + $1]) << (8 * UInt64($1)) }
+                }
+                if b.address.family == .ipv4 {
+                    isIPv6.append(false)
+                    block0.append(le64(0, 4) | (12 << 56))
+                    block1.append(0)
+                } else {
+                    isIPv6.append(true)
+                    block0.append(le64(0, 8))
+                    block1.append(le64(8, 8))
+                }
+                isDraining.append(b.state == .draining)
+                isHealthy.append(b.healthy)
+                isActive.append(b.state == .active)
+            }
+        }
+
+        /// Raw views for the concurrent loop (no reference counting per row).
+        struct Views: @unchecked Sendable {
+            let count: Int
+            let position: UnsafeBufferPointer<UInt32>
+            let isIPv6: UnsafeBufferPointer<Bool>
+            let block0: UnsafeBufferPointer<UInt64>
+            let block1: UnsafeBufferPointer<UInt64>
+            let isDraining: UnsafeBufferPointer<Bool>
+            let isHealthy: UnsafeBufferPointer<Bool>
+            let isActive: UnsafeBufferPointer<Bool>
+        }
+
+        func withUnsafeViews<R>(_ body: (Views) -> R) -> R {
+            position.withUnsafeBufferPointer { p in
+                isIPv6.withUnsafeBufferPointer { v6 in
+                    block0.withUnsafeBufferPointer { b0 in
+                        block1.withUnsafeBufferPointer { b1 in
+                            isDraining.withUnsafeBufferPointer { d in
+                                isHealthy.withUnsafeBufferPointer { h in
+                                    isActive.withUnsafeBufferPointer { a in
+                                        body(Views(count: count, position: p, isIPv6: v6, block0: b0, block1: b1,
+                                                   isDraining: d, isHealthy: h, isActive: a))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The destination rows, shared by the concurrent workers (each writes its own rows).
+    struct RowBuffer: @unchecked Sendable {
+        let base: UnsafeMutablePointer<TableRow>
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import GLBCore
+
+struct BuildConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build-config",
+        abstract: "Compile a JSON forwarding table into the binary table the director loads.",
+        discussion: """
+            Byte-for-byte the same output as GLB Director's `glb-director-cli build-config`. \
+            The destination is written to a temporary file in its folder and renamed into \
+            place, so a director reloading at the same moment sees the old or the new table, \
+            never half of one. Errors and warnings are printed as GLB's JSON log lines on \
+            stderr; nothing is printed on success. Exit status: 0 on success, 1 on any error \
+            (nothing is written then).
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The forwarding table source (JSON, GLB's schema).", valueName: "src-json"))
+    var source: String
+
+    @Argument(help: ArgumentHelp("Where to write the binary table.", valueName: "dst-binary"))
+    var destination: String
+
+    func run() throws {
+        let decoded = ForwardingTableConfig.load(path: source)
+        for warning in decoded.warnings {
+            Console.glbLog("warning", warning.description)
+        }
+        guard let config = decoded.config else {
+            for error in decoded.errors {
+                Console.glbLog("error", error.description)
+            }
+            throw CommandFailure()
+        }
+        do {
+            try BinaryTableFormat.write(RendezvousCompiler.compile(config), to: destination)
+        } catch {
+            Console.glbLog("error", error.description)
+            throw CommandFailure()
+        }
+    }
+}

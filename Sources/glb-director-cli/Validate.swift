@@ -1,0 +1,51 @@
+import ArgumentParser
+import GLBCore
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a forwarding table and report every problem at once.",
+        discussion: """
+            For a JSON source, every error and warning is listed with the file, the table \
+            (index and name) and the field. For a binary table (a file starting with "GLBD"), \
+            the file's structure is checked as the director checks it before loading. Exit \
+            status 1 if there is any error (or any warning with --strict).
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The forwarding table: JSON source or compiled binary.", valueName: "table"))
+    var path: String
+
+    @Flag(help: "Treat warnings as errors.")
+    var strict = false
+
+    func run() throws {
+        let input: TableInput
+        do {
+            input = try TableInput.load(path)
+        } catch let errors as ConfigErrors {
+            for issue in errors.issues { Console.out(issue.labeled) }
+            let e = errors.errors.count, w = errors.issues.count - e
+            Console.out("\(path): \(count(e, "error")), \(count(w, "warning"))")
+            throw CommandFailure()
+        } catch {
+            Console.out("\(error)")
+            throw CommandFailure()
+        }
+        for issue in input.warnings { Console.out(issue.labeled) }
+        let tables = input.compiled.tables
+        let binds = tables.reduce(0) { $0 + $1.binds.count }
+        let backends = tables.reduce(0) { $0 + $1.backends.count }
+        let summary = "\(count(tables.count, "table")), \(count(binds, "bind")), \(count(backends, "backend"))"
+        if strict && !input.warnings.isEmpty {
+            Console.out("\(path): \(count(input.warnings.count, "warning")) (--strict): \(summary)")
+            throw CommandFailure()
+        }
+        let note = input.warnings.isEmpty ? "" : " (\(count(input.warnings.count, "warning")))"
+        Console.out("\(path): OK\(note): \(summary)")
+    }
+}
+
+/// "1 table", "2 tables".
+func count(_ n: Int, _ noun: String) -> String {
+    "\(n) \(noun)\(n == 1 ? "" : "s")"
+}

@@ -1,0 +1,35 @@
+"""Shared fixtures for SwiftGLB's system tests (pytest)."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "Tests" / "Fixtures"
+
+
+def _bin_dir() -> pathlib.Path:
+    env = os.environ.get("GLB_BIN_DIR")
+    if env:
+        return pathlib.Path(env)
+    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True,
+                         capture_output=True, text=True)
+    return pathlib.Path(out.stdout.strip())
+
+
+@pytest.fixture(scope="session")
+def bin_dir() -> pathlib.Path:
+    return _bin_dir()
+
+
+@pytest.fixture(scope="session")
+def cli(bin_dir):
+    """Runs glb-director-cli; returns the CompletedProcess (text mode)."""
+    path = bin_dir / "glb-director-cli"
+    assert path.exists(), f"{path} not built (run scripts/test, or swift build)"
+
+    def run(*args, check=False):
+        return subprocess.run([str(path), *map(str, args)], capture_output=True, text=True, check=check)
+
+    return run
