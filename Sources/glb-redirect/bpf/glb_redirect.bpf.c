@@ -1,0 +1,727 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * glb-redirect: the backend half of GLB (DESIGN.md §7) as an eBPF TC program,
+ * attached at clsact ingress of the backend's interface.
+ *
+ * A GLB GUE packet (Ethernet / IPv4 / UDP to the GUE port / GUE / GLB hop list
+ * / inner IPv4 or IPv6 packet) is
+ *   - taken locally when the inner packet belongs here: decapsulated in place
+ *     (outer Ethernet header kept, IPv4/UDP/GUE removed) and passed up the
+ *     stack, where the VIP lives on lo;
+ *   - forwarded when it does not and a next hop is left: the outer IPv4 header
+ *     is rewritten (src = old dst, dst = next hop, next_hop + 1) and the frame
+ *     is sent out again;
+ *   - dropped when it is addressed to our GUE port but malformed: such a
+ *     packet can be neither decapsulated nor forwarded safely, and the stack
+ *     could do nothing useful with it either (no GUE socket listens there).
+ * Everything else passes untouched (TC_ACT_OK), and so do GUE packets in
+ * frames not addressed to this host's MAC and outer IPv4 fragments.
+ *
+ * The file reads top to bottom as the decision tree: glb_redirect() first,
+ * then each step in the order it is called. Every exit is counted, see
+ * glb_redirect_counters.h. Packet bytes are read with bpf_skb_load_bytes()
+ * into stack copies, so no packet pointer survives a helper that rewrites the
+ * packet, and non-linear skbs need no pull.
+ *
+ * Checksums when forwarding: the IPv4 header checksum is updated
+ * incrementally; the outer UDP checksum is left at 0 when it is 0 (allowed
+ * for UDP over IPv4, GLB's XDP director sends 0), and otherwise updated
+ * incrementally for the address and next_hop changes, as GLB's own
+ * ipt_GLBREDIRECT does, so a checksummed tunnel stays checksummed end to end.
+ *
+ * Needs Linux 6.3 or later (the DECAP_L3 flags of bpf_skb_adjust_room());
+ * built and verified on 6.18 with libbpf 1.1.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "glb_redirect_defs.h"
+#include "glb_redirect_counters.h"
+#include "glb_redirect_maps.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* What one step decided, and the counter that says why. */
+enum glb_action {
+	GLB_CONTINUE,      /* parsing step passed: go on */
+	GLB_PASS,          /* not ours: TC_ACT_OK, untouched */
+	GLB_TAKE_LOCALLY,  /* decapsulate, TC_ACT_OK */
+	GLB_FORWARD,       /* no local flow: next hop, or last resort */
+	GLB_DROP,          /* malformed GLB GUE: TC_ACT_SHOT */
+};
+
+struct glb_decision {
+	enum glb_action action;
+	__u32 counter;
+};
+
+#define CONTINUE() ((struct glb_decision){ GLB_CONTINUE, GLB_C_PACKETS })
+#define PASS(c) ((struct glb_decision){ GLB_PASS, (c) })
+#define TAKE(c) ((struct glb_decision){ GLB_TAKE_LOCALLY, (c) })
+#define FORWARD() ((struct glb_decision){ GLB_FORWARD, GLB_C_FORWARDED })
+#define DROP(c) ((struct glb_decision){ GLB_DROP, (c) })
+
+/* The settings from glb_config, with defaults applied. */
+struct glb_settings {
+	__u16 gue_port;    /* host order */
+	__u64 netns;       /* for bpf_sk*_lookup_*() */
+};
+
+/* What the outer headers told us about a GLB GUE packet. */
+struct glb_packet {
+	__u32 udp_off;     /* outer UDP header */
+	__u32 priv_off;    /* GLB private data (after the 4-byte GUE header) */
+	__u32 inner_off;   /* inner IP header; inner_off - ETH_HLEN bytes are removed on decap */
+	__be32 outer_saddr;
+	__be32 outer_daddr; /* this host */
+	__sum16 udp_check;
+	__u8 outer_tos;
+	__u8 inner_proto;  /* GLB_GUE_PROTO_IPV4 or GLB_GUE_PROTO_IPV6 */
+	__u8 next_hop;
+	__u8 hop_count;
+};
+
+/* ICMP and ICMPv6 share this 8-byte header shape. */
+struct glb_icmp_hdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be32 rest;
+};
+
+static __always_inline void count(__u32 counter);
+static __always_inline struct glb_settings read_config(void);
+static __always_inline struct glb_decision parse_outer(struct __sk_buff *skb, __u16 gue_port,
+						       struct glb_packet *pkt);
+static __always_inline struct glb_decision parse_gue(struct __sk_buff *skb, struct glb_packet *pkt);
+static __always_inline struct glb_decision decide_inner_ipv4(struct __sk_buff *skb,
+							     const struct glb_packet *pkt, __u64 netns);
+static __always_inline struct glb_decision decide_inner_ipv6(struct __sk_buff *skb,
+							     const struct glb_packet *pkt, __u64 netns);
+static __always_inline int forward_to_next_hop(struct __sk_buff *skb, const struct glb_packet *pkt);
+static __always_inline int take_locally(struct __sk_buff *skb, const struct glb_packet *pkt,
+					__u32 reason);
+
+/* ------------------------------------------------------------------------ */
+/* The decision tree                                                        */
+/* ------------------------------------------------------------------------ */
+
+SEC("tc")
+int glb_redirect(struct __sk_buff *skb)
+{
+	struct glb_settings cfg = read_config();
+	struct glb_packet pkt = {};
+	struct glb_decision d;
+
+	count(GLB_C_PACKETS);
+
+	/* 1. Only Ethernet / IPv4 / UDP to the GUE port is ours. */
+	d = parse_outer(skb, cfg.gue_port, &pkt);
+	if (d.action != GLB_CONTINUE) {
+		count(d.counter);
+		return TC_ACT_OK;
+	}
+
+	/* 2. The GUE header and the GLB hop list must be well-formed. */
+	d = parse_gue(skb, &pkt);
+	if (d.action != GLB_CONTINUE) {
+		count(d.counter);
+		return TC_ACT_SHOT;
+	}
+
+	/* 3. Does the inner packet belong to this host? */
+	if (pkt.inner_proto == GLB_GUE_PROTO_IPV4)
+		d = decide_inner_ipv4(skb, &pkt, cfg.netns);
+	else
+		d = decide_inner_ipv6(skb, &pkt, cfg.netns);
+
+	/* 4. Act on it. */
+	switch (d.action) {
+	case GLB_TAKE_LOCALLY:
+		return take_locally(skb, &pkt, d.counter);
+	case GLB_FORWARD:
+		return forward_to_next_hop(skb, &pkt);
+	default:
+		count(d.counter);
+		return TC_ACT_SHOT;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Counters and configuration                                               */
+/* ------------------------------------------------------------------------ */
+
+static __always_inline void count(__u32 counter)
+{
+	__u64 *value = bpf_map_lookup_elem(&glb_counters, &counter);
+
+	if (value)
+		*value += 1; /* per-CPU slot: no atomics needed */
+}
+
+static __always_inline struct glb_settings read_config(void)
+{
+	struct glb_settings s = {
+		.gue_port = GLB_GUE_PORT_DEFAULT,
+		.netns = (__u64)BPF_F_CURRENT_NETNS,
+	};
+	__u32 key = 0;
+	struct glb_config *cfg = bpf_map_lookup_elem(&glb_config, &key);
+
+	if (cfg) {
+		if (cfg->gue_port)
+			s.gue_port = cfg->gue_port;
+		if ((cfg->flags & GLB_CFG_F_NETNS_ID) && cfg->netns_id >= 0)
+			s.netns = (__u64)cfg->netns_id;
+	}
+	return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 1. Outer headers: Ethernet / IPv4 / UDP to the GUE port                  */
+/* ------------------------------------------------------------------------ */
+
+static __always_inline struct glb_decision
+parse_outer(struct __sk_buff *skb, __u16 gue_port, struct glb_packet *pkt)
+{
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct udphdr udp;
+	__u32 udp_off;
+
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0 ||
+	    eth.h_proto != bpf_htons(ETH_P_IP))
+		return PASS(GLB_C_NOT_GUE);
+
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 ||
+	    ip.version != 4 || ip.ihl < 5 || ip.protocol != IPPROTO_UDP)
+		return PASS(GLB_C_NOT_GUE);
+
+	/* A later fragment has no UDP header; it may be GUE, we cannot tell. */
+	if (ip.frag_off & bpf_htons(GLB_IPV4_OFFSET_MASK))
+		return PASS(GLB_C_OUTER_FRAGMENT);
+
+	udp_off = ETH_HLEN + ip.ihl * 4;
+	if (bpf_skb_load_bytes(skb, udp_off, &udp, sizeof(udp)) < 0 ||
+	    udp.dest != bpf_htons(gue_port))
+		return PASS(GLB_C_NOT_GUE);
+
+	/* GUE to our port, but only the first fragment: leave it to reassembly. */
+	if (ip.frag_off & bpf_htons(GLB_IPV4_MF))
+		return PASS(GLB_C_OUTER_FRAGMENT);
+
+	/*
+	 * Seen only because the interface is promiscuous (or a bridge port), or
+	 * sent to a broadcast/multicast MAC: the stack would not take it, and
+	 * forwarding it would duplicate another host's traffic.
+	 */
+	if (skb->pkt_type != GLB_PACKET_HOST)
+		return PASS(GLB_C_NOT_FOR_THIS_HOST);
+
+	pkt->udp_off = udp_off;
+	pkt->outer_saddr = ip.saddr;
+	pkt->outer_daddr = ip.daddr;
+	pkt->outer_tos = ip.tos;
+	pkt->udp_check = udp.check;
+	return CONTINUE();
+}
+
+/* ------------------------------------------------------------------------ */
+/* 2. GUE header and GLB private data                                       */
+/* ------------------------------------------------------------------------ */
+
+static __always_inline struct glb_decision
+parse_gue(struct __sk_buff *skb, struct glb_packet *pkt)
+{
+	struct glb_gue_hdr gue;
+	struct glb_private_hdr priv;
+	__u32 gue_off = pkt->udp_off + sizeof(struct udphdr);
+	__u32 hlen;
+
+	if (bpf_skb_load_bytes(skb, gue_off, &gue, sizeof(gue)) < 0)
+		return DROP(GLB_C_DROP_TRUNCATED);
+
+	if ((gue.ver_c_hlen >> GLB_GUE_VERSION_SHIFT) != 0 ||
+	    (gue.ver_c_hlen & GLB_GUE_CONTROL_BIT))
+		return DROP(GLB_C_DROP_BAD_GUE_VERSION);
+
+	/* hlen counts 32-bit words after the base header: the GLB private data needs one. */
+	hlen = gue.ver_c_hlen & GLB_GUE_HLEN_MASK;
+	if (hlen * 4 < sizeof(priv))
+		return DROP(GLB_C_DROP_BAD_HLEN);
+
+	pkt->priv_off = gue_off + sizeof(gue);
+	if (bpf_skb_load_bytes(skb, pkt->priv_off, &priv, sizeof(priv)) < 0)
+		return DROP(GLB_C_DROP_TRUNCATED);
+
+	if (priv.type != bpf_htons(GLB_PRIVATE_TYPE_HOPS))
+		return DROP(GLB_C_DROP_BAD_PRIVATE_TYPE);
+
+	/* The hops must fit in hlen (GLB fills it exactly; spare words are tolerated). */
+	if (sizeof(priv) + 4 * (__u32)priv.hop_count > hlen * 4 ||
+	    priv.next_hop > priv.hop_count)
+		return DROP(GLB_C_DROP_BAD_HOP_COUNT);
+
+	if (gue.proto != GLB_GUE_PROTO_IPV4 && gue.proto != GLB_GUE_PROTO_IPV6)
+		return DROP(GLB_C_DROP_BAD_INNER_PROTO);
+
+	pkt->inner_off = pkt->priv_off + hlen * 4;
+	pkt->inner_proto = gue.proto;
+	pkt->next_hop = priv.next_hop;
+	pkt->hop_count = priv.hop_count;
+	return CONTINUE();
+}
+
+/* ------------------------------------------------------------------------ */
+/* 3. The inner packet: does it belong to this host?                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * TCP: a SYN starts a connection here; any other segment belongs here only if
+ * a local socket knows its flow (established, handshaking, time-wait) or it
+ * is the ACK of a SYN cookie a local listener handed out.
+ */
+static __always_inline struct glb_decision
+decide_tcp(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size, __u64 netns,
+	   void *iph, __u32 iph_len, struct tcphdr *th)
+{
+	struct bpf_sock *sk;
+	long cookie;
+
+	if (th->syn && !th->ack)
+		return TAKE(GLB_C_ACCEPTED_SYN);
+
+	sk = bpf_skc_lookup_tcp(skb, tuple, tuple_size, netns, 0);
+	if (!sk)
+		return FORWARD();
+
+	/* TCP_NEW_SYN_RECV (a request socket) and TIME_WAIT count as known flows. */
+	if (sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		return TAKE(GLB_C_ACCEPTED_ESTABLISHED);
+	}
+
+	/* Only a listener: this segment is ours only if it completes a SYN cookie. */
+	cookie = bpf_tcp_check_syncookie(sk, iph, iph_len, th, sizeof(*th));
+	bpf_sk_release(sk);
+	if (cookie == 0)
+		return TAKE(GLB_C_ACCEPTED_SYN_COOKIE);
+	return FORWARD();
+}
+
+/* UDP: ours if a local socket matches (new flows end up on the last hop). */
+static __always_inline struct glb_decision
+decide_udp(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size, __u64 netns)
+{
+	struct bpf_sock *sk = bpf_sk_lookup_udp(skb, tuple, tuple_size, netns, 0);
+
+	if (!sk)
+		return FORWARD();
+	bpf_sk_release(sk);
+	return TAKE(GLB_C_ACCEPTED_UDP_SOCKET);
+}
+
+/*
+ * ICMP error: the quoted packet was sent by this host (src = local VIP:port,
+ * dst = remote client), so the tuple was reversed by the caller. A listener
+ * alone says nothing about the quoted connection: only a non-listening TCP
+ * socket, or a UDP socket, keeps the error here.
+ */
+static __always_inline struct glb_decision
+decide_icmp_error(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size,
+		  __u64 netns, __u8 quoted_proto)
+{
+	struct bpf_sock *sk;
+	bool listener;
+
+	if (quoted_proto == IPPROTO_TCP) {
+		sk = bpf_skc_lookup_tcp(skb, tuple, tuple_size, netns, 0);
+		if (!sk)
+			return FORWARD();
+		listener = sk->state == BPF_TCP_LISTEN;
+		bpf_sk_release(sk);
+		return listener ? FORWARD() : TAKE(GLB_C_ACCEPTED_ICMP_ERROR);
+	}
+
+	sk = bpf_sk_lookup_udp(skb, tuple, tuple_size, netns, 0);
+	if (!sk)
+		return FORWARD();
+	bpf_sk_release(sk);
+	return TAKE(GLB_C_ACCEPTED_ICMP_ERROR);
+}
+
+static __always_inline struct glb_decision
+decide_icmpv4(struct __sk_buff *skb, __u32 icmp_off, __u64 netns)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct glb_icmp_hdr icmp;
+	struct glb_ports ports;
+	struct iphdr quoted;
+	__u32 quoted_off = icmp_off + GLB_ICMP_HDR_LEN;
+
+	if (bpf_skb_load_bytes(skb, icmp_off, &icmp, sizeof(icmp)) < 0)
+		return DROP(GLB_C_DROP_TRUNCATED);
+
+	if (icmp.type == GLB_ICMP_ECHO_REQUEST)
+		return TAKE(GLB_C_ACCEPTED_ICMP_ECHO);
+	if (icmp.type != GLB_ICMP_DEST_UNREACH && icmp.type != GLB_ICMP_TIME_EXCEEDED &&
+	    icmp.type != GLB_ICMP_PARAMETER_PROB)
+		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
+
+	if (bpf_skb_load_bytes(skb, quoted_off, &quoted, sizeof(quoted)) < 0)
+		return DROP(GLB_C_DROP_TRUNCATED);
+	if (quoted.version != 4 || quoted.ihl < 5 ||
+	    (quoted.frag_off & bpf_htons(GLB_IPV4_OFFSET_MASK)) ||
+	    (quoted.protocol != IPPROTO_TCP && quoted.protocol != IPPROTO_UDP))
+		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
+
+	if (bpf_skb_load_bytes(skb, quoted_off + quoted.ihl * 4, &ports, sizeof(ports)) < 0)
+		return DROP(GLB_C_DROP_TRUNCATED);
+
+	tuple.ipv4.saddr = quoted.daddr;
+	tuple.ipv4.daddr = quoted.saddr;
+	tuple.ipv4.sport = ports.dest;
+	tuple.ipv4.dport = ports.source;
+	return decide_icmp_error(skb, &tuple, sizeof(tuple.ipv4), netns, quoted.protocol);
+}
+
+static __always_inline struct glb_decision
+decide_inner_ipv4(struct __sk_buff *skb, const struct glb_packet *pkt, __u64 netns)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct iphdr ip;
+	__u32 l4_off;
+
+	if (bpf_skb_load_bytes(skb, pkt->inner_off, &ip, sizeof(ip)) < 0)
+		return DROP(GLB_C_DROP_TRUNCATED);
+	if (ip.version != 4 || ip.ihl < 5)
+		return DROP(GLB_C_DROP_BAD_INNER_PROTO);
+
+	/* A later fragment carries no ports to match. */
+	if (ip.frag_off & bpf_htons(GLB_IPV4_OFFSET_MASK))
+		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
+
+	l4_off = pkt->inner_off + ip.ihl * 4;
+	tuple.ipv4.saddr = ip.saddr;
+	tuple.ipv4.daddr = ip.daddr;
+
+	switch (ip.protocol) {
+	case IPPROTO_TCP: {
+		struct tcphdr th;
+
+		if (bpf_skb_load_bytes(skb, l4_off, &th, sizeof(th)) < 0)
+			return DROP(GLB_C_DROP_TRUNCATED);
+		tuple.ipv4.sport = th.source;
+		tuple.ipv4.dport = th.dest;
+		return decide_tcp(skb, &tuple, sizeof(tuple.ipv4), netns, &ip, sizeof(ip), &th);
+	}
+	case IPPROTO_UDP: {
+		struct glb_ports ports;
+
+		if (bpf_skb_load_bytes(skb, l4_off, &ports, sizeof(ports)) < 0)
+			return DROP(GLB_C_DROP_TRUNCATED);
+		tuple.ipv4.sport = ports.source;
+		tuple.ipv4.dport = ports.dest;
+		return decide_udp(skb, &tuple, sizeof(tuple.ipv4), netns);
+	}
+	case IPPROTO_ICMP:
+		return decide_icmpv4(skb, l4_off, netns);
+	default:
+		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
+	}
+}
+
+static __always_inline struct glb_decision
+decide_icmpv6(struct __sk_buff *skb, __u32 icmp_off, __u64 netns)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct glb_icmp_hdr icmp;
+	struct glb_ports ports;
+	struct ipv6hdr quoted;
+	__u32 quoted_off = icmp_off + GLB_ICMP_HDR_LEN;
+
+	if (bpf_skb_load_bytes(skb, icmp_off, &icmp, sizeof(icmp)) < 0)
+		return DROP(GLB_C_DROP_TRUNCATED);
+
+	if (icmp.type == GLB_ICMPV6_ECHO_REQUEST)
+		return TAKE(GLB_C_ACCEPTED_ICMP_ECHO);
+	if (icmp.type != GLB_ICMPV6_DEST_UNREACH && icmp.type != GLB_ICMPV6_PKT_TOOBIG &&
+	    icmp.type != GLB_ICMPV6_TIME_EXCEED && icmp.type != GLB_ICMPV6_PARAMPROB)
+		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
+
+	if (bpf_skb_load_bytes(skb, quoted_off, &quoted, sizeof(quoted)) < 0)
+		return DROP(GLB_C_DROP_TRUNCATED);
+	/* The quoted header's extension headers are not walked (as in GLB). */
+	if (quoted.version != 6 ||
+	    (quoted.nexthdr != IPPROTO_TCP && quoted.nexthdr != IPPROTO_UDP))
+		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
+
+	if (bpf_skb_load_bytes(skb, quoted_off + sizeof(quoted), &ports, sizeof(ports)) < 0)
+		return DROP(GLB_C_DROP_TRUNCATED);
+
+	__builtin_memcpy(tuple.ipv6.saddr, &quoted.daddr, sizeof(tuple.ipv6.saddr));
+	__builtin_memcpy(tuple.ipv6.daddr, &quoted.saddr, sizeof(tuple.ipv6.daddr));
+	tuple.ipv6.sport = ports.dest;
+	tuple.ipv6.dport = ports.source;
+	return decide_icmp_error(skb, &tuple, sizeof(tuple.ipv6), netns, quoted.nexthdr);
+}
+
+static __always_inline struct glb_decision
+decide_inner_ipv6(struct __sk_buff *skb, const struct glb_packet *pkt, __u64 netns)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct ipv6hdr ip6;
+	__u32 l4_off = pkt->inner_off + sizeof(ip6);
+	__u8 nexthdr;
+	int i;
+
+	if (bpf_skb_load_bytes(skb, pkt->inner_off, &ip6, sizeof(ip6)) < 0)
+		return DROP(GLB_C_DROP_TRUNCATED);
+	if (ip6.version != 6)
+		return DROP(GLB_C_DROP_BAD_INNER_PROTO);
+
+	/* Skip extension headers to the upper layer, as the director does. */
+	nexthdr = ip6.nexthdr;
+	for (i = 0; i < GLB_MAX_IPV6_EXT_HDRS; i++) {
+		if (nexthdr == GLB_NEXTHDR_HOP || nexthdr == GLB_NEXTHDR_ROUTING ||
+		    nexthdr == GLB_NEXTHDR_DEST) {
+			struct glb_ipv6_opt_hdr opt;
+
+			if (bpf_skb_load_bytes(skb, l4_off, &opt, sizeof(opt)) < 0)
+				return DROP(GLB_C_DROP_TRUNCATED);
+			nexthdr = opt.nexthdr;
+			l4_off += (opt.hdrlen + 1) * 8;
+		} else if (nexthdr == GLB_NEXTHDR_FRAGMENT) {
+			struct glb_ipv6_frag_hdr frag;
+
+			if (bpf_skb_load_bytes(skb, l4_off, &frag, sizeof(frag)) < 0)
+				return DROP(GLB_C_DROP_TRUNCATED);
+			/* A later fragment carries no ports to match. */
+			if (frag.frag_off & bpf_htons(GLB_IPV6_FRAG_OFFSET_MASK))
+				return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
+			nexthdr = frag.nexthdr;
+			l4_off += sizeof(frag);
+		} else {
+			break;
+		}
+	}
+
+	__builtin_memcpy(tuple.ipv6.saddr, &ip6.saddr, sizeof(tuple.ipv6.saddr));
+	__builtin_memcpy(tuple.ipv6.daddr, &ip6.daddr, sizeof(tuple.ipv6.daddr));
+
+	switch (nexthdr) {
+	case IPPROTO_TCP: {
+		struct tcphdr th;
+
+		if (bpf_skb_load_bytes(skb, l4_off, &th, sizeof(th)) < 0)
+			return DROP(GLB_C_DROP_TRUNCATED);
+		tuple.ipv6.sport = th.source;
+		tuple.ipv6.dport = th.dest;
+		return decide_tcp(skb, &tuple, sizeof(tuple.ipv6), netns, &ip6, sizeof(ip6), &th);
+	}
+	case IPPROTO_UDP: {
+		struct glb_ports ports;
+
+		if (bpf_skb_load_bytes(skb, l4_off, &ports, sizeof(ports)) < 0)
+			return DROP(GLB_C_DROP_TRUNCATED);
+		tuple.ipv6.sport = ports.source;
+		tuple.ipv6.dport = ports.dest;
+		return decide_udp(skb, &tuple, sizeof(tuple.ipv6), netns);
+	}
+	case IPPROTO_ICMPV6:
+		return decide_icmpv6(skb, l4_off, netns);
+	default:
+		/* Other protocols, or more extension headers than we walk. */
+		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* 4a. Forward: rewrite the outer header to the next hop and send it        */
+/* ------------------------------------------------------------------------ */
+
+static __always_inline int send_rewritten(struct __sk_buff *skb, const struct glb_packet *pkt,
+					  __be32 hop);
+
+static __always_inline int
+forward_to_next_hop(struct __sk_buff *skb, const struct glb_packet *pkt)
+{
+	__u32 hops_off = pkt->priv_off + sizeof(struct glb_private_hdr);
+	__u32 idx = pkt->next_hop;
+	bool skipped_self = false;
+	bool found = false;
+	__be32 hop = 0;
+	__u8 new_next_hop;
+	int i;
+
+	/* The next hop that is not this host; never forward to ourselves. */
+	for (i = 0; i < GLB_MAX_HOPS; i++) {
+		if (idx >= pkt->hop_count)
+			break;
+		if (bpf_skb_load_bytes(skb, hops_off + idx * 4, &hop, sizeof(hop)) < 0) {
+			count(GLB_C_DROP_TRUNCATED);
+			return TC_ACT_SHOT;
+		}
+		if (hop != pkt->outer_daddr) {
+			found = true;
+			break;
+		}
+		skipped_self = true;
+		idx++;
+	}
+	if (skipped_self)
+		count(GLB_C_FORWARDED_SKIPPED_SELF);
+
+	/* No hop left: the local stack is the best we have (it answers with a RST). */
+	if (!found)
+		return take_locally(skb, pkt, GLB_C_ACCEPTED_LAST_RESORT);
+
+	/*
+	 * Rewrite, reading nothing from the packet from here on:
+	 * next_hop = idx + 1 in the GLB private data, src = old dst, dst = hop.
+	 * next_hop and hop_count form one 16-bit word at an even offset from the
+	 * UDP header (8 + 4 + 2), as the UDP checksum counts it.
+	 */
+	new_next_hop = idx + 1;
+	{
+		__u32 udp_csum_off = pkt->udp_off + offsetof(struct udphdr, check);
+		__u32 ip_off = ETH_HLEN;
+		__be16 old_word = bpf_htons(((__u16)pkt->next_hop << 8) | pkt->hop_count);
+		__be16 new_word = bpf_htons(((__u16)new_next_hop << 8) | pkt->hop_count);
+		__be32 addrs[2] = { pkt->outer_daddr, hop };
+
+		/*
+		 * skb->csum of a CHECKSUM_COMPLETE skb stays right: the address
+		 * change is cancelled by the IPv4 checksum change and accounted by
+		 * BPF_F_PSEUDO_HDR, the next_hop change by the UDP checksum change;
+		 * without a UDP checksum, the next_hop write must update it itself.
+		 */
+		if (bpf_skb_store_bytes(skb, pkt->priv_off + offsetof(struct glb_private_hdr, next_hop),
+					&new_next_hop, sizeof(new_next_hop),
+					pkt->udp_check ? 0 : BPF_F_RECOMPUTE_CSUM) < 0)
+			goto error;
+		if (pkt->udp_check &&
+		    bpf_l4_csum_replace(skb, udp_csum_off, old_word, new_word,
+					BPF_F_MARK_MANGLED_0 | sizeof(new_word)) < 0)
+			goto error;
+
+		if (bpf_skb_store_bytes(skb, ip_off + offsetof(struct iphdr, saddr), addrs,
+					sizeof(addrs), 0) < 0)
+			goto error;
+		/* The old dst only moved to the src field: both sums change by old src -> hop. */
+		if (bpf_l3_csum_replace(skb, ip_off + offsetof(struct iphdr, check),
+					pkt->outer_saddr, hop, sizeof(hop)) < 0)
+			goto error;
+		if (pkt->udp_check &&
+		    bpf_l4_csum_replace(skb, udp_csum_off, pkt->outer_saddr, hop,
+					BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0 | sizeof(hop)) < 0)
+			goto error;
+	}
+
+	return send_rewritten(skb, pkt, hop);
+
+error:
+	count(GLB_C_FORWARD_ERROR);
+	return TC_ACT_SHOT;
+}
+
+/*
+ * Send the rewritten frame towards hop: with the FIB's answer (MACs, egress
+ * device) when it has one; otherwise let bpf_redirect_neigh() resolve the
+ * neighbour (no neighbour entry yet: through the device and gateway the FIB
+ * found; forwarding disabled on the ingress device or any other failure:
+ * through the ingress device with the kernel's own route lookup).
+ */
+static __always_inline int
+send_rewritten(struct __sk_buff *skb, const struct glb_packet *pkt, __be32 hop)
+{
+	struct bpf_fib_lookup fib = {};
+	__u32 method;
+	long rc, ret;
+
+	fib.family = AF_INET;
+	fib.tos = pkt->outer_tos;
+	fib.l4_protocol = IPPROTO_UDP;
+	fib.ifindex = skb->ifindex;
+	fib.ipv4_src = pkt->outer_daddr;
+	fib.ipv4_dst = hop;
+
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
+		__u8 macs[2 * ETH_ALEN];
+
+		__builtin_memcpy(macs, fib.dmac, ETH_ALEN);
+		__builtin_memcpy(macs + ETH_ALEN, fib.smac, ETH_ALEN);
+		if (bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0) < 0)
+			goto error;
+		ret = bpf_redirect(fib.ifindex, 0);
+		method = GLB_C_FORWARD_FIB_OK;
+	} else if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		struct bpf_redir_neigh nh = {
+			.nh_family = AF_INET,
+			.ipv4_nh = fib.ipv4_dst, /* the gateway, or hop itself */
+		};
+
+		ret = bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+		method = GLB_C_FORWARD_NEIGH_FALLBACK;
+	} else {
+		ret = bpf_redirect_neigh(skb->ifindex, NULL, 0, 0);
+		method = GLB_C_FORWARD_NEIGH_FALLBACK;
+	}
+	if (ret != TC_ACT_REDIRECT)
+		goto error;
+
+	count(GLB_C_FORWARDED);
+	count(method);
+	return TC_ACT_REDIRECT;
+
+error:
+	count(GLB_C_FORWARD_ERROR);
+	return TC_ACT_SHOT;
+}
+
+/* ------------------------------------------------------------------------ */
+/* 4b. Take locally: decapsulate in place                                   */
+/* ------------------------------------------------------------------------ */
+
+static __always_inline int
+take_locally(struct __sk_buff *skb, const struct glb_packet *pkt, __u32 reason)
+{
+	bool inner_v6 = pkt->inner_proto == GLB_GUE_PROTO_IPV6;
+	__s32 outer_len = pkt->inner_off - ETH_HLEN;
+	__u64 flags = inner_v6 ? GLB_ADJ_ROOM_DECAP_L3_IPV6 : GLB_ADJ_ROOM_DECAP_L3_IPV4;
+
+	/*
+	 * Remove outer IPv4 + UDP + GUE + hops behind the Ethernet header; the
+	 * DECAP flag sets skb->protocol to the inner IP version. The checksum
+	 * state is reset, so the stack verifies the inner checksums itself.
+	 */
+	if (bpf_skb_adjust_room(skb, -outer_len, BPF_ADJ_ROOM_MAC, flags) < 0)
+		goto error;
+
+	if (inner_v6) {
+		__be16 proto = bpf_htons(ETH_P_IPV6);
+
+		if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &proto,
+					sizeof(proto), 0) < 0)
+			goto error;
+	}
+
+	count(reason);
+	return TC_ACT_OK;
+
+error:
+	count(GLB_C_DECAP_ERROR);
+	return TC_ACT_SHOT;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * glb-redirect: constants and wire structures (GLB GUE, DESIGN.md §3).
+ *
+ *   Ethernet / IPv4 (outer) / UDP dst port 19523 /
+ *   GUE base header (4 bytes) / GLB private data (4 bytes) /
+ *   hop_count IPv4 addresses / inner IPv4 or IPv6 packet
+ */
+#ifndef GLB_REDIRECT_DEFS_H
+#define GLB_REDIRECT_DEFS_H
+
+#include <linux/types.h>
+
+/* UDP port the director sends GUE to, unless glb_config says otherwise. */
+#define GLB_GUE_PORT_DEFAULT 19523
+
+/* GUE base header: byte 0 = version (2 bits) | C (1 bit) | hlen (5 bits). */
+#define GLB_GUE_VERSION_SHIFT 6
+#define GLB_GUE_CONTROL_BIT 0x20
+#define GLB_GUE_HLEN_MASK 0x1f
+
+/* GUE "proto/ctype" byte: the IANA protocol of the inner packet. */
+#define GLB_GUE_PROTO_IPV4 4   /* IPPROTO_IPIP */
+#define GLB_GUE_PROTO_IPV6 41  /* IPPROTO_IPV6 */
+
+/* The only GLB private data type. */
+#define GLB_PRIVATE_TYPE_HOPS 0
+
+/*
+ * hlen counts 32-bit words of optional fields and private data: at most 31,
+ * one of which is the GLB private header, so at most 30 hops can be listed.
+ * Loops over hops are bounded by this.
+ */
+#define GLB_MAX_HOPS 30
+
+/* IPv6 extension headers skipped (at most) before the inner upper layer. */
+#define GLB_MAX_IPV6_EXT_HDRS 4
+
+struct glb_gue_hdr {
+	__u8 ver_c_hlen;   /* version:2, C:1, hlen:5 */
+	__u8 proto;        /* GLB_GUE_PROTO_IPV4 or GLB_GUE_PROTO_IPV6 */
+	__be16 flags;      /* 0 from GLB's director; not interpreted (as GLB) */
+} __attribute__((packed));
+
+struct glb_private_hdr {
+	__be16 type;       /* GLB_PRIVATE_TYPE_HOPS */
+	__u8 next_hop;     /* index into the hop list of the next hop to try */
+	__u8 hop_count;    /* number of IPv4 addresses that follow */
+	/* __be32 hops[hop_count]; */
+} __attribute__((packed));
+
+/* First 8 bytes of a TCP or UDP header, as far as a socket lookup needs. */
+struct glb_ports {
+	__be16 source;
+	__be16 dest;
+} __attribute__((packed));
+
+/* IPv6 extension header prefix (hop-by-hop, routing, destination options). */
+struct glb_ipv6_opt_hdr {
+	__u8 nexthdr;
+	__u8 hdrlen;       /* in 8-byte units, not counting the first 8 bytes */
+} __attribute__((packed));
+
+struct glb_ipv6_frag_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off;   /* offset:13, res:2, M:1 */
+	__be32 identification;
+} __attribute__((packed));
+
+#define GLB_IPV6_FRAG_OFFSET_MASK 0xfff8
+
+#define GLB_IPV4_MF 0x2000
+#define GLB_IPV4_OFFSET_MASK 0x1fff
+
+/* IPv6 next-header values handled while walking extension headers. */
+#define GLB_NEXTHDR_HOP 0
+#define GLB_NEXTHDR_ROUTING 43
+#define GLB_NEXTHDR_FRAGMENT 44
+#define GLB_NEXTHDR_DEST 60
+
+/* ICMP types that matter here. */
+#define GLB_ICMP_ECHO_REQUEST 8
+#define GLB_ICMP_DEST_UNREACH 3
+#define GLB_ICMP_TIME_EXCEEDED 11
+#define GLB_ICMP_PARAMETER_PROB 12
+#define GLB_ICMPV6_DEST_UNREACH 1
+#define GLB_ICMPV6_PKT_TOOBIG 2
+#define GLB_ICMPV6_TIME_EXCEED 3
+#define GLB_ICMPV6_PARAMPROB 4
+#define GLB_ICMPV6_ECHO_REQUEST 128
+/* ICMP and ICMPv6 headers are 8 bytes; the quoted packet follows. */
+#define GLB_ICMP_HDR_LEN 8
+
+/* __sk_buff->pkt_type of a frame addressed to this host's MAC (linux/if_packet.h). */
+#define GLB_PACKET_HOST 0
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+
+/*
+ * bpf_skb_adjust_room() flags that say which L3 header follows the removed
+ * bytes (kernel 6.3+: the helper then sets skb->protocol). Bits 7 and 8 of the
+ * flags; Debian 12's UAPI header (6.1) lacks them. Own names, so that a newer
+ * header that declares them as enum members cannot clash with these.
+ */
+#define GLB_ADJ_ROOM_DECAP_L3_IPV4 (1ULL << 7)
+#define GLB_ADJ_ROOM_DECAP_L3_IPV6 (1ULL << 8)
+
+#endif /* GLB_REDIRECT_DEFS_H */
