@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "GLBCore", targets: ["GLBCore"]),
+        .library(name: "GLBPacket", targets: ["GLBPacket"]),
         .executable(name: "glb-director-cli", targets: ["glb-director-cli"]),
     ],
     dependencies: [
@@ -13,10 +14,18 @@ let package = Package(
     ],
     targets: [
         .target(name: "GLBCore"),
+        .target(
+            name: "GLBPacket",
+            dependencies: ["GLBCore"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .systemLibrary(name: "CPcap", path: "Sources/CPcap"),
         .executableTarget(
             name: "glb-director-cli",
             dependencies: [
                 "GLBCore",
+                "GLBPacket",
+                "CPcap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -29,6 +38,10 @@ let package = Package(
         .testTarget(
             name: "GLBCoreTests",
             dependencies: ["GLBCore"]
+        ),
+        .testTarget(
+            name: "GLBPacketTests",
+            dependencies: ["GLBCore", "GLBPacket"]
         ),
     ],
     swiftLanguageModes: [.v6]

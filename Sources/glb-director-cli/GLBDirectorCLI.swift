@@ -15,7 +15,7 @@ struct GLBDirectorCLI: ParsableCommand {
             binary format the director loads. Every director compiles the same JSON into the \
             same bytes, so any director can serve any flow.
             """,
-        subcommands: [BuildConfig.self, Validate.self, Dump.self, Diff.self]
+        subcommands: [BuildConfig.self, Validate.self, Dump.self, Diff.self, Encap.self]
     )
 
     /// Runs the command; every failure exits with status 1, as GLB's tool does.

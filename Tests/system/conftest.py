@@ -5,8 +5,7 @@ import subprocess
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "Tests" / "Fixtures"
+from glbsys import ROOT
 
 
 def _bin_dir() -> pathlib.Path:

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import FIXTURES
+from glbsys import FIXTURES
 
 TABLES = FIXTURES / "compat" / "tables"
 EXAMPLE = FIXTURES / "compat" / "director" / "example1" / "table.json"

@@ -1,0 +1,374 @@
+/// The director's configuration (`director.conf`), in GLB Director's schema plus SwiftGLB's
+/// own optional keys.
+
+/// Which packet fields feed the per-packet hash (GLB's `hash_fields`).
+public struct HashFields: Equatable, Sendable, CustomStringConvertible {
+    public var srcAddr: Bool
+    public var dstAddr: Bool
+    public var srcPort: Bool
+    public var dstPort: Bool
+
+    public init(srcAddr: Bool = false, dstAddr: Bool = false, srcPort: Bool = false, dstPort: Bool = false) {
+        self.srcAddr = srcAddr
+        self.dstAddr = dstAddr
+        self.srcPort = srcPort
+        self.dstPort = dstPort
+    }
+
+    /// GLB's default: the source address only.
+    public static let sourceAddress = HashFields(srcAddr: true)
+
+    /// True when no port is hashed, so fragments without a port header hash like the rest of their flow.
+    public var usesAddressesOnly: Bool { !srcPort && !dstPort }
+
+    public var isEmpty: Bool { !(srcAddr || dstAddr || srcPort || dstPort) }
+
+    public var description: String {
+        let names = [(srcAddr, "src_addr"), (dstAddr, "dst_addr"), (srcPort, "src_port"), (dstPort, "dst_port")]
+        return names.filter(\.0).map(\.1).joined(separator: "+")
+    }
+}
+
+/// A MAC address.
+public struct MACAddress: Hashable, Sendable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 6 else { return nil }
+        self.bytes = bytes
+    }
+
+    /// Parses `aa:bb:cc:dd:ee:ff` (also with `-`) and Cisco-style `aabb.ccdd.eeff`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: text.contains(".") ? "." : (text.contains("-") ? "-" : ":"), omittingEmptySubsequences: false)
+        let hex: String
+        if parts.count == 6, parts.allSatisfy({ $0.count == 2 }) {
+            hex = parts.joined()
+        } else if parts.count == 3, parts.allSatisfy({ $0.count == 4 }), text.contains(".") {
+            hex = parts.joined()
+        } else {
+            return nil
+        }
+        guard let bytes = Hex.decode(hex) else { return nil }
+        self.bytes = bytes
+    }
+
+    public var description: String { bytes.map(Hex.byte).joined(separator: ":") }
+}
+
+/// A mapping from an rx port/queue to the tx port/queue its packets leave on.
+public struct FlowPath: Equatable, Sendable {
+    public var rxPort: UInt16
+    public var rxQueue: UInt16
+    public var txPort: UInt16
+    public var txQueue: UInt16
+
+    public init(rxPort: UInt16, rxQueue: UInt16, txPort: UInt16, txQueue: UInt16) {
+        self.rxPort = rxPort
+        self.rxQueue = rxQueue
+        self.txPort = txPort
+        self.txQueue = txQueue
+    }
+}
+
+/// What one lcore does (GLB's `lcores."lcore-N"`).
+public struct LcoreConfig: Equatable, Sendable {
+    public var lcore: Int
+    public var rx = false
+    public var tx = false
+    public var dist = false
+    public var work = false
+    public var kni = false
+    /// Indexes into `DirectorConfig.flowPaths`.
+    public var flowPaths: [Int] = []
+    public var numDistWorkers = 0
+    /// For a worker: the lcore of the distributor it takes packets from.
+    public var workSource: Int?
+
+    public init(lcore: Int) {
+        self.lcore = lcore
+    }
+
+    /// An rx/tx lcore without a distributor runs the whole pipeline itself.
+    public var runsToCompletion: Bool { rx && tx && !dist }
+}
+
+public struct DirectorConfig: Equatable, Sendable {
+    public var outboundGatewayMAC: MACAddress
+    /// Network-order IPv4 source of every encapsulated packet.
+    public var outboundSourceIP: IPAddress
+    public var hashFields: HashFields = .sourceAddress
+    public var altHashFields: HashFields?
+    public var forwardICMPPingResponses = true
+    public var numWorkerQueues = 1
+    public var rxDropEnabled = true
+    public var flowPaths: [FlowPath] = []
+    public var lcores: [LcoreConfig] = []
+    public var statsdPort: UInt16?
+    /// `host:port` of the Prometheus endpoint; nil keeps it off.
+    public var metricsAddress: String?
+    public var mbufPoolSize: Int?
+    /// Fill the outer UDP checksum (GLB's DPDK director does); off by default, as GUE over IPv4 allows.
+    public var udpChecksum = false
+    /// Forward only frames addressed to the port's MAC, broadcast or multicast.
+    public var dropForeignDestinationMAC = false
+
+    public init(outboundGatewayMAC: MACAddress, outboundSourceIP: IPAddress) {
+        self.outboundGatewayMAC = outboundGatewayMAC
+        self.outboundSourceIP = outboundSourceIP
+    }
+
+    /// True when every hash in use ignores ports, so non-first fragments can be forwarded.
+    public var hashesUseAddressesOnly: Bool {
+        hashFields.usesAddressesOnly && (altHashFields?.usesAddressesOnly ?? true)
+    }
+}
+
+extension DirectorConfig {
+    /// Reads and checks `director.conf`; every problem names its key.
+    public static func load(path: String) throws(ConfigErrors) -> DirectorConfig {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.read(path: path, limit: 16 << 20)
+        } catch {
+            throw ConfigErrors([ConfigIssue(.error, file: path, message: error.description)])
+        }
+        return try decode(bytes: bytes, file: path)
+    }
+
+    public static func decode(bytes: [UInt8], file: String) throws(ConfigErrors) -> DirectorConfig {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(bytes)
+        } catch {
+            throw ConfigErrors([ConfigIssue(.error, file: file, message: "invalid JSON at \(error)")])
+        }
+        var reader = DirectorConfigReader(file: file)
+        let config = reader.read(json)
+        guard let config, !reader.issues.contains(where: { $0.severity == .error }) else {
+            throw ConfigErrors(reader.issues)
+        }
+        return config
+    }
+}
+
+private struct DirectorConfigReader {
+    let file: String
+    var issues: [ConfigIssue] = []
+
+    init(file: String) { self.file = file }
+
+    mutating func error(_ field: String, _ message: String) {
+        issues.append(ConfigIssue(.error, file: file, field: field, message: message))
+    }
+
+    mutating func bool(_ o: JSONObject, _ key: String, default value: Bool, path: String? = nil) -> Bool {
+        guard let v = o[key] else { return value }
+        guard case .bool(let b) = v else {
+            error(path.map { "\($0).\(key)" } ?? key, "expected true or false, got \(v.kindName)")
+            return value
+        }
+        return b
+    }
+
+    mutating func int(_ o: JSONObject, _ key: String, path: String? = nil, range: ClosedRange<Int64>) -> Int? {
+        guard let v = o[key] else { return nil }
+        let field = path.map { "\($0).\(key)" } ?? key
+        guard case .integer(let i) = v else {
+            error(field, "expected an integer, got \(v.kindName)")
+            return nil
+        }
+        guard range.contains(i) else {
+            error(field, "\(i) is out of range (expected \(range.lowerBound)-\(range.upperBound))")
+            return nil
+        }
+        return Int(i)
+    }
+
+    mutating func hashFields(_ o: JSONObject, _ key: String) -> HashFields? {
+        guard let v = o[key] else { return nil }
+        guard case .object(let h) = v else {
+            error(key, "expected an object such as {\"src_addr\": true}, got \(v.kindName)")
+            return nil
+        }
+        for k in h.keys where !["src_addr", "dst_addr", "src_port", "dst_port"].contains(k) {
+            error("\(key).\(k)", "unknown field (expected src_addr, dst_addr, src_port, dst_port)")
+        }
+        let fields = HashFields(
+            srcAddr: bool(h, "src_addr", default: false, path: key), dstAddr: bool(h, "dst_addr", default: false, path: key),
+            srcPort: bool(h, "src_port", default: false, path: key), dstPort: bool(h, "dst_port", default: false, path: key))
+        if fields.isEmpty { error(key, "must contain at least one field set to true") }
+        return fields
+    }
+
+    mutating func read(_ json: JSONValue) -> DirectorConfig? {
+        guard case .object(let root) = json else {
+            error("(document)", "expected a JSON object, got \(json.kindName)")
+            return nil
+        }
+        let known: Set<String> = [
+            "outbound_gateway_mac", "outbound_src_ip", "hash_fields", "alt_hash_fields", "forward_icmp_ping_responses",
+            "num_worker_queues", "rx_drop_en", "flow_paths", "lcores", "statsd_port", "kni_ip", "metrics_address",
+            "mbuf_pool_size", "udp_checksum", "drop_foreign_dst_mac",
+        ]
+        for key in root.keys where !known.contains(key) {
+            issues.append(ConfigIssue(.warning, file: file, field: key, message: "unknown key, ignored"))
+        }
+
+        var mac: MACAddress?
+        switch root["outbound_gateway_mac"] {
+        case .string(let s)?:
+            mac = MACAddress(s)
+            if mac == nil { error("outbound_gateway_mac", "expected a MAC address like 52:54:00:12:34:56, got \"\(s)\"") }
+        case let other?: error("outbound_gateway_mac", "expected a MAC address string, got \(other.kindName)")
+        case nil: error("outbound_gateway_mac", "missing: the MAC of the router every encapsulated packet is sent to")
+        }
+
+        var src: IPAddress?
+        switch root["outbound_src_ip"] {
+        case .string(let s)?:
+            src = IPAddress(s)
+            if src?.family != .ipv4 { error("outbound_src_ip", "expected an IPv4 address, got \"\(s)\""); src = nil }
+        case let other?: error("outbound_src_ip", "expected an IPv4 address string, got \(other.kindName)")
+        case nil: error("outbound_src_ip", "missing: the IPv4 source address of encapsulated packets")
+        }
+
+        let hash = hashFields(root, "hash_fields")
+        let alt = hashFields(root, "alt_hash_fields")
+        let queues = int(root, "num_worker_queues", range: 1...1024)
+        let statsd = int(root, "statsd_port", range: 1...65535)
+        let pool = int(root, "mbuf_pool_size", range: 1024...(1 << 30))
+
+        var metrics: String?
+        if let v = root["metrics_address"] {
+            if case .string(let s) = v, let colon = s.lastIndex(of: ":"), let port = UInt16(s[s.index(after: colon)...]), port > 0 {
+                metrics = s
+            } else {
+                error("metrics_address", "expected \"host:port\" such as \"127.0.0.1:9100\"")
+            }
+        }
+
+        let flowPaths = readFlowPaths(root["flow_paths"])
+        let lcores = readLcores(root["lcores"], flowPathCount: flowPaths.count)
+
+        guard let mac, let src else { return nil }
+        var config = DirectorConfig(outboundGatewayMAC: mac, outboundSourceIP: src)
+        config.hashFields = hash ?? .sourceAddress
+        config.altHashFields = alt
+        config.forwardICMPPingResponses = bool(root, "forward_icmp_ping_responses", default: true)
+        config.rxDropEnabled = bool(root, "rx_drop_en", default: true)
+        config.udpChecksum = bool(root, "udp_checksum", default: false)
+        config.dropForeignDestinationMAC = bool(root, "drop_foreign_dst_mac", default: false)
+        config.numWorkerQueues = queues ?? 1
+        config.statsdPort = statsd.map(UInt16.init)
+        config.metricsAddress = metrics
+        config.mbufPoolSize = pool
+        config.flowPaths = flowPaths
+        config.lcores = lcores
+        return config
+    }
+
+    mutating func readFlowPaths(_ value: JSONValue?) -> [FlowPath] {
+        guard let value else {
+            error("flow_paths", "missing: expected a list of {\"rx_port\", \"rx_queue\", \"tx_port\", \"tx_queue\"}")
+            return []
+        }
+        guard case .array(let items) = value else {
+            error("flow_paths", "expected an array, got \(value.kindName)")
+            return []
+        }
+        var paths: [FlowPath] = []
+        for (i, item) in items.enumerated() {
+            let path = "flow_paths[\(i)]"
+            guard case .object(let o) = item else {
+                error(path, "expected an object, got \(item.kindName)")
+                continue
+            }
+            var values: [UInt16] = []
+            for key in ["rx_port", "rx_queue", "tx_port", "tx_queue"] {
+                if o[key] == nil { error("\(path).\(key)", "missing") }
+                values.append(UInt16(int(o, key, path: path, range: 0...1023) ?? 0))
+            }
+            paths.append(FlowPath(rxPort: values[0], rxQueue: values[1], txPort: values[2], txQueue: values[3]))
+        }
+        return paths
+    }
+
+    mutating func readLcores(_ value: JSONValue?, flowPathCount: Int) -> [LcoreConfig] {
+        guard let value else {
+            error("lcores", "missing: expected an object of \"lcore-N\" entries")
+            return []
+        }
+        guard case .object(let o) = value else {
+            error("lcores", "expected an object, got \(value.kindName)")
+            return []
+        }
+        var lcores: [LcoreConfig] = []
+        for (key, item) in o.members {
+            let path = "lcores.\(key)"
+            guard key.hasPrefix("lcore-"), let n = Int(key.dropFirst(6)), (0..<1024).contains(n) else {
+                error(path, "expected keys named lcore-N (N a DPDK lcore number)")
+                continue
+            }
+            guard case .object(let c) = item else {
+                error(path, "expected an object, got \(item.kindName)")
+                continue
+            }
+            var lcore = LcoreConfig(lcore: n)
+            lcore.rx = bool(c, "rx", default: false, path: path)
+            lcore.tx = bool(c, "tx", default: false, path: path)
+            lcore.dist = bool(c, "dist", default: false, path: path)
+            lcore.work = bool(c, "work", default: false, path: path)
+            lcore.kni = bool(c, "kni", default: false, path: path)
+            if lcore.rx || lcore.tx {
+                switch c["flow_paths"] {
+                case .array(let ids)?:
+                    for (j, id) in ids.enumerated() {
+                        guard case .integer(let f) = id, f >= 0, f < flowPathCount else {
+                            error("\(path).flow_paths[\(j)]", "expected the index of one of the \(flowPathCount) flow_paths")
+                            continue
+                        }
+                        lcore.flowPaths.append(Int(f))
+                    }
+                    if ids.isEmpty { error("\(path).flow_paths", "an rx/tx lcore needs at least one flow path") }
+                case let other?:
+                    error("\(path).flow_paths", "expected an array of flow path indexes, got \(other.kindName)")
+                case nil:
+                    error("\(path).flow_paths", "missing: an rx/tx lcore needs the flow paths it serves")
+                }
+                if lcore.rx != lcore.tx { error(path, "rx and tx must be enabled together (the lcore sends what it receives)") }
+            }
+            if lcore.dist {
+                lcore.numDistWorkers = int(c, "num_dist_workers", path: path, range: 1...128) ?? 0
+                if c["num_dist_workers"] == nil { error("\(path).num_dist_workers", "missing: distributors need their worker count") }
+                if !lcore.rx { error(path, "a distributor must also have rx and tx") }
+            }
+            if lcore.work {
+                lcore.workSource = int(c, "work_source", path: path, range: 0...1023)
+                if c["work_source"] == nil { error("\(path).work_source", "missing: workers need the lcore of their distributor") }
+            }
+            if !(lcore.rx || lcore.work) {
+                issues.append(ConfigIssue(.warning, file: file, field: path, message: "does nothing (neither rx/tx nor work)"))
+            }
+            lcores.append(lcore)
+        }
+        // Workers must name a distributor, and each distributor's worker count must match.
+        for lcore in lcores where lcore.work {
+            guard let source = lcore.workSource else { continue }
+            guard let dist = lcores.first(where: { $0.lcore == source }), dist.dist else {
+                error("lcores.lcore-\(lcore.lcore).work_source", "lcore \(source) is not a distributor (\"dist\": true)")
+                continue
+            }
+        }
+        for dist in lcores where dist.dist {
+            let workers = lcores.filter { $0.work && $0.workSource == dist.lcore }.count
+            if workers != dist.numDistWorkers {
+                error("lcores.lcore-\(dist.lcore).num_dist_workers", "is \(dist.numDistWorkers) but \(workers) worker(s) name this lcore as work_source")
+            }
+        }
+        if !lcores.contains(where: { $0.rx }) {
+            error("lcores", "no lcore receives packets: give one lcore \"rx\": true, \"tx\": true and its \"flow_paths\"")
+        }
+        return lcores
+    }
+}

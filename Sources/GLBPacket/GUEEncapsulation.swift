@@ -1,0 +1,115 @@
+/// Writes the GLB GUE encapsulation of DESIGN.md §3 in front of the inner IP packet.
+extension PacketProcessor {
+    /// Bytes of Ethernet + IPv4 + UDP + GUE base header + GLB private data, before the hops.
+    @usableFromInline static let fixedEncapsulationLength = 14 + 20 + 8 + 4 + 4
+    @usableFromInline static let guePort: UInt16 = 19523
+
+    @inlinable @inline(__always)
+    static func encapsulate(_ frame: UnsafeMutableRawPointer, l3: Int, headroom: Int, flow: Flow, plane: UnsafePointer<PlaneView>,
+                            portMAC: (UInt32, UInt16), counters: WorkerCounters) -> PacketResult {
+        let table = plane.pointee.tables[flow.table]
+        let ipv6 = flow.gueProtocol == 41
+        let hash = flowHash(key: table.hashKey, fields: plane.pointee.hashFields, ipv6: ipv6, src: flow.src, dst: flow.dst,
+                            srcPort: flow.srcPort, dstPort: flow.dstPort)
+        let route = table.routes[Int(truncatingIfNeeded: hash & 0xffff)]
+        let altFields = plane.pointee.altHashFields
+        var altRoute: UInt64 = 0
+        var hopEntries = 1
+        if altFields != 0 {
+            let altHash = flowHash(key: table.hashKey, fields: altFields, ipv6: ipv6, src: flow.src, dst: flow.dst,
+                                   srcPort: flow.srcPort, dstPort: flow.dstPort)
+            altRoute = table.routes[Int(truncatingIfNeeded: altHash & 0xffff)]
+            hopEntries = 3
+        }
+        let primary = UInt32(truncatingIfNeeded: route)
+        let secondary = UInt32(truncatingIfNeeded: route &>> 32)
+        // A zero address marks an IPv6 backend, which the IPv4 hop list cannot carry.
+        guard primary != 0, secondary != 0,
+              altFields == 0 || (UInt32(truncatingIfNeeded: altRoute) != 0 && UInt32(truncatingIfNeeded: altRoute &>> 32) != 0)
+        else { return drop(.backendNotIPv4, counters) }
+
+        let encapLength = fixedEncapsulationLength &+ 4 &* hopEntries
+        let start = l3 &- encapLength
+        guard start >= -headroom else { return drop(.noHeadroom, counters) }
+        let udpLength = 16 &+ 4 &* hopEntries &+ flow.innerLength
+        guard udpLength &+ 20 <= 65535 else { return drop(.tooBigToEncapsulate, counters) }
+
+        let o = frame + start
+        // Ethernet: to the gateway, from this port.
+        let gateway = plane.pointee.gatewayMAC
+        o.putRaw32(0, gateway.0)
+        o.putRaw16(4, gateway.1)
+        o.putRaw32(6, portMAC.0)
+        o.putRaw16(10, portMAC.1)
+        o.put16(12, 0x0800)
+        // IPv4: no options, id 0, DF, TTL 64, UDP.
+        let ipTotal = 20 &+ udpLength
+        let dstHost = UInt32(bigEndian: primary)
+        var sum = plane.pointee.checksumBase &+ UInt32(truncatingIfNeeded: ipTotal) &+ (dstHost &>> 16) &+ (dstHost & 0xffff)
+        sum = (sum & 0xffff) &+ (sum &>> 16)
+        sum = (sum & 0xffff) &+ (sum &>> 16)
+        o.put16(14, 0x4500)
+        o.put16(16, UInt16(truncatingIfNeeded: ipTotal))
+        o.put32(18, 0x0000_4000)
+        o.put16(22, 0x4011)
+        o.put16(24, ~UInt16(truncatingIfNeeded: sum))
+        o.putRaw32(26, plane.pointee.sourceIP)
+        o.putRaw32(30, primary)
+        // UDP: the source port spreads flows over the backend's receive queues.
+        o.put16(34, 0x8000 | UInt16(truncatingIfNeeded: (hash ^ UInt64(flow.hint)) & 0x7fff))
+        o.put16(36, guePort)
+        o.put16(38, UInt16(truncatingIfNeeded: udpLength))
+        o.put16(40, 0)
+        // GUE base header: version 0, C 0, hlen = private data + hops (32-bit words).
+        o.put8(42, UInt8(truncatingIfNeeded: 1 &+ hopEntries))
+        o.put8(43, flow.gueProtocol)
+        o.put16(44, 0)
+        // GLB private data: type 0, next hop 0, the hops after the first.
+        o.put16(46, 0)
+        o.put8(48, 0)
+        o.put8(49, UInt8(truncatingIfNeeded: hopEntries))
+        o.putRaw32(50, secondary)
+        if altFields != 0 {
+            o.putRaw32(54, UInt32(truncatingIfNeeded: altRoute))
+            o.putRaw32(58, UInt32(truncatingIfNeeded: altRoute &>> 32))
+        }
+        if plane.pointee.flags & PlaneView.udpChecksum != 0 {
+            o.put16(40, udpChecksum(o, udpLength: udpLength))
+        }
+        counters.bump(.forwarded)
+        if flow.kind != .forwarded { counters.bump(flow.kind) }
+        counters.bumpTable(flow.table)
+        return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength)
+    }
+
+    /// The UDP checksum of the outer datagram at `o + 34` (pseudo-header included).
+    @inlinable @inline(never)
+    static func udpChecksum(_ o: UnsafeMutableRawPointer, udpLength: Int) -> UInt16 {
+        let p = UnsafeRawPointer(o)
+        var sum: UInt64 = UInt64(p.be16(26)) &+ UInt64(p.be16(28)) &+ UInt64(p.be16(30)) &+ UInt64(p.be16(32))
+        sum &+= 17 &+ UInt64(udpLength)
+        sum &+= onesComplementSum(p + 34, count: udpLength)
+        while sum > 0xffff { sum = (sum & 0xffff) &+ (sum &>> 16) }
+        let folded = ~UInt16(truncatingIfNeeded: sum)
+        return folded == 0 ? 0xffff : folded
+    }
+
+    /// The 16-bit one's complement sum of `count` bytes (big-endian words), not yet folded.
+    @inlinable
+    static func onesComplementSum(_ p: UnsafeRawPointer, count: Int) -> UInt64 {
+        var sum: UInt64 = 0
+        var i = 0
+        // Eight bytes at a time as four big-endian words.
+        while i &+ 8 <= count {
+            let v = p.be64(i)
+            sum &+= (v &>> 48) &+ ((v &>> 32) & 0xffff) &+ ((v &>> 16) & 0xffff) &+ (v & 0xffff)
+            i &+= 8
+        }
+        while i &+ 2 <= count {
+            sum &+= UInt64(p.be16(i))
+            i &+= 2
+        }
+        if i < count { sum &+= UInt64(p.u8(i)) &<< 8 }
+        return sum
+    }
+}

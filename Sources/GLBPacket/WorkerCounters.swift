@@ -1,0 +1,109 @@
+/// What happened to each packet, counted per worker without atomics: each worker owns its
+/// block and only it writes there; readers (metrics) sum the blocks of all workers.
+@frozen
+public enum Counter: Int, CaseIterable, Sendable {
+    // Forwarded (also counted per table).
+    case forwarded
+    case forwardedICMPError
+    case forwardedEcho
+    case forwardedFragment
+    // Sent to the exception path (the kernel through TAP), or dropped without one.
+    case notMatched
+    case notIP
+    // Dropped.
+    case unroutableFragment
+    case foreignDestinationMAC
+    case backendNotIPv4
+    case tooBigToEncapsulate
+    case noHeadroom
+    case malformedEthernet
+    case malformedIPv4Header
+    case malformedIPLength
+    case malformedIPv6Header
+    case malformedIPv6Extension
+    case malformedTransport
+    case malformedICMP
+
+    /// The metric label.
+    public var name: String {
+        switch self {
+        case .forwarded: return "forwarded"
+        case .forwardedICMPError: return "forwarded_icmp_error"
+        case .forwardedEcho: return "forwarded_echo"
+        case .forwardedFragment: return "forwarded_fragment"
+        case .notMatched: return "not_matched"
+        case .notIP: return "not_ip"
+        case .unroutableFragment: return "unroutable_fragment"
+        case .foreignDestinationMAC: return "foreign_dst_mac"
+        case .backendNotIPv4: return "backend_not_ipv4"
+        case .tooBigToEncapsulate: return "too_big_to_encapsulate"
+        case .noHeadroom: return "no_headroom"
+        case .malformedEthernet: return "malformed_ethernet"
+        case .malformedIPv4Header: return "malformed_ipv4_header"
+        case .malformedIPLength: return "malformed_ip_length"
+        case .malformedIPv6Header: return "malformed_ipv6_header"
+        case .malformedIPv6Extension: return "malformed_ipv6_extension"
+        case .malformedTransport: return "malformed_transport"
+        case .malformedICMP: return "malformed_icmp"
+        }
+    }
+
+    /// The most tables a director serves (bounds the per-table counters).
+    public static let maxTables = 256
+    /// Slots of one worker's block: the counters above, then one per table.
+    public static let slotCount = allCases.count + maxTables
+}
+
+/// One worker's counter block (raw memory; see `CounterStorage`).
+@frozen
+public struct WorkerCounters {
+    public let base: UnsafeMutablePointer<UInt64>
+
+    @inlinable
+    public init(base: UnsafeMutablePointer<UInt64>) {
+        self.base = base
+    }
+
+    @inlinable @inline(__always)
+    public func bump(_ counter: Counter) {
+        base[counter.rawValue] &+= 1
+    }
+
+    @inlinable @inline(__always)
+    public func bumpTable(_ table: Int) {
+        base[Counter.allCases.count &+ table] &+= 1
+    }
+
+    public subscript(_ counter: Counter) -> UInt64 { base[counter.rawValue] }
+
+    public func forwarded(table: Int) -> UInt64 { base[Counter.allCases.count + table] }
+}
+
+/// Owns the counter blocks of a set of workers, each on its own cache lines.
+public final class CounterStorage: @unchecked Sendable {
+    public let workerCount: Int
+    private let memory: UnsafeMutableRawPointer
+    private static let stride = (Counter.slotCount * 8 + 63) / 64 * 64
+
+    public init(workers: Int) {
+        workerCount = workers
+        memory = UnsafeMutableRawPointer.allocate(byteCount: Self.stride * max(workers, 1), alignment: 64)
+        memory.initializeMemory(as: UInt8.self, repeating: 0, count: Self.stride * max(workers, 1))
+    }
+
+    deinit { memory.deallocate() }
+
+    public func worker(_ i: Int) -> WorkerCounters {
+        precondition(i >= 0 && i < workerCount)
+        return WorkerCounters(base: (memory + i * Self.stride).assumingMemoryBound(to: UInt64.self))
+    }
+
+    /// The sum of a counter over all workers.
+    public func total(_ counter: Counter) -> UInt64 {
+        (0..<workerCount).reduce(0) { $0 &+ worker($1)[counter] }
+    }
+
+    public func totalForwarded(table: Int) -> UInt64 {
+        (0..<workerCount).reduce(0) { $0 &+ worker($1).forwarded(table: table) }
+    }
+}

@@ -1,0 +1,140 @@
+import ArgumentParser
+import CPcap
+import GLBCore
+import GLBPacket
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Encap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay a capture through the director's packet path and write what it would send.",
+        discussion: """
+            Each frame of IN (pcap or pcapng, Ethernet) goes through exactly the code the \
+            director runs: classification against the binds, hashing, GUE encapsulation. The \
+            frames the director would send are written to OUT (pcap), in input order with their \
+            original timestamps; frames it would not forward are left out. The counters are \
+            printed at the end. Use it to see what a new table or configuration does to real \
+            traffic before deploying it.
+            """
+    )
+
+    @Option(name: .customLong("config-file"), help: ArgumentHelp("The director configuration (director.conf).", valueName: "file"))
+    var configFile: String
+
+    @Option(name: .customLong("forwarding-table"), help: ArgumentHelp("The forwarding table: compiled binary or JSON source.", valueName: "file"))
+    var forwardingTable: String
+
+    @Option(name: .customLong("src-mac"), help: ArgumentHelp("The MAC of the sending port (the outer Ethernet source).", valueName: "mac"))
+    var sourceMAC = "02:70:63:61:70:00"
+
+    @Argument(help: ArgumentHelp("The capture to replay.", valueName: "in"))
+    var input: String
+
+    @Argument(help: ArgumentHelp("Where to write the frames the director would send.", valueName: "out"))
+    var output: String
+
+    func run() throws {
+        guard let mac = MACAddress(sourceMAC) else {
+            Console.error("--src-mac: expected a MAC address like 02:70:63:61:70:00, got \"\(sourceMAC)\"")
+            throw CommandFailure()
+        }
+        let plane: ForwardingPlane
+        do {
+            let config = try DirectorConfig.load(path: configFile)
+            let table = try TableInput.load(forwardingTable)
+            plane = try ForwardingPlane(table: table.compiled, config: config)
+        } catch {
+            Console.error("\(error)")
+            throw CommandFailure()
+        }
+        do {
+            let counters = CounterStorage(workers: 1)
+            let stats = try PcapReplay.run(input: input, output: output, plane: plane, portMAC: mac, counters: counters.worker(0))
+            Console.out("\(stats.read) frames read, \(stats.written) written to \(output)")
+            for counter in Counter.allCases where counters.total(counter) > 0 {
+                Console.out("  \(counter.name): \(counters.total(counter))")
+            }
+            for t in 0..<plane.tableCount where counters.totalForwarded(table: t) > 0 {
+                Console.out("  forwarded by table \(t): \(counters.totalForwarded(table: t))")
+            }
+        } catch {
+            Console.error("\(error)")
+            throw CommandFailure()
+        }
+    }
+}
+
+/// Reads a capture with libpcap, runs every frame through the packet path and writes the
+/// forwarded frames to a new pcap file (atomically: a temporary file renamed at the end).
+enum PcapReplay {
+    struct Stats {
+        var read = 0
+        var written = 0
+    }
+
+    static let headroom = 128
+
+    static func run(input: String, output: String, plane: ForwardingPlane, portMAC: MACAddress, counters: WorkerCounters) throws -> Stats {
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        guard let reader = pcap_open_offline(input, &errorBuffer) else {
+            throw InputError(message: "\(input): \(String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+        }
+        defer { pcap_close(reader) }
+        guard pcap_datalink(reader) == DLT_EN10MB else {
+            throw InputError(message: "\(input): not an Ethernet capture (link type \(pcap_datalink(reader)))")
+        }
+        guard let dead = pcap_open_dead(DLT_EN10MB, 262_144) else { throw InputError(message: "libpcap: cannot open a writer") }
+        defer { pcap_close(dead) }
+        let folder = output.contains("/") ? String(output[..<output.lastIndex(of: "/")!]) : "."
+        var template = Array("\(folder)/.encap-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw InputError(message: "\(output): cannot create a temporary file in \(folder): \(String(cString: strerror(errno)))") }
+        close(fd)
+        let tmpPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let dumper = pcap_dump_open(dead, tmpPath) else {
+            unlink(tmpPath)
+            throw InputError(message: "\(output): \(String(cString: pcap_geterr(dead)))")
+        }
+        var closed = false
+        defer {
+            if !closed { pcap_dump_close(dumper); unlink(tmpPath) }
+        }
+
+        let mac = portMAC.bytes
+        let macWords = (mac.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }, mac.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self) })
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: headroom + 262_144, alignment: 64)
+        defer { buffer.deallocate() }
+        var stats = Stats()
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        while true {
+            let status = pcap_next_ex(reader, &header, &data)
+            if status == -2 { break }
+            guard status == 1, let header, let data else {
+                throw InputError(message: "\(input): \(String(cString: pcap_geterr(reader)))")
+            }
+            stats.read += 1
+            let length = min(Int(header.pointee.caplen), 262_144)
+            let frame = buffer + headroom
+            frame.copyMemory(from: data, byteCount: length)
+            let result = PacketProcessor.process(frame, length: length, headroom: headroom, plane: plane.view, portMAC: macWords, counters: counters)
+            guard result.action == .forward else { continue }
+            var out = pcap_pkthdr()
+            out.ts = header.pointee.ts
+            out.caplen = UInt32(result.length)
+            out.len = UInt32(result.length)
+            pcap_dump(UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self), &out, (frame + result.offset).assumingMemoryBound(to: UInt8.self))
+            stats.written += 1
+        }
+        guard pcap_dump_flush(dumper) == 0 else { throw InputError(message: "\(output): write failed") }
+        pcap_dump_close(dumper)
+        closed = true
+        guard rename(tmpPath, output) == 0 else {
+            unlink(tmpPath)
+            throw InputError(message: "\(output): cannot rename \(tmpPath) to it: \(String(cString: strerror(errno)))")
+        }
+        return stats
+    }
+}
