@@ -48,7 +48,7 @@ struct Attach: ParsableCommand {
         """, valueName: "file"))
     var verifierLog: String?
 
-    @Flag(help: "Print libbpf's messages about loading the program to stderr.")
+    @Flag(help: "Print libbpf's messages about loading and attaching the program to stderr.")
     var verbose = false
 
     func validate() throws {
@@ -61,6 +61,7 @@ struct Attach: ParsableCommand {
     }
 
     func run() throws {
+        if verbose { LibBPFLog.includeDebugMessages() }
         defer {
             if verbose { LibBPFLog.take().forEach { Console.error($0) } }
         }

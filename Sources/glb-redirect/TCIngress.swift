@@ -21,33 +21,35 @@ struct TCIngress {
 
     /// Adds the clsact qdisc if the interface has none; returns whether it was added here.
     func ensureClsact() throws -> Bool {
-        let rc = glb_tc_hook_create(interface.index, BPF_TC_INGRESS)
+        let (rc, messages) = LibBPFLog.during { glb_tc_hook_create(interface.index, BPF_TC_INGRESS) }
         if rc == 0 { return true }
         let code = libbpfErrno(rc)
         if code == EEXIST { return false }
-        throw tcError("adding the clsact qdisc to \(interface.name)", code)
+        throw tcError("adding the clsact qdisc to \(interface.name)", code, messages)
     }
 
     /// Removes the clsact qdisc, and with it every filter on both of its hooks.
     func removeClsact() throws {
         let both = bpf_tc_attach_point(BPF_TC_INGRESS.rawValue | BPF_TC_EGRESS.rawValue)
-        let rc = glb_tc_hook_destroy(interface.index, both)
+        let (rc, messages) = LibBPFLog.during { glb_tc_hook_destroy(interface.index, both) }
         let code = libbpfErrno(rc)
         guard rc >= 0 || code == ENOENT || code == EINVAL else {
-            throw tcError("removing the clsact qdisc of \(interface.name)", code)
+            throw tcError("removing the clsact qdisc of \(interface.name)", code, messages)
         }
     }
 
     /// The id of the program in glb-redirect's slot, or nil if the slot is empty.
     func attachedProgramID() throws -> UInt32? {
         var programID: UInt32 = 0
-        let rc = glb_tc_query(interface.index, TCSlot.handle, TCSlot.priority, &programID)
+        let (rc, messages) = LibBPFLog.during {
+            glb_tc_query(interface.index, TCSlot.handle, TCSlot.priority, &programID)
+        }
         if rc >= 0 { return programID }
         let code = libbpfErrno(rc)
         // ENOENT: no filter at this priority or handle. EINVAL: the kernel's answer when the
         // interface (already resolved) has no clsact qdisc to look in.
         if code == ENOENT || code == EINVAL { return nil }
-        throw tcError("looking up the tc filter of \(interface.name)", code)
+        throw tcError("looking up the tc filter of \(interface.name)", code, messages)
     }
 
     /// Puts the program in glb-redirect's slot, replacing whatever program is there in one
@@ -55,27 +57,37 @@ struct TCIngress {
     /// Returns the new program's id.
     func attach(programFD: Int32) throws -> UInt32 {
         var programID: UInt32 = 0
-        let rc = glb_tc_attach(interface.index, TCSlot.handle, TCSlot.priority, programFD,
-                               BPF_TC_F_REPLACE.rawValue, &programID)
+        let (rc, messages) = LibBPFLog.during {
+            glb_tc_attach(interface.index, TCSlot.handle, TCSlot.priority, programFD,
+                          BPF_TC_F_REPLACE.rawValue, &programID)
+        }
         guard rc >= 0 else {
-            throw tcError("attaching the program to \(interface.name) ingress", libbpfErrno(rc))
+            throw tcError("attaching the program to \(interface.name) ingress", libbpfErrno(rc), messages)
         }
         return programID
     }
 
     /// Removes glb-redirect's filter. Returns false if there was none.
     func detach() throws -> Bool {
-        let rc = glb_tc_detach(interface.index, TCSlot.handle, TCSlot.priority)
+        let (rc, messages) = LibBPFLog.during {
+            glb_tc_detach(interface.index, TCSlot.handle, TCSlot.priority)
+        }
         if rc >= 0 { return true }
         let code = libbpfErrno(rc)
         if code == ENOENT || code == EINVAL { return false }
-        throw tcError("removing the tc filter from \(interface.name)", code)
+        throw tcError("removing the tc filter from \(interface.name)", code, messages)
     }
 
-    private func tcError(_ action: String, _ code: Int32) -> LoaderError {
+    /// The kernel explains a refused tc change in an extended ack, which libbpf prints.
+    private func tcError(_ action: String, _ code: Int32, _ messages: [String]) -> LoaderError {
         if code == EPERM || code == EACCES {
             return .permission(action: action, capabilities: Needs.tc)
         }
-        return .system(action: action, errno: code)
+        let marker = "Kernel error message: "
+        let reasons = messages.compactMap { line in
+            line.range(of: marker).map { String(line[$0.upperBound...]) }
+        }
+        let detail = reasons.isEmpty ? "" : " (the kernel says: \(reasons.joined(separator: "; ")))"
+        return .system(action: action + detail, errno: code)
     }
 }

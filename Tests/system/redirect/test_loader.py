@@ -322,6 +322,14 @@ def test_detach_keeps_a_clsact_qdisc_that_other_filters_use(loader, hosts, tmp_p
     assert slot_programs(ns, IFACE) == []
 
 
+def test_verbose_attach_shows_what_libbpf_did(loader, hosts):
+    quiet = loader.attach(hosts.backend, IFACE)
+    assert quiet.stderr == ""
+    res = loader.attach(hosts.backend, IFACE, "--verbose")
+    assert "libbpf: map 'glb_config': created successfully" in res.stderr
+    assert "libbpf: map 'glb_counters': created successfully" in res.stderr
+
+
 def test_detach_can_keep_an_empty_clsact_qdisc(loader, hosts):
     ns = hosts.backend
     loader.attach(ns, IFACE)
