@@ -35,6 +35,8 @@ struct Detach: ParsableCommand {
         }
 
         var line = "detached \(ProgramNames.program) (id \(id)) from \(interface.name) ingress"
+        // A filter that another tool adds between the count and the removal would go with
+        // the qdisc: where tools share clsact and come and go, --keep-qdisc avoids that.
         if !keepQdisc {
             let others = try TCFilterList.count(interface: interface, parent: TCFilterList.ingressParent)
                 + TCFilterList.count(interface: interface, parent: TCFilterList.egressParent)

@@ -18,6 +18,7 @@ bytes), the client's 1500; every veth has its TX offloads off (DESIGN.md §10).
 import hashlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -108,21 +109,30 @@ def cluster(loader, content, tmp_path_factory):
             "--route", route_file,
             *[f"--neighbor={BACKENDS[n]}={MACS[n]}" for n in BACKENDS],
         ], stdout=subprocess.PIPE, text=True)
-        assert standin.stdout.readline().split() == ["route", BACKENDS["b1"], BACKENDS["b2"]]
-        assert standin.stdout.readline().strip() == "ready"
+        assert read_line(standin).split() == ["route", BACKENDS["b1"], BACKENDS["b2"]]
+        assert read_line(standin) == "ready"
 
         def set_route(primary, hops):
             """Switch the stand-in's route and wait until it uses the new one."""
             route_file.write_text(json.dumps({"primary": BACKENDS[primary],
                                               "hops": [BACKENDS[h] for h in hops]}))
             standin.send_signal(signal.SIGUSR1)
-            line = standin.stdout.readline().split()
+            line = read_line(standin).split()
             assert line == ["route", BACKENDS[primary], *(BACKENDS[h] for h in hops)], line
 
         def stats(name):
             return loader.stats(hosts[name], "eth0")
 
         yield types.SimpleNamespace(lab=lab, hosts=hosts, client=client, set_route=set_route, stats=stats)
+
+
+def read_line(standin, timeout=10.0):
+    """The stand-in's next line; fails if it prints none in time or has ended."""
+    ready, _, _ = select.select([standin.stdout], [], [], timeout)
+    assert ready, f"the director stand-in printed nothing in {timeout:.0f} s"
+    line = standin.stdout.readline()
+    assert line, f"the director stand-in ended ({standin.poll()})"
+    return line.strip()
 
 
 def url(path):
