@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "GLBCore", targets: ["GLBCore"]),
         .library(name: "GLBPacket", targets: ["GLBPacket"]),
         .executable(name: "glb-director-cli", targets: ["glb-director-cli"]),
+        .executable(name: "glb-redirect", targets: ["glb-redirect"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,6 +29,19 @@ let package = Package(
                 "CPcap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // libbpf 1.x from the system (Debian's libbpf-dev).
+        .systemLibrary(name: "CLibBPF", path: "Sources/CLibBPF"),
+        // Compiles Sources/glb-redirect/bpf with scripts/build-bpf and embeds the object.
+        .plugin(name: "EmbedBPFObject", capability: .buildTool()),
+        .executableTarget(
+            name: "glb-redirect",
+            dependencies: [
+                "CLibBPF",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            exclude: ["bpf"],
+            plugins: ["EmbedBPFObject"]
         ),
         .executableTarget(
             name: "table-compile-benchmark",

@@ -1,0 +1,62 @@
+import Foundation
+
+/// The program's counters read from map glb_counters, summed over CPUs, in map order.
+struct CounterValues: Sendable {
+    struct Entry: Sendable {
+        let name: String
+        let meaning: String?
+        let value: UInt64
+    }
+
+    let entries: [Entry]
+
+    /// Reads every entry. Names come from the header this binary was built with; entries past
+    /// them (a program from a newer header, loaded with --object) are named counter_N.
+    static func read(from map: BPFMap) throws -> CounterValues {
+        let known = EmbeddedProgram.counters
+        var entries: [Entry] = []
+        for index in 0..<map.maxEntries {
+            let value = try map.perCPUSum(index)
+            let info = Int(index) < known.count ? known[Int(index)] : nil
+            entries.append(Entry(name: info?.name ?? "counter_\(index)", meaning: info?.meaning, value: value))
+        }
+        return CounterValues(entries: entries)
+    }
+
+    subscript(name: String) -> UInt64 {
+        entries.first { $0.name == name }?.value ?? 0
+    }
+
+    private func sum(_ include: (String) -> Bool) -> UInt64 {
+        entries.filter { include($0.name) }.reduce(0) { $0 &+ $1.value }
+    }
+
+    /// The outcomes an operator looks at first, in one line. Every packet ends in exactly
+    /// one outcome (glb_redirect_counters.h), so the four parts add up to `packets`.
+    var summary: String {
+        let passed: Set = ["not_gue", "outer_fragment", "not_for_this_host"]
+        let accepted = sum { $0.hasPrefix("accepted_") }
+        let forwarded = self["forwarded"]
+        let passedCount = sum { passed.contains($0) }
+        let dropped = sum { $0.hasPrefix("drop_") || $0 == "forward_error" || $0 == "decap_error" }
+        return "\(self["packets"]) packets: \(accepted) accepted, \(forwarded) forwarded, "
+            + "\(passedCount) passed, \(dropped) dropped"
+    }
+
+    /// {"name": value, ...} in map order. Names are [a-z0-9_], so they need no escaping.
+    var json: String {
+        let lines = entries.map { "  \"\($0.name)\": \($0.value)" }
+        return "{\n" + lines.joined(separator: ",\n") + "\n}"
+    }
+
+    /// One line per counter: name, value, meaning.
+    var table: String {
+        let nameWidth = entries.map(\.name.count).max() ?? 0
+        let valueWidth = entries.map { String($0.value).count }.max() ?? 0
+        return entries.map { entry in
+            let name = entry.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+            let value = String(repeating: " ", count: valueWidth - String(entry.value).count) + String(entry.value)
+            return "\(name)  \(value)" + (entry.meaning.map { "  \($0)" } ?? "")
+        }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,75 @@
+import CLibBPF
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every failure glb-redirect reports, worded for the operator who has to act on it.
+enum LoaderError: Error, CustomStringConvertible {
+    case noSuchInterface(String)
+    /// A bpf() or tc operation was refused; `action` says which and `capabilities` what it needs.
+    case permission(action: String, capabilities: String)
+    case verifierRejected(errno: Int32, logPath: String?, logError: String?)
+    case objectNotFound(String)
+    case objectInvalid(source: String, detail: String, libbpf: [String])
+    case notAttached(interface: String)
+    case foreignProgram(interface: String, programID: UInt32, name: String)
+    case system(action: String, errno: Int32)
+
+    var description: String {
+        switch self {
+        case .noSuchInterface(let name):
+            return "no interface named '\(name)' in this network namespace "
+                + "(see `ip link`; for another namespace run glb-redirect under `ip netns exec NAME`)"
+        case .permission(let action, let capabilities):
+            return "\(action): operation not permitted. glb-redirect needs root, or \(capabilities)"
+        case .verifierRejected(let errno, let logPath, let logError):
+            var text = "the kernel's verifier rejected the program (\(errorText(errno)))"
+            if let logPath {
+                text += "; the verifier log is in \(logPath)"
+            } else if let logError {
+                text += "; the verifier log could not be saved: \(logError)"
+            }
+            return text
+        case .objectNotFound(let path):
+            return "program object '\(path)' not found"
+        case .objectInvalid(let source, let detail, let libbpf):
+            var text = "\(source): \(detail)"
+            if !libbpf.isEmpty {
+                text += "\nlibbpf said:\n" + libbpf.map { "  " + $0 }.joined(separator: "\n")
+            }
+            return text
+        case .notAttached(let interface):
+            return "glb-redirect is not attached to \(interface) "
+                + "(no tc filter at clsact ingress handle \(TCSlot.handleText), priority \(TCSlot.priority))"
+        case .foreignProgram(let interface, let programID, let name):
+            return "the tc filter at clsact ingress handle \(TCSlot.handleText), priority \(TCSlot.priority) "
+                + "of \(interface) runs program '\(name)' (id \(programID)), not glb_redirect; "
+                + "remove it with `tc filter del dev \(interface) ingress handle \(TCSlot.handleText) "
+                + "prio \(TCSlot.priority) bpf` if it is stale"
+        case .system(let action, let errno):
+            return "\(action): \(errorText(errno))"
+        }
+    }
+}
+
+/// What an error code means: the kernel's words, or libbpf's for its own codes (4000 and up).
+func errorText(_ code: Int32) -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard libbpf_strerror(code, &buffer, buffer.count) == 0 else {
+        return "error \(code)"
+    }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// libbpf 1.x returns -errno on failure (and sets errno as well).
+func libbpfErrno(_ rc: Int32) -> Int32 {
+    rc < 0 ? -rc : rc
+}
+
+/// Capabilities by kind of operation, as the kernel checks them.
+enum Needs {
+    static let load = "CAP_BPF and CAP_NET_ADMIN (to load a tc program)"
+    static let tc = "CAP_NET_ADMIN (to change tc filters)"
+    static let inspect = "CAP_SYS_ADMIN (to open a loaded program by its id)"
+}

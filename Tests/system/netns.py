@@ -1,0 +1,243 @@
+"""Network namespaces, veth pairs and bridges for system tests.
+
+Everything is built inside namespaces created here, so a test touches nothing
+of the host's own network: deleting a namespace deletes its interfaces (and
+their veth peers), qdiscs, tc filters and eBPF attachments with it. Cleanup
+always runs, whatever the test did, and ends every process started through
+these helpers before the namespaces go.
+
+Namespace names carry the creating process id ("glbt<pid>-<run>-<role>"),
+so a crashed run never blocks the next one, and `reap_stale()` removes the
+namespaces of runs whose process is gone. Interface names need no such care:
+each lives in a namespace of its own run.
+
+    with Lab() as lab:
+        a, b = lab.netns("a"), lab.netns("b")
+        lab.veth(a, "eth0", b, "eth0", mtu=1600)
+        a.ip("addr", "add", "10.0.0.1/24", "dev", "eth0")
+        server = lab.spawn(b, ["python3", "-m", "http.server"])
+"""
+
+import contextlib
+import ctypes
+import os
+import re
+import secrets
+import signal
+import subprocess
+import time
+
+PREFIX = "glbt"
+CLONE_NEWNET = 0x40000000
+_NAME = re.compile(rf"^{PREFIX}(\d+)-")
+
+
+class CommandError(RuntimeError):
+    """A command failed; the message has its output."""
+
+
+def run(args, check=True, **kw):
+    """Run a command, capture its output as text; on failure raise with stderr in the message."""
+    res = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
+    if check and res.returncode != 0:
+        raise CommandError(f"{' '.join(map(str, args))} failed ({res.returncode}):\n{res.stdout}{res.stderr}")
+    return res
+
+
+class Netns:
+    """One network namespace, created by `netns()` or `Lab.netns()`."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"Netns({self.name!r})"
+
+    def cmd(self, *args):
+        """argv that runs `args` inside this namespace."""
+        return ["ip", "netns", "exec", self.name, *map(str, args)]
+
+    def run(self, *args, check=True, **kw):
+        return run(self.cmd(*args), check=check, **kw)
+
+    def ip(self, *args, check=True):
+        return run(["ip", "-n", self.name, *args], check=check)
+
+    def sysctl(self, name, value):
+        self.run("sysctl", "-q", "-w", f"{name}={value}")
+
+    def read_sysctl(self, name):
+        return self.run("sysctl", "-n", name).stdout.strip()
+
+    def offloads_off(self, ifname):
+        """TX checksum and segmentation offloads off (DESIGN.md §10): frames that AF_PACKET
+        or a tunnel copies must carry complete checksums."""
+        self.run("ethtool", "-K", ifname, "tx", "off", "tso", "off", "gso", "off")
+
+    def pids(self):
+        out = run(["ip", "netns", "pids", self.name], check=False).stdout
+        return [int(p) for p in out.split()]
+
+    def path(self):
+        return f"/run/netns/{self.name}"
+
+
+@contextlib.contextmanager
+def entered(ns):
+    """Run the block with the calling thread in `ns`: sockets created there stay in
+    `ns` for good. The thread returns to its own namespace afterwards."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(ns.path(), os.O_RDONLY)
+    try:
+        if libc.setns(target, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns into {ns.name}: {os.strerror(err)}")
+        try:
+            yield
+        finally:
+            if libc.setns(own, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"setns back from {ns.name}: {os.strerror(err)}")
+    finally:
+        os.close(target)
+        os.close(own)
+
+
+def _unique_prefix():
+    return f"{PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def _create(name):
+    run(["ip", "netns", "add", name])
+    ns = Netns(name)
+    ns.ip("link", "set", "lo", "up")
+    return ns
+
+
+def _destroy(ns):
+    """Ends what still runs in the namespace (started by this run: the namespace is
+    ours), then deletes it."""
+    for pid in ns.pids():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    run(["ip", "netns", "del", ns.name], check=False)
+
+
+@contextlib.contextmanager
+def netns(role="ns"):
+    """A fresh namespace with lo up; deleted on exit."""
+    ns = _create(f"{_unique_prefix()}-{role}")
+    try:
+        yield ns
+    finally:
+        _destroy(ns)
+
+
+@contextlib.contextmanager
+def veth(a, a_if, b, b_if, mtu=None, offloads=True):
+    """A veth pair a:a_if <-> b:b_if, both up; deleted on exit. The kernel creates each end
+    directly in its namespace, so the names only have to be free there."""
+    run(["ip", "link", "add", "name", a_if, "netns", a.name, "type", "veth",
+         "peer", "name", b_if, "netns", b.name])
+    try:
+        for ns, ifname in ((a, a_if), (b, b_if)):
+            if mtu:
+                ns.ip("link", "set", ifname, "mtu", str(mtu))
+            if not offloads:
+                ns.offloads_off(ifname)
+            ns.ip("link", "set", ifname, "up")
+        yield
+    finally:
+        # Deleting one end deletes the pair; the namespace may be gone already.
+        a.ip("link", "del", a_if, check=False)
+
+
+@contextlib.contextmanager
+def bridge(ns, name="br0", mtu=None):
+    """A bridge in `ns`, up, that forwards at once (no STP, no learning delay)."""
+    ns.ip("link", "add", name, "type", "bridge", "stp_state", "0", "forward_delay", "0")
+    try:
+        if mtu:
+            ns.ip("link", "set", name, "mtu", str(mtu))
+        ns.ip("link", "set", name, "up")
+        yield
+    finally:
+        ns.ip("link", "del", name, check=False)
+
+
+class Lab(contextlib.ExitStack):
+    """Namespaces, links and processes of one test, torn down together in reverse
+    order of creation when the `with` block ends, also on failure."""
+
+    def __init__(self):
+        super().__init__()
+        self.prefix = _unique_prefix()
+        self._veths = 0
+
+    def netns(self, role):
+        ns = _create(f"{self.prefix}-{role}")
+        self.callback(_destroy, ns)
+        return ns
+
+    def veth(self, a, a_if, b, b_if, mtu=None, offloads=True):
+        self.enter_context(veth(a, a_if, b, b_if, mtu=mtu, offloads=offloads))
+
+    def bridge(self, ns, name="br0", mtu=None):
+        self.enter_context(bridge(ns, name, mtu=mtu))
+
+    def port(self, switch, bridge_name, host, host_if, switch_if, mtu=None, offloads=False):
+        """A veth from `host` to a port of a bridge in `switch`."""
+        self.veth(host, host_if, switch, switch_if, mtu=mtu, offloads=offloads)
+        switch.ip("link", "set", switch_if, "master", bridge_name)
+
+    def spawn(self, ns, args, **popen):
+        """Start `args` in `ns` as a process of its own group; ended on exit."""
+        proc = subprocess.Popen(ns.cmd(*args), start_new_session=True, **popen)
+        self.callback(stop, proc)
+        return proc
+
+
+def stop(proc, timeout=5.0):
+    """End a process started by these helpers (its whole group) and reap it."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream:
+            stream.close()
+
+
+def reap_stale():
+    """Delete namespaces left by earlier runs whose process no longer exists."""
+    out = run(["ip", "netns", "list"], check=False).stdout
+    for line in out.splitlines():
+        name = line.split()[0] if line.split() else ""
+        m = _NAME.match(name)
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            _destroy(Netns(name))
+
+
+def ours():
+    """Names of the namespaces this process created and has not deleted."""
+    out = run(["ip", "netns", "list"], check=False).stdout
+    mine = f"{PREFIX}{os.getpid()}-"
+    return [line.split()[0] for line in out.splitlines() if line.startswith(mine)]
+
+
+def wait_for(cond, what, timeout=10.0, interval=0.05):
+    """Poll `cond()` until it returns a true value (returned); fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)

@@ -1,0 +1,162 @@
+"""The glb-redirect binary as the tests run it, and what it left in the kernel as seen
+by other tools (tc, bpftool), so that tests never check the loader only against itself."""
+
+import json
+import re
+import socket
+import struct
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+COUNTERS_HEADER = REPO / "Sources" / "glb-redirect" / "bpf" / "glb_redirect_counters.h"
+
+TC_HANDLE = 0x474C42
+TC_PRIORITY = 0x4742
+GUE_PORT = 19523
+
+
+def counter_names():
+    """Counter names in map order, from the header: GLB_C_ACCEPTED_SYN -> accepted_syn."""
+    text = COUNTERS_HEADER.read_text()
+    body = text[text.index("enum glb_counter {"): text.index("GLB_COUNTER_MAX")]
+    return [m.lower() for m in re.findall(r"^\s*GLB_C_([A-Z0-9_]+),", body, re.M)]
+
+
+class Loader:
+    """Runs glb-redirect in a namespace: under `ip netns exec` (a private /sys, no bpffs)
+    or, with via="nsenter", in a process that only switched its network namespace."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def run(self, ns, *args, via="exec", wrap=(), check=False):
+        if via == "exec":
+            argv = ns.cmd(*wrap, self.path, *args)
+        elif via == "nsenter":
+            argv = ["nsenter", f"--net={ns.path()}", *wrap, str(self.path), *map(str, args)]
+        else:
+            raise ValueError(via)
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if check and res.returncode != 0:
+            raise AssertionError(f"glb-redirect {' '.join(map(str, args))} failed "
+                                 f"({res.returncode}):\n{res.stdout}{res.stderr}")
+        return res
+
+    def attach(self, ns, iface, *extra, **kw):
+        return self.run(ns, "attach", "--iface", iface, *extra, check=True, **kw)
+
+    def status(self, ns, iface, **kw):
+        """status --json as a dict, and the exit code."""
+        res = self.run(ns, "status", "--iface", iface, "--json", **kw)
+        assert res.returncode in (0, 3), res.stderr
+        return json.loads(res.stdout), res.returncode
+
+    def stats(self, ns, iface, **kw):
+        res = self.run(ns, "stats", "--iface", iface, "--json", check=True, **kw)
+        return json.loads(res.stdout)
+
+
+# --------------------------------------------------------------------------
+# The kernel's view
+# --------------------------------------------------------------------------
+
+def tc_ingress_filters(ns, iface):
+    """Filter entries on iface's clsact ingress that carry options (one per filter)."""
+    res = ns.run("tc", "-j", "filter", "show", "dev", iface, "ingress", check=False)
+    if res.returncode != 0 or not res.stdout.strip():
+        return []
+    return [f for f in json.loads(res.stdout) if "options" in f]
+
+
+def slot_programs(ns, iface):
+    """(handle, priority, prog id, prog name) of every bpf filter on iface ingress."""
+    out = []
+    for f in tc_ingress_filters(ns, iface):
+        prog = f["options"].get("prog", {})
+        out.append((int(f["options"]["handle"], 16), f["pref"], prog.get("id"), prog.get("name")))
+    return out
+
+
+def has_clsact(ns, iface):
+    res = ns.run("tc", "-j", "qdisc", "show", "dev", iface)
+    return any(q["kind"] == "clsact" for q in json.loads(res.stdout))
+
+
+def bpftool(*args, check=True):
+    res = subprocess.run(["bpftool", "-j", *map(str, args)], capture_output=True, text=True)
+    if check and res.returncode != 0:
+        raise AssertionError(f"bpftool {' '.join(map(str, args))}: {res.stderr}")
+    return json.loads(res.stdout) if res.returncode == 0 else None
+
+
+def prog_exists(prog_id):
+    return subprocess.run(["bpftool", "prog", "show", "id", str(prog_id)],
+                          capture_output=True).returncode == 0
+
+
+def prog_maps(prog_id):
+    """{map name: map id} of a loaded program."""
+    info = bpftool("prog", "show", "id", prog_id)
+    return {bpftool("map", "show", "id", m)["name"]: m for m in info.get("map_ids", [])}
+
+
+def config_bytes(prog_id):
+    """Entry 0 of the program's glb_config, raw."""
+    entry = bpftool("map", "lookup", "id", prog_maps(prog_id)["glb_config"], "key", 0, 0, 0, 0)
+    return bytes(int(b, 16) for b in entry["value"])
+
+
+def counters_from_bpftool(prog_id):
+    """The program's counters summed over CPUs, by name, read with bpftool."""
+    map_id = prog_maps(prog_id)["glb_counters"]
+    out = {}
+    for i, name in enumerate(counter_names()):
+        entry = bpftool("map", "lookup", "id", map_id, "key", *struct.pack("<I", i))
+        out[name] = sum(int.from_bytes(bytes(int(b, 16) for b in v["value"]), "little")
+                        for v in entry["values"])
+    return out
+
+
+# --------------------------------------------------------------------------
+# Frames
+# --------------------------------------------------------------------------
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ipv4(src, dst, proto, payload, ttl=64, ident=0):
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0x4000, ttl, proto, 0,
+                      socket.inet_aton(src), socket.inet_aton(dst))
+    return hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:] + payload
+
+
+def udp(src, dst, sport, dport, payload, with_checksum=True):
+    length = 8 + len(payload)
+    csum = 0
+    if with_checksum:
+        pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, length)
+        csum = checksum(pseudo + struct.pack("!HHHH", sport, dport, length, 0) + payload) or 0xFFFF
+    return struct.pack("!HHHH", sport, dport, length, csum) + payload
+
+
+def gue(inner, hops=(), outer_src="10.0.0.1", outer_dst="10.0.0.2", sport=0x8123, port=GUE_PORT):
+    """Outer IPv4/UDP (checksum 0)/GUE/GLB hop list/inner IPv4 packet (DESIGN.md §3)."""
+    body = bytes([1 + len(hops), 4, 0, 0]) + struct.pack("!HBB", 0, 0, len(hops))
+    body += b"".join(socket.inet_aton(h) for h in hops) + inner
+    return ipv4(outer_src, outer_dst, 17, udp(outer_src, outer_dst, sport, port, body, with_checksum=False))
+
+
+def ether(dst_mac, src_mac, payload, ethertype=0x0800):
+    mac = lambda m: bytes(int(x, 16) for x in m.split(":"))  # noqa: E731
+    return mac(dst_mac) + mac(src_mac) + struct.pack("!H", ethertype) + payload
+
+
+def mac_of(ns, iface):
+    return json.loads(ns.run("ip", "-j", "link", "show", iface).stdout)[0]["address"]

@@ -1,0 +1,517 @@
+"""The glb-redirect loader (Sources/glb-redirect) run as operators run it: attach,
+status, stats and detach on a veth in a network namespace, from other processes and
+under `ip netns exec`, re-attaching, and every error it must explain.
+
+What the loader did is checked with tc and bpftool, not only with its own output.
+Topology (one test's own namespaces, see Tests/system/netns.py):
+
+    peer  eth0 10.0.0.1/24  <-- veth -->  backend  eth0 10.0.0.2/24, VIP on lo
+"""
+
+import os
+import re
+import socket
+import struct
+import subprocess
+import threading
+import time
+import types
+
+import pytest
+
+import netns
+from glbredirect import (
+    GUE_PORT,
+    REPO,
+    TC_HANDLE,
+    TC_PRIORITY,
+    Loader,
+    bpftool,
+    config_bytes,
+    counter_names,
+    counters_from_bpftool,
+    ether,
+    gue,
+    has_clsact,
+    ipv4,
+    mac_of,
+    prog_exists,
+    slot_programs,
+    udp,
+)
+
+VIP = "192.0.2.10"
+CLIENT = "198.51.100.7"
+PEER_IP = "10.0.0.1"
+BACKEND_IP = "10.0.0.2"
+IFACE = "eth0"
+ETH_P_ALL = 0x0003
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
+
+
+@pytest.fixture(scope="module")
+def loader(bin_dir):
+    path = bin_dir / "glb-redirect"
+    assert path.exists(), f"{path} not built (swift build --product glb-redirect)"
+    return Loader(path)
+
+
+@pytest.fixture
+def hosts():
+    """peer <-> backend over one veth. IPv6 is off so that no background traffic
+    (router solicitations, DAD) moves the counters behind a test's back."""
+    netns.reap_stale()
+    with netns.Lab() as lab:
+        peer, backend = lab.netns("peer"), lab.netns("backend")
+        for ns in (peer, backend):
+            ns.sysctl("net.ipv6.conf.all.disable_ipv6", 1)
+            ns.sysctl("net.ipv6.conf.default.disable_ipv6", 1)
+        lab.veth(peer, IFACE, backend, IFACE, offloads=False)
+        peer.ip("addr", "add", f"{PEER_IP}/24", "dev", IFACE)
+        backend.ip("addr", "add", f"{BACKEND_IP}/24", "dev", IFACE)
+        backend.ip("addr", "add", f"{VIP}/32", "dev", "lo")
+        backend.ip("route", "add", "default", "via", PEER_IP)
+        yield types.SimpleNamespace(lab=lab, peer=peer, backend=backend,
+                                    backend_mac=mac_of(backend, IFACE), peer_mac=mac_of(peer, IFACE))
+
+
+def only_program(ns):
+    """The prog id in glb-redirect's slot; fails unless it is the interface's only filter."""
+    filters = slot_programs(ns, IFACE)
+    assert len(filters) == 1, filters
+    handle, prio, prog_id, name = filters[0]
+    assert (handle, prio, name) == (TC_HANDLE, TC_PRIORITY, "glb_redirect")
+    return prog_id
+
+
+def wait_gone(prog_id):
+    netns.wait_for(lambda: not prog_exists(prog_id), f"program {prog_id} to be freed", timeout=10)
+
+
+# --------------------------------------------------------------------------
+# Traffic
+# --------------------------------------------------------------------------
+
+class Sender:
+    """Frames into the backend's eth0 from the peer, through a packet socket."""
+
+    def __init__(self, hosts):
+        self.hosts = hosts
+        with netns.entered(hosts.peer):
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        self.sock.bind((IFACE, 0))
+
+    def gue_udp(self, payload, dport=5000, port=GUE_PORT):
+        inner = ipv4(CLIENT, VIP, 17, udp(CLIENT, VIP, 40000, dport, payload))
+        frame = ether(self.hosts.backend_mac, self.hosts.peer_mac,
+                      gue(inner, outer_src=PEER_IP, outer_dst=BACKEND_IP, port=port))
+        self.sock.send(frame)
+
+    def close(self):
+        self.sock.close()
+
+
+def udp_listener(hosts, port=5000):
+    """A UDP socket on the backend's VIP, with room for every test datagram."""
+    with netns.entered(hosts.backend):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    SO_RCVBUFFORCE = 33
+    sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 32 << 20)
+    sock.bind((VIP, port))
+    return sock
+
+
+def drain(sock, timeout=1.0):
+    """Every datagram until none arrives for `timeout` seconds."""
+    sock.settimeout(timeout)
+    out = []
+    try:
+        while True:
+            out.append(sock.recv(2048))
+    except socket.timeout:
+        return out
+
+
+# --------------------------------------------------------------------------
+# Attach, inspect, detach
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("attach_via,inspect_via", [("exec", "nsenter"), ("nsenter", "exec")])
+def test_attach_status_stats_detach_across_processes(loader, hosts, attach_via, inspect_via):
+    ns = hosts.backend
+    status, rc = loader.status(ns, IFACE, via=inspect_via)
+    assert rc == 3 and status == {"interface": IFACE, "attached": False}
+
+    res = loader.attach(ns, IFACE, via=attach_via)
+    prog_id = only_program(ns)
+    assert f"(id {prog_id})" in res.stdout
+    assert has_clsact(ns, IFACE)
+
+    # Another process, in the namespace by ip netns exec (private /sys) or by setns only.
+    status, rc = loader.status(ns, IFACE, via=inspect_via)
+    assert rc == 0
+    assert status["attached"] is True
+    assert status["prog_id"] == prog_id
+    assert status["prog_name"] == "glb_redirect"
+    assert (status["tc_handle"], status["tc_priority"]) == (TC_HANDLE, TC_PRIORITY)
+    assert status["gue_port"] == GUE_PORT and status["netns_id"] is None
+    assert list(status["counters"]) == counter_names()
+
+    text = loader.run(ns, "status", "--iface", IFACE, via=inspect_via, check=True).stdout
+    assert f"glb-redirect on {IFACE}: attached" in text
+    assert f"id {prog_id}" in text and "GUE port 19523" in text
+
+    stats = loader.stats(ns, IFACE, via=inspect_via)
+    assert list(stats) == counter_names()
+
+    res = loader.run(ns, "detach", "--iface", IFACE, via=inspect_via, check=True)
+    assert f"(id {prog_id})" in res.stdout
+    assert slot_programs(ns, IFACE) == []
+    assert not has_clsact(ns, IFACE), "detach must remove the clsact qdisc it no longer needs"
+    wait_gone(prog_id)
+    assert loader.status(ns, IFACE, via=attach_via)[1] == 3
+
+
+def test_stats_count_traffic_as_bpftool_reads_the_map(loader, hosts):
+    ns = hosts.backend
+    loader.attach(ns, IFACE)
+    prog_id = only_program(ns)
+    listener = udp_listener(hosts)
+    sender = Sender(hosts)
+    try:
+        for i in range(25):
+            sender.gue_udp(b"datagram %d" % i)
+        hosts.peer.run("ping", "-c", "3", "-i", "0.2", "-W", "2", BACKEND_IP)
+        received = drain(listener, timeout=0.5)
+    finally:
+        sender.close()
+        listener.close()
+    assert received == [b"datagram %d" % i for i in range(25)]
+
+    stats = loader.stats(ns, IFACE)
+    assert stats == counters_from_bpftool(prog_id)
+    assert stats["accepted_udp_socket"] == 25
+    assert stats["not_gue"] >= 3  # the pings, and ARP
+    outcomes = [n for n in counter_names()
+                if n not in ("packets", "forwarded_skipped_self", "forward_fib_ok", "forward_neigh_fallback")]
+    assert stats["packets"] == sum(stats[n] for n in outcomes)
+
+    text = loader.run(ns, "status", "--iface", IFACE, check=True).stdout
+    passed = stats["not_gue"] + stats["outer_fragment"] + stats["not_for_this_host"]
+    assert (f"{stats['packets']} packets: 25 accepted, 0 forwarded, {passed} passed, 0 dropped") in text
+
+    table = loader.run(ns, "stats", "--iface", IFACE, check=True).stdout.splitlines()
+    assert [line.split()[0] for line in table] == counter_names()
+    assert re.match(r"accepted_udp_socket\s+25\s+decapsulated: ", table[counter_names().index("accepted_udp_socket")])
+
+
+def test_reattach_replaces_the_program_in_place(loader, hosts):
+    ns = hosts.backend
+    loader.attach(ns, IFACE)
+    first = only_program(ns)
+    res = loader.attach(ns, IFACE, "--gue-port", "4000")
+    second = only_program(ns)
+    assert second != first
+    assert f"replacing id {first}" in res.stdout
+    assert config_bytes(second) == struct.pack("<HHi", 4000, 0, 0)
+    wait_gone(first)
+    loader.run(ns, "detach", "--iface", IFACE, check=True)
+    assert not has_clsact(ns, IFACE)
+
+
+def test_reattach_loses_no_packet(loader, hosts):
+    """GUE datagrams sent while the program is replaced five times all arrive: had there
+    been a moment without the program, the stack would have dropped the still
+    encapsulated datagrams (nothing listens on the GUE port)."""
+    ns = hosts.backend
+    loader.attach(ns, IFACE)
+    listener = udp_listener(hosts)
+    sender = Sender(hosts)
+    received = []
+    stop = threading.Event()
+    sent = [0]
+
+    def send():
+        while not stop.is_set():
+            sender.gue_udp(b"%d" % sent[0])
+            sent[0] += 1
+            time.sleep(0.0002)
+
+    def receive():
+        received.extend(drain(listener, timeout=2.0))
+
+    receiver = threading.Thread(target=receive)
+    receiver.start()
+    thread = threading.Thread(target=send)
+    thread.start()
+    ids = []
+    try:
+        for _ in range(5):
+            loader.attach(ns, IFACE)
+            ids.append(only_program(ns))
+        time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join()
+        receiver.join()
+        sender.close()
+        listener.close()
+    assert len(set(ids)) == 5
+    assert sent[0] > 100
+    assert received == [b"%d" % i for i in range(sent[0])]
+
+
+@pytest.mark.parametrize("args,expected", [
+    ([], (GUE_PORT, 0, 0)),
+    (["--gue-port", "4000"], (4000, 0, 0)),
+    (["--netns-id", "7"], (GUE_PORT, 1, 7)),
+    (["--gue-port", "65535", "--netns-id", "0"], (65535, 1, 0)),
+])
+def test_settings_are_written_to_the_config_map(loader, hosts, args, expected):
+    ns = hosts.backend
+    loader.attach(ns, IFACE, *args)
+    prog_id = only_program(ns)
+    assert config_bytes(prog_id) == struct.pack("<HHi", *expected)
+    status, _ = loader.status(ns, IFACE)
+    assert status["gue_port"] == expected[0]
+    assert status["netns_id"] == (expected[2] if expected[1] else None)
+
+
+def test_the_program_uses_the_gue_port_it_was_given(loader, hosts):
+    loader.attach(hosts.backend, IFACE, "--gue-port", "4000")
+    listener = udp_listener(hosts)
+    sender = Sender(hosts)
+    try:
+        sender.gue_udp(b"to 4000", port=4000)
+        sender.gue_udp(b"to 19523", port=GUE_PORT)
+        received = drain(listener, timeout=0.5)
+    finally:
+        sender.close()
+        listener.close()
+    assert received == [b"to 4000"]
+    stats = loader.stats(hosts.backend, IFACE)
+    assert stats["accepted_udp_socket"] == 1
+    assert stats["not_gue"] >= 1
+
+
+def test_embedded_program_is_the_one_scripts_build(loader, hosts, tmp_path):
+    """The binary's built-in object and scripts/build-bpf's output load as the same
+    instructions (bpftool's tag is a hash of them)."""
+    built = tmp_path / "glb_redirect.o"
+    subprocess.run(["bash", str(REPO / "scripts" / "build-bpf"), str(built)], check=True)
+    ns = hosts.backend
+    loader.attach(ns, IFACE)
+    embedded_tag = prog_tag(only_program(ns))
+    loader.attach(ns, IFACE, "--object", built)
+    assert prog_tag(only_program(ns)) == embedded_tag
+
+
+def prog_tag(prog_id):
+    return bpftool("prog", "show", "id", prog_id)["tag"]
+
+
+def test_detach_keeps_a_clsact_qdisc_that_other_filters_use(loader, hosts, tmp_path):
+    ns = hosts.backend
+    loader.attach(ns, IFACE)
+    obj = compile_bpf(tmp_path, "other", OTHER)
+    ns.run("tc", "filter", "add", "dev", IFACE, "egress", "prio", "1", "bpf", "da", "obj", obj, "sec", "tc")
+    res = loader.run(ns, "detach", "--iface", IFACE, check=True)
+    assert "kept the clsact qdisc" in res.stdout
+    assert has_clsact(ns, IFACE)
+    assert slot_programs(ns, IFACE) == []
+
+
+def test_verbose_attach_shows_what_libbpf_did(loader, hosts):
+    quiet = loader.attach(hosts.backend, IFACE)
+    assert quiet.stderr == ""
+    res = loader.attach(hosts.backend, IFACE, "--verbose")
+    assert "libbpf: map 'glb_config': created successfully" in res.stderr
+    assert "libbpf: map 'glb_counters': created successfully" in res.stderr
+
+
+def test_detach_can_keep_an_empty_clsact_qdisc(loader, hosts):
+    ns = hosts.backend
+    loader.attach(ns, IFACE)
+    loader.run(ns, "detach", "--iface", IFACE, "--keep-qdisc", check=True)
+    assert has_clsact(ns, IFACE)
+    assert slot_programs(ns, IFACE) == []
+
+
+# --------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------
+
+def assert_fails(res, *phrases, code=1):
+    assert res.returncode == code, (res.returncode, res.stdout, res.stderr)
+    for phrase in phrases:
+        assert phrase in res.stderr, (phrase, res.stderr)
+
+
+def assert_untouched(ns):
+    assert slot_programs(ns, IFACE) == []
+    assert not has_clsact(ns, IFACE)
+
+
+@pytest.mark.parametrize("command", ["attach", "detach", "status", "stats"])
+def test_missing_interface(loader, hosts, command):
+    res = loader.run(hosts.backend, command, "--iface", "nosuch0")
+    assert_fails(res, "no interface named 'nosuch0' in this network namespace")
+
+
+def test_missing_object_file(loader, hosts, tmp_path):
+    missing = tmp_path / "nothing-here.o"
+    res = loader.run(hosts.backend, "attach", "--iface", IFACE, "--object", missing)
+    assert_fails(res, f"program object '{missing}' not found")
+    assert_untouched(hosts.backend)
+
+
+def test_a_file_that_is_not_an_ebpf_object(loader, hosts, tmp_path):
+    bogus = tmp_path / "bogus.o"
+    bogus.write_text("not an ELF file\n")
+    res = loader.run(hosts.backend, "attach", "--iface", IFACE, "--object", bogus)
+    assert_fails(res, f"{bogus}: not a usable eBPF object")
+    assert_untouched(hosts.backend)
+
+
+def test_nothing_attached(loader, hosts):
+    ns = hosts.backend
+    for command in ("detach", "stats"):
+        res = loader.run(ns, command, "--iface", IFACE)
+        assert_fails(res, f"glb-redirect is not attached to {IFACE}")
+    res = loader.run(ns, "status", "--iface", IFACE)
+    assert res.returncode == 3 and res.stdout.strip() == f"glb-redirect on {IFACE}: not attached"
+    assert_untouched(ns)
+
+
+NO_CAPS = ("setpriv", "--bounding-set=-all", "--inh-caps=-all")
+
+
+def test_without_privileges(loader, hosts):
+    ns = hosts.backend
+    res = loader.run(ns, "attach", "--iface", IFACE, wrap=NO_CAPS)
+    assert_fails(res, "operation not permitted", "needs root, or CAP_BPF and CAP_NET_ADMIN")
+    assert_untouched(ns)
+
+    loader.attach(ns, IFACE)
+    prog_id = only_program(ns)
+    for command in ("status", "stats"):
+        res = loader.run(ns, command, "--iface", IFACE, wrap=NO_CAPS)
+        assert_fails(res, "needs root, or CAP_SYS_ADMIN")
+    res = loader.run(ns, "detach", "--iface", IFACE, wrap=NO_CAPS)
+    assert_fails(res, "needs root, or CAP_NET_ADMIN")
+    assert only_program(ns) == prog_id
+
+
+def test_with_only_the_documented_capabilities(loader, hosts):
+    ns = hosts.backend
+    loader.attach(ns, IFACE, wrap=("setpriv", "--bounding-set=-all,+bpf,+net_admin", "--inh-caps=-all"))
+    prog_id = only_program(ns)
+    status, rc = loader.status(ns, IFACE, wrap=("setpriv", "--bounding-set=-all,+sys_admin", "--inh-caps=-all"))
+    assert rc == 0 and status["prog_id"] == prog_id
+    loader.run(ns, "detach", "--iface", IFACE, check=True,
+               wrap=("setpriv", "--bounding-set=-all,+net_admin", "--inh-caps=-all"))
+    assert_untouched(ns)
+
+
+MAPS = """
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1);
+         __type(key, __u32); __type(value, __u64); } glb_config SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 24);
+         __type(key, __u32); __type(value, __u64); } glb_counters SEC(".maps");
+"""
+
+
+def compile_bpf(tmp_path, name, body):
+    src = tmp_path / f"{name}.bpf.c"
+    src.write_text("#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n" + body
+                   + '\nchar LICENSE[] SEC("license") = "GPL";\n')
+    out = tmp_path / f"{name}.o"
+    subprocess.run(["clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu",
+                    "-c", str(src), "-o", str(out)], check=True)
+    return out
+
+
+OTHER = 'SEC("tc") int other_prog(struct __sk_buff *skb) { return 0; }'
+
+# Reads past the packet without a bounds check: the verifier must refuse it.
+REJECTED = MAPS + """
+SEC("tc") int glb_redirect(struct __sk_buff *skb)
+{
+	__u8 *data = (void *)(long)skb->data;
+	return data[100];
+}
+"""
+
+
+def test_verifier_rejection_saves_the_log(loader, hosts, tmp_path):
+    obj = compile_bpf(tmp_path, "rejected", REJECTED)
+    log = tmp_path / "verifier.log"
+    res = loader.run(hosts.backend, "attach", "--iface", IFACE, "--object", obj, "--verifier-log", log)
+    assert_fails(res, "the kernel's verifier rejected the program", f"the verifier log is in {log}")
+    assert "invalid access to packet" in log.read_text()
+    assert_untouched(hosts.backend)
+
+
+def test_verifier_log_goes_to_a_new_file_by_default(loader, hosts, tmp_path):
+    obj = compile_bpf(tmp_path, "rejected", REJECTED)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    res = loader.run(hosts.backend, "attach", "--iface", IFACE, "--object", obj,
+                     wrap=("env", f"TMPDIR={logs}"))
+    assert_fails(res, "the kernel's verifier rejected the program")
+    path = re.search(r"the verifier log is in (\S+)", res.stderr).group(1)
+    assert os.path.dirname(path) == str(logs)
+    assert re.fullmatch(r"glb-redirect-verifier-\w{6}\.log", os.path.basename(path))
+    assert "invalid access to packet" in open(path).read()
+
+
+def test_an_object_without_the_program(loader, hosts, tmp_path):
+    obj = compile_bpf(tmp_path, "other", MAPS + OTHER)
+    res = loader.run(hosts.backend, "attach", "--iface", IFACE, "--object", obj)
+    assert_fails(res, "no program named glb_redirect")
+    assert_untouched(hosts.backend)
+
+
+def test_another_program_in_the_slot_is_left_alone(loader, hosts, tmp_path):
+    ns = hosts.backend
+    obj = compile_bpf(tmp_path, "other", OTHER)
+    ns.run("tc", "qdisc", "add", "dev", IFACE, "clsact")
+    ns.run("tc", "filter", "add", "dev", IFACE, "ingress", "prio", str(TC_PRIORITY),
+           "handle", hex(TC_HANDLE), "bpf", "da", "obj", obj, "sec", "tc")
+    before = slot_programs(ns, IFACE)
+    assert [name for *_, name in before] == ["other_prog"]
+    for command in ("attach", "detach", "stats", "status"):
+        res = loader.run(ns, command, "--iface", IFACE)
+        assert_fails(res, "runs program 'other_prog'", "not glb_redirect")
+    assert slot_programs(ns, IFACE) == before
+
+
+@pytest.mark.parametrize("args,phrase", [
+    (["--gue-port", "0"], "--gue-port must be between 1 and 65535"),
+    (["--gue-port", "65536"], "--gue-port"),
+    (["--gue-port", "http"], "--gue-port"),
+    (["--netns-id=-1"], "--netns-id must be 0 or more"),
+])
+def test_bad_arguments(loader, hosts, args, phrase):
+    res = loader.run(hosts.backend, "attach", "--iface", IFACE, *args)
+    assert res.returncode != 0 and phrase in res.stderr, res.stderr
+    assert_untouched(hosts.backend)
+
+
+def test_help_explains_every_flag(loader, hosts):
+    flags = {
+        "attach": ["--iface", "--gue-port", "--netns-id", "--object", "--verifier-log", "--verbose"],
+        "detach": ["--iface", "--keep-qdisc"],
+        "status": ["--iface", "--json"],
+        "stats": ["--iface", "--json"],
+    }
+    top = loader.run(hosts.backend, "--help")
+    assert top.returncode == 0 and "GUE" in top.stdout and "second chance" in top.stdout
+    for command, names in flags.items():
+        res = loader.run(hosts.backend, command, "--help")
+        assert res.returncode == 0
+        options = res.stdout[res.stdout.index("OPTIONS:"):]
+        for name in names:
+            # "  --flag <value>   What it does." (or "  --flag   What it does.")
+            assert re.search(rf"^  {name}( <[a-z]+>)? +\w+", options, re.M), (command, name, options)

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Packet rate through a backend's veth with and without glb-redirect attached.
+
+Started by benchmarks/redirect/run, which builds glb-redirect and the blast sender.
+
+    gen  eth0 10.0.0.1 ──veth── eth0 10.0.0.2  backend  eth1 10.0.1.2 ──veth── eth0 10.0.1.3  sink
+                                VIP 192.0.2.10 on lo, a UDP socket          a tc filter drops
+                                on VIP:5000 that nobody reads               everything
+
+blast (pinned to one CPU) sends one frame as fast as it can into gen's eth0; the
+veth delivers it to the backend in the sender's own softirq, so the rate measures
+the receive path on that CPU. Three comparisons, each as A (without) / B (with):
+
+  local    A: plain UDP to VIP:5000, no program
+           B: the same datagram GUE-wrapped to the backend, glb-redirect attached:
+              socket lookup and decapsulation, then the same delivery
+           rate = datagrams that reached the UDP socket (InDatagrams + RcvbufErrors)
+  pass     plain UDP to VIP:5000 without / with the program: its cost on traffic
+           that is not GUE; rate as for local
+  forward  A: a GUE packet addressed to the sink, routed by the backend's kernel
+           B: a GUE packet to the backend with hop list [sink] and an inner TCP ACK
+              that no local socket owns: glb-redirect rewrites it and sends it on
+              (bpf_fib_lookup + bpf_redirect)
+           rate = frames the sink's eth0 received
+
+Runs alternate A and B (ABBA order), each `--seconds` long, `--rounds` times; the
+medians and the ratio B/A are printed. Nothing is asserted: this machine is shared
+and small, so the ratio means more than the absolute rates.
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(REPO / "Tests" / "system"), str(REPO / "Tests" / "system" / "redirect")]
+
+import netns  # noqa: E402
+from glbredirect import Loader, checksum, ether, gue, ipv4, udp  # noqa: E402
+
+VIP, CLIENT = "192.0.2.10", "198.51.100.7"
+GEN_IP, BACKEND_IP, BACKEND_IP1, SINK_IP = "10.0.0.1", "10.0.0.2", "10.0.1.2", "10.0.1.3"
+MACS = {"gen": "02:47:4c:00:01:01", "backend": "02:47:4c:00:01:02",
+        "backend1": "02:47:4c:00:01:12", "sink": "02:47:4c:00:01:03"}
+PAYLOAD = bytes(18)  # inner UDP datagram of 64 bytes on the wire, as a minimal frame
+
+DROP_ALL = """#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+SEC("tc") int drop_all(struct __sk_buff *skb) { return TC_ACT_SHOT; }
+char LICENSE[] SEC("license") = "GPL";
+"""
+
+
+def tcp_ack(src, dst, sport, dport):
+    """A bare ACK of a connection the backend does not know."""
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, 1000, 2000, 5 << 4, 0x10, 8192, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, 20)
+    hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr)) + hdr[18:]
+    return ipv4(src, dst, 6, hdr)
+
+
+def frames():
+    plain_udp = ipv4(CLIENT, VIP, 17, udp(CLIENT, VIP, 40000, 5000, PAYLOAD))
+    ack = tcp_ack(CLIENT, VIP, 40000, 80)
+    to_backend = lambda outer: ether(MACS["backend"], MACS["gen"], outer)  # noqa: E731
+    return {
+        "plain_udp": to_backend(plain_udp),
+        "gue_udp": to_backend(gue(plain_udp, outer_src=GEN_IP, outer_dst=BACKEND_IP)),
+        "gue_to_sink": to_backend(gue(ack, outer_src=GEN_IP, outer_dst=SINK_IP)),
+        "gue_via_backend": to_backend(gue(ack, hops=(SINK_IP,), outer_src=GEN_IP, outer_dst=BACKEND_IP)),
+    }
+
+
+class Bench:
+    def __init__(self, lab, loader, blast, workdir, cpu):
+        self.lab, self.loader, self.blast, self.cpu = lab, loader, Path(blast), cpu
+        self.workdir = Path(workdir)
+        self.gen, self.backend, self.sink = lab.netns("gen"), lab.netns("backend"), lab.netns("sink")
+        for ns in (self.gen, self.backend, self.sink):
+            ns.sysctl("net.ipv6.conf.all.disable_ipv6", 1)
+            ns.sysctl("net.ipv6.conf.default.disable_ipv6", 1)
+        lab.veth(self.gen, "eth0", self.backend, "eth0", offloads=False)
+        lab.veth(self.backend, "eth1", self.sink, "eth0", offloads=False)
+        self.gen.ip("link", "set", "eth0", "address", MACS["gen"])
+        self.backend.ip("link", "set", "eth0", "address", MACS["backend"])
+        self.backend.ip("link", "set", "eth1", "address", MACS["backend1"])
+        self.sink.ip("link", "set", "eth0", "address", MACS["sink"])
+        self.gen.ip("addr", "add", f"{GEN_IP}/24", "dev", "eth0")
+        self.backend.ip("addr", "add", f"{BACKEND_IP}/24", "dev", "eth0")
+        self.backend.ip("addr", "add", f"{BACKEND_IP1}/24", "dev", "eth1")
+        self.backend.ip("addr", "add", f"{VIP}/32", "dev", "lo")
+        self.backend.ip("route", "add", "default", "via", GEN_IP)
+        self.backend.ip("neigh", "replace", SINK_IP, "lladdr", MACS["sink"], "dev", "eth1", "nud", "permanent")
+        self.backend.sysctl("net.ipv4.ip_forward", 1)
+        self.sink.ip("addr", "add", f"{SINK_IP}/24", "dev", "eth0")
+
+        drop = self.workdir / "drop_all.bpf.c"
+        drop.write_text(DROP_ALL)
+        subprocess.run(["clang", "-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu",
+                        "-c", str(drop), "-o", str(drop.with_suffix(".o"))], check=True)
+        self.sink.run("tc", "qdisc", "add", "dev", "eth0", "clsact")
+        self.sink.run("tc", "filter", "add", "dev", "eth0", "ingress", "bpf", "da",
+                      "obj", drop.with_suffix(".o"), "sec", "tc")
+
+        # The socket is held here and never read: a full queue still counts every datagram
+        # that reached it (RcvbufErrors), which is the path being measured.
+        with netns.entered(self.backend):
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((VIP, 5000))
+
+        self.frame_files = {}
+        for name, frame in frames().items():
+            path = self.workdir / f"{name}.bin"
+            path.write_bytes(frame)
+            self.frame_files[name] = path
+
+    def attached(self, on):
+        present = self.loader.status(self.backend, "eth0")[1] == 0
+        if on and not present:
+            self.loader.attach(self.backend, "eth0")
+        elif present and not on:
+            self.loader.run(self.backend, "detach", "--iface", "eth0", check=True)
+
+    def udp_reached(self):
+        lines = self.backend.run("cat", "/proc/net/snmp").stdout.splitlines()
+        head, values = [l.split() for l in lines if l.startswith("Udp:")][:2]
+        row = dict(zip(head[1:], map(int, values[1:])))
+        return row["InDatagrams"] + row["RcvbufErrors"]
+
+    def sink_received(self):
+        link = json.loads(self.sink.ip("-s", "-j", "link", "show", "dev", "eth0").stdout)[0]
+        return link["stats64"]["rx"]["packets"]
+
+    def run_once(self, frame, counter, seconds):
+        before = counter()
+        out = self.gen.run("taskset", "-c", str(self.cpu), self.blast, "eth0", self.frame_files[frame],
+                           seconds).stdout.split()
+        sent, elapsed = int(out[0]), float(out[1])
+        return (counter() - before) / elapsed, sent / elapsed
+
+
+CASES = [
+    # name, (frame A, program A), (frame B, program B), what is counted
+    ("local: plain UDP / GUE-wrapped UDP, decapsulated", ("plain_udp", False), ("gue_udp", True), "udp"),
+    ("pass-through: plain UDP, no program / program", ("plain_udp", False), ("plain_udp", True), "udp"),
+    ("forward: kernel routing / glb-redirect to next hop", ("gue_to_sink", False), ("gue_via_backend", True), "sink"),
+]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--glb-redirect", required=True, help="the glb-redirect binary")
+    p.add_argument("--blast", required=True, help="the blast sender binary")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--seconds", type=float, default=2.0, help="length of one run")
+    p.add_argument("--cpu", type=int, default=0, help="CPU the sender (and so the receive path) runs on")
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root (network namespaces, eBPF)")
+
+    netns.reap_stale()
+    with tempfile.TemporaryDirectory(prefix="glb-redirect-bench-") as workdir, netns.Lab() as lab:
+        bench = Bench(lab, Loader(args.glb_redirect), args.blast, workdir, args.cpu)
+        counters = {"udp": bench.udp_reached, "sink": bench.sink_received}
+        print(f"{args.rounds} rounds of {args.seconds:g} s per run, sender on CPU {args.cpu}, "
+              f"frames {len(frames()['plain_udp'])}-{len(frames()['gue_via_backend'])} bytes\n")
+        print(f"{'case':52} {'A pps':>10} {'B pps':>10} {'B/A':>6}   (sender pps A / B)")
+        for name, a, b, counted in CASES:
+            rates = {"A": [], "B": []}
+            offered = {"A": [], "B": []}
+            for r in range(args.rounds):
+                order = (("A", a), ("B", b)) if r % 2 == 0 else (("B", b), ("A", a))
+                for label, (frame, program) in order:
+                    bench.attached(program)
+                    got, sent = bench.run_once(frame, counters[counted], args.seconds)
+                    rates[label].append(got)
+                    offered[label].append(sent)
+            ma, mb = statistics.median(rates["A"]), statistics.median(rates["B"])
+            print(f"{name:52} {ma:10.0f} {mb:10.0f} {mb / ma:6.2f}   "
+                  f"({statistics.median(offered['A']):.0f} / {statistics.median(offered['B']):.0f})")
+        bench.attached(False)
+        bench.sock.close()
+
+
+if __name__ == "__main__":
+    main()
