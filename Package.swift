@@ -1,17 +1,23 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+let dpdkCFlags = ["-I/usr/include/dpdk", "-I/usr/include/x86_64-linux-gnu/dpdk", "-march=corei7", "-Wno-deprecated-declarations"]
+let dpdkLibraries = ["rte_eal", "rte_ethdev", "rte_mbuf", "rte_mempool", "rte_ring", "rte_rcu", "rte_net", "rte_bus_vdev", "rte_kvargs", "rte_telemetry"]
+
 let package = Package(
     name: "SwiftGLB",
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "GLBCore", targets: ["GLBCore"]),
         .library(name: "GLBPacket", targets: ["GLBPacket"]),
+        .executable(name: "glb-director", targets: ["glb-director"]),
         .executable(name: "glb-director-cli", targets: ["glb-director-cli"]),
         .executable(name: "glb-redirect", targets: ["glb-redirect"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
     ],
     targets: [
         .target(name: "GLBCore"),
@@ -19,6 +25,32 @@ let package = Package(
             name: "GLBPacket",
             dependencies: ["GLBCore"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(
+            name: "GLBLogging",
+            dependencies: ["GLBCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        // DPDK 22.11 from Debian: its pkg-config file does not suit SwiftPM, so the include
+        // folders and libraries are named here (DESIGN.md §11).
+        .target(
+            name: "CDPDKShim",
+            cSettings: [.unsafeFlags(dpdkCFlags)],
+            linkerSettings: dpdkLibraries.map { .linkedLibrary($0) }
+        ),
+        .executableTarget(
+            name: "glb-director",
+            dependencies: [
+                "CDPDKShim", "GLBCore", "GLBPacket", "GLBLogging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: [
+                .unsafeFlags(dpdkCFlags.flatMap { ["-Xcc", $0] }),
+                .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+            ]
         ),
         .systemLibrary(name: "CPcap", path: "Sources/CPcap"),
         .executableTarget(

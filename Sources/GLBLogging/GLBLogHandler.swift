@@ -1,0 +1,72 @@
+import GLBCore
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Log lines in GLB Director's format, one JSON object per line:
+/// `{"timestamp": 1764172800.123456, "level": "info", "message": "…"}`, with any metadata as
+/// further keys. Errors and warnings go to stderr, everything else to stdout, as GLB does, so
+/// existing log pipelines keep parsing them.
+public struct GLBLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+
+    public init(level: Logger.Level = .info) {
+        logLevel = level
+    }
+
+    /// Routes every logger of the process through this handler.
+    public static func bootstrap(debug: Bool) {
+        LoggingSystem.bootstrap { _ in GLBLogHandler(level: debug ? .debug : .info) }
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var object = JSONObject()
+        object["level"] = .string(Self.name(event.level))
+        object["message"] = .string("\(event.message)")
+        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+            object[key] = Self.json(value)
+        }
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let micros = String(ts.tv_nsec / 1000)
+        let timestamp = "\(ts.tv_sec).\(String(repeating: "0", count: 6 - micros.count))\(micros)"
+        let line = "{\"timestamp\": \(timestamp), " + JSONValue.object(object).compactSerialized().dropFirst() + "\n"
+        let fd = event.level >= .warning ? STDERR_FILENO : STDOUT_FILENO
+        var bytes = Array(line.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+
+    static func name(_ level: Logger.Level) -> String {
+        switch level {
+        case .trace: return "trace"
+        case .debug: return "debug"
+        case .info, .notice: return "info"
+        case .warning: return "warning"
+        case .error: return "error"
+        case .critical: return "critical"
+        }
+    }
+
+    static func json(_ value: Logger.Metadata.Value) -> JSONValue {
+        switch value {
+        case .string(let s): return .string(s)
+        case .stringConvertible(let c): return .string(c.description)
+        case .array(let a): return .array(a.map(json))
+        case .dictionary(let d): return .object(JSONObject(d.sorted { $0.key < $1.key }.map { ($0.key, json($0.value)) }))
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+
+/// The director's own options, given after `--` (EAL's options come before it), exactly as
+/// GLB Director is started.
+struct DirectorArguments: ParsableArguments {
+    static let usage = "glb-director [EAL options] -- --config-file FILE --forwarding-table FILE [--debug] [--pid-file FILE]"
+
+    @Option(name: .customLong("config-file"), help: ArgumentHelp(
+        "The director configuration (GLB's director.conf: gateway MAC, source IP, hash fields, flow paths, lcores).",
+        valueName: "file"))
+    var configFile: String
+
+    @Option(name: .customLong("forwarding-table"), help: ArgumentHelp(
+        "The binary forwarding table (glb-director-cli build-config). Re-read by path on SIGHUP/SIGUSR1.",
+        valueName: "file"))
+    var forwardingTable: String
+
+    @Flag(help: "Log debug messages too.")
+    var debug = false
+
+    @Option(name: .customLong("pid-file"), help: ArgumentHelp(
+        "Write the process id here once forwarding, remove it on exit.", valueName: "file"))
+    var pidFile: String?
+
+    static let discussion = """
+        Receives packets on the DPDK ports of the configuration's flow paths, matches them \
+        against the binds of the forwarding table, and sends them GUE-encapsulated to the \
+        primary backend with the secondary in the GLB hop list. Packets that match no bind go \
+        to the kernel through a TAP interface vglb_kniN when the rx lcore has "kni": true, \
+        and are dropped otherwise.
+
+        EAL options (before --) choose cores and ports, for example:
+          -l 0-1 --vdev=net_af_packet0,iface=eth1         (any Linux interface)
+          -l 0-1 --vdev=net_af_xdp0,iface=eth1,start_queue=0,queue_count=1
+          -l 0-2 -a 0000:03:00.0                          (a NIC bound to vfio-pci)
+        Hugepages are used by default (see scripts/hugepages); without them add
+        --no-huge -m 1024. Give each instance its own --file-prefix.
+
+        Signals: SIGHUP or SIGUSR1 reloads the forwarding table without dropping packets (a \
+        bad table is rejected and the running one stays); SIGINT or SIGTERM stops cleanly. \
+        With NOTIFY_SOCKET set, READY=1 is sent to systemd once every worker forwards.
+        """
+}
+
+/// The command line split at `--`: EAL's part (with the program name first) and ours.
+struct SplitCommandLine {
+    var eal: [String]
+    var director: [String]
+
+    init(_ arguments: [String]) {
+        if let separator = arguments.firstIndex(of: "--") {
+            eal = Array(arguments[..<separator])
+            director = Array(arguments[(separator + 1)...])
+        } else if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
+            eal = [arguments.first ?? "glb-director"]
+            director = ["--help"]
+        } else {
+            eal = arguments
+            director = []
+        }
+    }
+}

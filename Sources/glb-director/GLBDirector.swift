@@ -1,0 +1,133 @@
+import ArgumentParser
+import CDPDKShim
+import GLBCore
+import GLBLogging
+import GLBPacket
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+enum GLBDirector {
+    static func main() {
+        let split = SplitCommandLine(CommandLine.arguments)
+        let arguments: DirectorArguments
+        do {
+            arguments = try DirectorArguments.parse(split.director)
+        } catch {
+            let code = DirectorArguments.exitCode(for: error)
+            if code == .success {
+                print("USAGE: \(DirectorArguments.usage)\n\n\(DirectorArguments.discussion)\n")
+                print(DirectorArguments.helpMessage().components(separatedBy: "\n").drop { !$0.hasPrefix("OPTIONS") }.joined(separator: "\n"))
+                exit(0)
+            }
+            let text = "glb-director: \(DirectorArguments.message(for: error))\nUSAGE: \(DirectorArguments.usage)\n"
+            _ = text.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+            exit(1)
+        }
+        GLBLogHandler.bootstrap(debug: arguments.debug)
+        exit(run(arguments, ealArguments: split.eal))
+    }
+
+    /// Everything that can fail is checked before EAL touches a port.
+    static func run(_ arguments: DirectorArguments, ealArguments: [String]) -> Int32 {
+        let config: DirectorConfig
+        let layout: DirectorLayout
+        let table: CompiledForwardingTable
+        let plane: ForwardingPlane
+        do {
+            config = try DirectorConfig.load(path: arguments.configFile)
+            layout = try DirectorLayout(config, file: arguments.configFile)
+        } catch {
+            for issue in error.issues { log.log(level: issue.severity == .error ? .error : .warning, "\(issue)") }
+            log.error("not starting: \(arguments.configFile) has \(error.errors.count) error(s)")
+            return 1
+        }
+        do {
+            table = try BinaryTableFormat.read(path: arguments.forwardingTable)
+            plane = try ForwardingPlane(table: table, config: config)
+        } catch {
+            log.error("not starting: forwarding table: \(error)")
+            return 1
+        }
+        do {
+            try HugepageCheck.check(ealArguments: ealArguments)
+        } catch {
+            log.error("not starting: \(error)")
+            return 1
+        }
+
+        // EAL reorders argv and writes the program name into it: free the originals.
+        let owned = ealArguments.map { strdup($0) }
+        defer { owned.forEach { free($0) } }
+        var cArguments = owned
+        let parsed = rte_eal_init(Int32(cArguments.count), &cArguments)
+        guard parsed >= 0 else {
+            log.error("EAL initialisation failed: \(String(cString: rte_strerror(glb_rte_errno()))); check the EAL options (before --); for memory problems: \(HugepageCheck.advice)")
+            return 1
+        }
+        guard glb_install_signal_handlers() == 0 else {
+            log.error("cannot install signal handlers")
+            rte_eal_cleanup()
+            return 1
+        }
+        log.info("SwiftGLB director starting (\(String(cString: rte_version()))), table: \(DirectorStatus.summary(table))")
+
+        let runtime = DirectorRuntime(config: config, layout: layout, tablePath: arguments.forwardingTable, plane: plane, tables: table)
+        var exitCode: Int32 = 0
+        var metrics: MetricsServer?
+        do {
+            try runtime.start()
+            if let address = config.metricsAddress {
+                metrics = try MetricsServer(address: address, source: MetricsSource(runtime: runtime))
+                log.info("metrics on http://\(address)/metrics")
+            }
+            announceReady(runtime, pidFile: arguments.pidFile)
+            mainLoop(runtime)
+        } catch {
+            log.error("\(error)")
+            exitCode = 1
+        }
+        let signal = glb_stop_signal()
+        log.info("stopping\(signal != 0 ? " (signal \(signal))" : ""): waiting for lcores, draining queues, closing ports")
+        metrics?.stop()
+        runtime.shutdown()
+        rte_eal_cleanup()
+        if let pid = arguments.pidFile { unlink(pid) }
+        log.info("stopped")
+        return exitCode
+    }
+
+    static func announceReady(_ runtime: DirectorRuntime, pidFile: String?) {
+        if let pidFile {
+            let text = "\(getpid())\n"
+            do { try FileIO.writeAtomically(path: pidFile, bytes: Array(text.utf8), mode: 0o644) } catch { log.warning("cannot write the pid file: \(error)") }
+        }
+        let rss = residentMemory()
+        log.info("forwarding on \(runtime.launched.count) lcore(s), \(runtime.nicPorts.count) port(s); hugepage memory \(glb_hugepage_bytes_in_use() >> 20) MB, RSS \(rss >> 20) MB")
+        if SystemdNotify.send("READY=1\nSTATUS=forwarding") { log.info("told systemd READY=1") }
+    }
+
+    /// Signals, reloads and statsd, until a stop is requested.
+    static func mainLoop(_ runtime: DirectorRuntime) {
+        let statsd = runtime.config.statsdPort.flatMap { StatsdReporter(port: $0, runtime: runtime) }
+        var ticks = 0
+        while glb_stop_requested() == 0 {
+            usleep(20_000)
+            if glb_take_reload_request() != 0 {
+                runtime.reload()
+            }
+            ticks += 1
+            if ticks % 50 == 0 { statsd?.report() }
+        }
+    }
+
+    static func residentMemory() -> Int {
+        guard let text = try? FileIO.read(path: "/proc/self/status", limit: 1 << 20) else { return 0 }
+        for line in String(decoding: text, as: UTF8.self).split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return (Int(line.dropFirst(6).trimmingSpaces().split(separator: " ").first ?? "") ?? 0) * 1024
+        }
+        return 0
+    }
+}

@@ -1,0 +1,75 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Serves `GET /metrics` (Prometheus text format) on `metrics_address`, on one event-loop
+/// thread of its own, away from the packet loops.
+final class MetricsServer {
+    private let group: MultiThreadedEventLoopGroup
+    private let channel: Channel
+
+    init(address: String, source: MetricsSource) throws {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw MetricsServerError(description: "metrics_address \"\(address)\": expected host:port")
+        }
+        var host = String(address[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            channel = try ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 64)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.pipeline.configureHTTPServerPipeline().flatMap {
+                        channel.pipeline.addHandler(MetricsHandler(source: source))
+                    }
+                }
+                .bind(host: host.isEmpty ? "0.0.0.0" : host, port: port).wait()
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw MetricsServerError(description: "cannot listen on metrics_address \(address): \(error)")
+        }
+    }
+
+    func stop() {
+        try? channel.close().wait()
+        try? group.syncShutdownGracefully()
+    }
+}
+
+struct MetricsServerError: Error, CustomStringConvertible {
+    var description: String
+}
+
+private final class MetricsHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let source: MetricsSource
+    private var path = ""
+
+    init(source: MetricsSource) {
+        self.source = source
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            path = head.method == .GET ? head.uri : ""
+        case .body:
+            break
+        case .end:
+            let (status, body) = path == "/metrics" || path.hasPrefix("/metrics?")
+                ? (HTTPResponseStatus.ok, source.render())
+                : (HTTPResponseStatus.notFound, "not found: the metrics are at /metrics\n")
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
+            headers.add(name: "Content-Length", value: "\(body.utf8.count)")
+            headers.add(name: "Connection", value: "close")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+}

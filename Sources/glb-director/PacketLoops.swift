@@ -1,0 +1,272 @@
+import CDPDKShim
+import GLBPacket
+
+/// The lcore loops: run to completion, GLB's distributor, and its workers. Each reads its
+/// `LoopContext`, allocates its burst arrays once, then loops until a stop is requested:
+/// rx burst, the packet path in place on each mbuf, tx burst. No allocation, lock or
+/// reference counting happens inside the loops.
+enum PacketLoops {
+    static let runToCompletionEntry: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { arg in
+        runToCompletion(arg!.assumingMemoryBound(to: LoopContext.self).pointee)
+        return 0
+    }
+
+    static let distributorEntry: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { arg in
+        distribute(arg!.assumingMemoryBound(to: LoopContext.self).pointee)
+        return 0
+    }
+
+    static let workerEntry: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { arg in
+        work(arg!.assumingMemoryBound(to: LoopContext.self).pointee)
+        return 0
+    }
+
+    /// Burst arrays of one loop.
+    struct Bursts {
+        let rx = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: burstSize)
+        let tx = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: burstSize)
+        let exceptions = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: burstSize)
+
+        func release() {
+            rx.deallocate()
+            tx.deallocate()
+            exceptions.deallocate()
+        }
+    }
+
+    // MARK: Run to completion
+
+    static func runToCompletion(_ ctx: LoopContext) {
+        let b = Bursts()
+        defer { b.release() }
+        rte_rcu_qsbr_thread_register(ctx.qsbr, ctx.qsbrThread)
+        rte_rcu_qsbr_thread_online(ctx.qsbr, ctx.qsbrThread)
+        glb_atomic_store_u32(ctx.running, 1)
+        var iteration: UInt32 = 0
+        while glb_stop_requested() == 0 {
+            // One plane for the whole burst: no packet sees a mix of two tables.
+            let plane = UnsafePointer(glb_atomic_load_ptr(ctx.planeSlot)!.assumingMemoryBound(to: PlaneView.self))
+            var idle = true
+            for p in 0..<ctx.pathCount {
+                let path = ctx.paths[p]
+                let n = Int(rte_eth_rx_burst(path.rxPort, path.rxQueue, b.rx, UInt16(burstSize)))
+                if n == 0 { continue }
+                idle = false
+                ctx.engine.add(.rxPackets, n)
+                var forwarded = 0, exceptions = 0
+                for i in 0..<n {
+                    let m = b.rx[i]!
+                    if i &+ 1 < n { glb_prefetch(glb_mbuf_data(b.rx[i &+ 1]!)) }
+                    switch handle(m, plane: plane, route: path.route, ctx: ctx) {
+                    case .forward: b.tx[forwarded] = m; forwarded &+= 1
+                    case .exception: b.exceptions[exceptions] = m; exceptions &+= 1
+                    case .drop: break
+                    }
+                }
+                if forwarded > 0 {
+                    send(path.route.txPort, path.route.txQueue, b.tx, forwarded, ctx.engine, .txPackets, .txDropped)
+                }
+                if exceptions > 0 {
+                    send(path.route.tapPort, path.route.tapQueue, b.exceptions, exceptions, ctx.engine, .exceptionToKernel, .exceptionDropped)
+                }
+            }
+            glb_qsbr_quiescent(ctx.qsbr, ctx.qsbrThread)
+            iteration &+= 1
+            if ctx.kernelPathCount > 0 && (idle || iteration & 31 == 0) {
+                drainKernel(ctx, b.rx)
+            }
+        }
+        rte_rcu_qsbr_thread_offline(ctx.qsbr, ctx.qsbrThread)
+        rte_rcu_qsbr_thread_unregister(ctx.qsbr, ctx.qsbrThread)
+    }
+
+    /// Runs the packet path on one mbuf and applies the result to it; frees what is dropped.
+    @inline(__always)
+    static func handle(_ m: OpaquePointer, plane: UnsafePointer<PlaneView>, route: PortRoute, ctx: LoopContext) -> PacketAction {
+        guard glb_mbuf_nb_segs(m) == 1 else {
+            glb_mbuf_free(m)
+            ctx.engine.add(.multiSegmentDropped, 1)
+            return .drop
+        }
+        let result = PacketProcessor.process(glb_mbuf_data(m)!, length: Int(glb_mbuf_data_len(m)), headroom: Int(glb_mbuf_headroom(m)),
+                                             plane: plane, portMAC: route.mac, counters: ctx.counters)
+        switch result.action {
+        case .forward:
+            glb_mbuf_reframe(m, Int32(truncatingIfNeeded: result.offset), UInt32(truncatingIfNeeded: result.length))
+            return .forward
+        case .exception:
+            if route.hasExceptionPath { return .exception }
+            glb_mbuf_free(m)
+            ctx.engine.add(.exceptionDropped, 1)
+            return .drop
+        case .drop:
+            glb_mbuf_free(m)
+            return .drop
+        }
+    }
+
+    /// Transmits a burst; retries while the queue makes progress, frees and counts the rest.
+    @inline(__always)
+    static func send(_ port: UInt16, _ queue: UInt16, _ pkts: UnsafeMutablePointer<OpaquePointer?>, _ n: Int,
+                     _ engine: EngineCounters, _ sentCounter: EngineCounter, _ dropCounter: EngineCounter) {
+        var sent = Int(rte_eth_tx_burst(port, queue, pkts, UInt16(n)))
+        var attempts = 0
+        while sent < n && attempts < 16 {
+            let more = Int(rte_eth_tx_burst(port, queue, pkts + sent, UInt16(n &- sent)))
+            if more == 0 { attempts &+= 1 }
+            sent &+= more
+        }
+        engine.add(sentCounter, sent)
+        if sent < n {
+            glb_mbuf_free_bulk(pkts + sent, UInt32(n &- sent))
+            engine.add(dropCounter, n &- sent)
+        }
+    }
+
+    /// Sends what the kernel wrote to the exception TAPs out of their NIC ports.
+    static func drainKernel(_ ctx: LoopContext, _ buffer: UnsafeMutablePointer<OpaquePointer?>) {
+        for k in 0..<ctx.kernelPathCount {
+            let path = ctx.kernelPaths[k]
+            let n = Int(rte_eth_rx_burst(path.rxPort, path.rxQueue, buffer, UInt16(burstSize)))
+            if n > 0 {
+                send(path.route.txPort, path.route.txQueue, buffer, n, ctx.engine, .kernelToWire, .kernelToWireDropped)
+            }
+        }
+    }
+
+    // MARK: Distributor and workers
+
+    /// Receives and transmits for the distributor's flow paths; workers do the packet path.
+    static func distribute(_ ctx: LoopContext) {
+        let b = Bursts()
+        let staged = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: burstSize * max(ctx.workerCount, 1))
+        let stagedCount = UnsafeMutablePointer<Int>.allocate(capacity: max(ctx.workerCount, 1))
+        defer {
+            b.release()
+            staged.deallocate()
+            stagedCount.deallocate()
+        }
+        glb_atomic_store_u32(ctx.running, 1)
+        var iteration: UInt32 = 0
+        let workers = ctx.workerCount
+        while glb_stop_requested() == 0 {
+            var idle = true
+            for p in 0..<ctx.pathCount {
+                let path = ctx.paths[p]
+                let n = Int(rte_eth_rx_burst(path.rxPort, path.rxQueue, b.rx, UInt16(burstSize)))
+                if n == 0 { continue }
+                idle = false
+                ctx.engine.add(.rxPackets, n)
+                for w in 0..<workers { stagedCount[w] = 0 }
+                for i in 0..<n {
+                    let m = b.rx[i]!
+                    let w = Int(spread(m) % UInt32(workers))
+                    staged[w &* burstSize &+ stagedCount[w]] = m
+                    stagedCount[w] &+= 1
+                }
+                for w in 0..<workers where stagedCount[w] > 0 {
+                    let batch = staged + w &* burstSize
+                    let queued = Int(glb_ring_enqueue(ctx.toWorker![w], batch, UInt32(stagedCount[w])))
+                    if queued < stagedCount[w] {
+                        glb_mbuf_free_bulk(batch + queued, UInt32(stagedCount[w] &- queued))
+                        ctx.engine.add(.ringFullDropped, stagedCount[w] &- queued)
+                    }
+                }
+            }
+            for w in 0..<workers {
+                let n = Int(glb_ring_dequeue(ctx.fromWorker![w], b.tx, UInt32(burstSize)))
+                if n > 0 {
+                    idle = false
+                    sendRouted(b.tx, n, ctx, exceptions: false)
+                }
+                let e = Int(glb_ring_dequeue(ctx.exceptionsFromWorker![w], b.exceptions, UInt32(burstSize)))
+                if e > 0 { sendRouted(b.exceptions, e, ctx, exceptions: true) }
+            }
+            iteration &+= 1
+            if ctx.kernelPathCount > 0 && (idle || iteration & 31 == 0) {
+                drainKernel(ctx, b.rx)
+            }
+        }
+    }
+
+    /// Sends packets returned by workers on the route of the port each came in on, in runs of
+    /// the same route.
+    static func sendRouted(_ pkts: UnsafeMutablePointer<OpaquePointer?>, _ n: Int, _ ctx: LoopContext, exceptions: Bool) {
+        var start = 0
+        while start < n {
+            let route = ctx.routesByPort[Int(glb_mbuf_port(pkts[start]!))]
+            var end = start &+ 1
+            while end < n && glb_mbuf_port(pkts[end]!) == glb_mbuf_port(pkts[start]!) { end &+= 1 }
+            if exceptions {
+                send(route.tapPort, route.tapQueue, pkts + start, end &- start, ctx.engine, .exceptionToKernel, .exceptionDropped)
+            } else {
+                send(route.txPort, route.txQueue, pkts + start, end &- start, ctx.engine, .txPackets, .txDropped)
+            }
+            start = end
+        }
+    }
+
+    /// Picks a worker so that a flow's packets stay in order: the NIC's RSS hash when there
+    /// is one, else the IP addresses.
+    @inline(__always)
+    static func spread(_ m: OpaquePointer) -> UInt32 {
+        if glb_mbuf_has_rss_hash(m) != 0 { return glb_mbuf_rss_hash(m) }
+        let length = Int(glb_mbuf_data_len(m))
+        let p = UnsafeRawPointer(glb_mbuf_data(m)!)
+        guard length >= 14 else { return 0 }
+        let type = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt16.self))
+        var x: UInt32 = 0
+        if type == 0x0800 && length >= 34 {
+            x = p.loadUnaligned(fromByteOffset: 26, as: UInt32.self) ^ p.loadUnaligned(fromByteOffset: 30, as: UInt32.self)
+        } else if type == 0x86DD && length >= 54 {
+            for offset in stride(from: 22, to: 54, by: 4) { x ^= p.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+        }
+        return (x &* 0x9E37_79B1) >> 16
+    }
+
+    /// A distributor's worker: the packet path on what the distributor hands over.
+    static func work(_ ctx: LoopContext) {
+        let b = Bursts()
+        defer { b.release() }
+        let input = ctx.toWorker![0], output = ctx.fromWorker![0], exceptionRing = ctx.exceptionsFromWorker![0]
+        rte_rcu_qsbr_thread_register(ctx.qsbr, ctx.qsbrThread)
+        rte_rcu_qsbr_thread_online(ctx.qsbr, ctx.qsbrThread)
+        glb_atomic_store_u32(ctx.running, 1)
+        while glb_stop_requested() == 0 {
+            let n = Int(glb_ring_dequeue(input, b.rx, UInt32(burstSize)))
+            if n > 0 {
+                let plane = UnsafePointer(glb_atomic_load_ptr(ctx.planeSlot)!.assumingMemoryBound(to: PlaneView.self))
+                var forwarded = 0, exceptions = 0
+                for i in 0..<n {
+                    let m = b.rx[i]!
+                    if i &+ 1 < n { glb_prefetch(glb_mbuf_data(b.rx[i &+ 1]!)) }
+                    switch handle(m, plane: plane, route: ctx.routesByPort[Int(glb_mbuf_port(m))], ctx: ctx) {
+                    case .forward: b.tx[forwarded] = m; forwarded &+= 1
+                    case .exception: b.exceptions[exceptions] = m; exceptions &+= 1
+                    case .drop: break
+                    }
+                }
+                enqueueAll(output, b.tx, forwarded, ctx.engine, .txDropped)
+                enqueueAll(exceptionRing, b.exceptions, exceptions, ctx.engine, .exceptionDropped)
+            }
+            glb_qsbr_quiescent(ctx.qsbr, ctx.qsbrThread)
+        }
+        rte_rcu_qsbr_thread_offline(ctx.qsbr, ctx.qsbrThread)
+        rte_rcu_qsbr_thread_unregister(ctx.qsbr, ctx.qsbrThread)
+    }
+
+    /// Hands a burst back to the distributor, waiting while its ring is full (the
+    /// distributor drains it every loop) unless a stop is requested.
+    @inline(__always)
+    static func enqueueAll(_ ring: OpaquePointer?, _ pkts: UnsafeMutablePointer<OpaquePointer?>, _ n: Int, _ engine: EngineCounters, _ dropCounter: EngineCounter) {
+        var queued = 0
+        while queued < n {
+            queued &+= Int(glb_ring_enqueue(ring, pkts + queued, UInt32(n &- queued)))
+            if queued < n && glb_stop_requested() != 0 { break }
+        }
+        if queued < n {
+            glb_mbuf_free_bulk(pkts + queued, UInt32(n &- queued))
+            engine.add(dropCounter, n &- queued)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import CDPDKShim
+import GLBCore
+
+/// Brings up the DPDK ports the flow paths use and the exception TAPs.
+enum PortSetup {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    struct Port {
+        var id: UInt16
+        var mac: MACAddress
+        var driver: String
+        var rxQueues: Int
+        var txQueues: Int
+    }
+
+    static func start(port: UInt16, queues: Int, descriptors: (Int, Int), pool: OpaquePointer, rxDropEnabled: Bool, maxFrame: Int) throws(Failure) -> Port {
+        var setup = glb_port_setup()
+        setup.rx_queues = UInt16(queues)
+        setup.tx_queues = UInt16(queues)
+        setup.rx_descriptors = UInt16(descriptors.0)
+        setup.tx_descriptors = UInt16(descriptors.1)
+        setup.rx_drop_enable = rxDropEnabled ? 1 : 0
+        setup.max_frame = UInt32(maxFrame)
+        var error = [CChar](repeating: 0, count: 256)
+        let status = glb_port_setup(port, pool, &setup, &error, error.count)
+        guard status == 0 else { throw Failure(description: string(error)) }
+        let driver = withUnsafeBytes(of: setup.driver) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        log.info("port \(port) (\(driver)) started: \(queues) rx/tx queue(s), \(setup.rx_descriptors_used)/\(setup.tx_descriptors_used) descriptors, MTU \(setup.mtu)\(setup.rss_hash_functions != 0 ? ", RSS over IP/TCP/UDP" : "")")
+        return Port(id: port, mac: macAddress(port), driver: driver, rxQueues: queues, txQueues: queues)
+    }
+
+    static func macAddress(_ port: UInt16) -> MACAddress {
+        var address = rte_ether_addr()
+        rte_eth_macaddr_get(port, &address)
+        return MACAddress(bytes: withUnsafeBytes(of: address.addr_bytes) { Array($0) })!
+    }
+
+    /// Creates the exception interface `vglb_kniN` for NIC port N, with the NIC's MAC so the
+    /// kernel's replies leave with the right source address.
+    static func createTap(forPort port: UInt16, mac: MACAddress, queues: Int, pool: OpaquePointer) throws(Failure) -> Port {
+        let name = "net_tap_vglb\(port)"
+        var tapPort: UInt16 = 0
+        let status = glb_vdev_create(name, "iface=vglb_kni\(port),mac=\(mac)", &tapPort)
+        guard status == 0 else {
+            throw Failure(description: "cannot create the exception interface vglb_kni\(port) (net_tap): error \(status) (is /dev/net/tun available?)")
+        }
+        var started = try start(port: tapPort, queues: queues, descriptors: (MemoryPlan.tapDescriptors, MemoryPlan.tapDescriptors),
+                                pool: pool, rxDropEnabled: false, maxFrame: MemoryPlan.defaultDataRoom - 128)
+        started.driver = "net_tap (vglb_kni\(port))"
+        log.info("exception path for port \(port): unmatched packets go to the kernel on vglb_kni\(port) (DPDK port \(tapPort))")
+        return started
+    }
+
+    static func stopAndClose(_ port: UInt16) {
+        rte_eth_dev_stop(port)
+        rte_eth_dev_close(port)
+    }
+
+    static func string(_ chars: [CChar]) -> String {
+        String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension MACAddress {
+    /// The address as the packet path stores it: 4 + 2 bytes in memory order.
+    var words: (UInt32, UInt16) {
+        (bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }, bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self) })
+    }
+}
