@@ -95,13 +95,15 @@ int glb_port_setup(uint16_t port, struct rte_mempool *pool, struct glb_port_setu
 	/* Let real NICs receive jumbo frames up to what the mbufs hold; virtual
 	 * devices report their own limits. */
 	uint32_t mtu = RTE_ETHER_MTU;
-	if (s->max_frame > RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 4) {
-		uint32_t fits = s->max_frame - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN - 4;
-		mtu = fits;
+	uint32_t overhead = RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+	if (s->max_frame > overhead + 4) {
+		mtu = s->max_frame - overhead - 4;
+		if (info.max_rx_pktlen > overhead && mtu > info.max_rx_pktlen - overhead)
+			mtu = info.max_rx_pktlen - overhead;
 		if (info.max_mtu && mtu > info.max_mtu)
 			mtu = info.max_mtu;
-		if (mtu < RTE_ETHER_MTU && info.max_mtu >= RTE_ETHER_MTU)
-			mtu = RTE_ETHER_MTU;
+		if (mtu < info.min_mtu)
+			mtu = info.min_mtu;
 	}
 	conf.rxmode.mtu = mtu;
 	s->mtu = mtu;

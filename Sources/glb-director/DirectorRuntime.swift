@@ -47,7 +47,11 @@ final class DirectorRuntime {
     /// Checks the lcores, creates the mbuf pool, starts ports and TAPs and launches every loop.
     func start() throws(Failure) {
         try checkLcores()
-        let plan = MemoryPlan(config: config, layout: layout, lcoreCount: Int(rte_lcore_count()))
+        let drivers = layout.ports.map(PortSetup.driverName)
+        let plan = MemoryPlan(config: config, layout: layout, lcoreCount: Int(rte_lcore_count()), drivers: drivers)
+        if plan.dataRoom < MemoryPlan.defaultDataRoom {
+            log.info("AF_XDP port(s): mbufs hold frames up to \(plan.dataRoom - 128) bytes (jumbo frames need net_af_packet or a NIC driver)")
+        }
         pool = rte_pktmbuf_pool_create("glb_mbufs", UInt32(plan.mbufs), UInt32(MemoryPlan.cacheSize), 0, UInt16(plan.dataRoom), Int32(rte_socket_id()))
         guard let pool else {
             throw Failure(description: "cannot create the mbuf pool (\(plan.mbufs) mbufs of \(plan.dataRoom) bytes, about \(plan.bytes >> 20) MB): \(String(cString: rte_strerror(glb_rte_errno()))); \(HugepageCheck.advice), or lower mbuf_pool_size")
@@ -269,6 +273,20 @@ final class DirectorRuntime {
         for (_, tap) in tapPorts { PortSetup.stopAndClose(tap.id) }
         if let pool { rte_mempool_free(pool) }
         if let qsbr { rte_free(UnsafeMutableRawPointer(qsbr)) }
+    }
+
+    /// One line per lcore with its final counters, so a stop leaves a record of what moved.
+    func logTotals() {
+        let processing = layout.processingLcores
+        for (i, entry) in launched.enumerated() {
+            let e = engine.block(i)
+            var parts = EngineCounter.allCases.filter { e[$0] > 0 || $0 == .rxPackets || $0 == .txPackets }.map { "\($0.name) \(e[$0])" }
+            if let w = processing.firstIndex(of: entry.lcore) {
+                let c = counters.worker(w)
+                parts += Counter.allCases.filter { c[$0] > 0 }.map { "\($0.name) \(c[$0])" }
+            }
+            log.info("lcore \(entry.lcore) totals: \(parts.joined(separator: ", "))")
+        }
     }
 
     deinit {

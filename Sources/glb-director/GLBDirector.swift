@@ -93,6 +93,7 @@ enum GLBDirector {
         log.info("stopping\(signal != 0 ? " (signal \(signal))" : ""): waiting for lcores, draining queues, closing ports")
         metrics?.stop()
         runtime.shutdown()
+        runtime.logTotals()
         rte_eal_cleanup()
         if let pid = arguments.pidFile { unlink(pid) }
         log.info("stopped")

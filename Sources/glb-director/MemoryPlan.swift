@@ -11,12 +11,14 @@ struct MemoryPlan {
     /// Room for a 9,000-byte IP packet, VLAN-tagged, plus the 128-byte headroom the
     /// encapsulation grows into.
     static let defaultDataRoom = 9216 + 128
+    /// AF_XDP's UMEM frames cannot exceed a page, so its pools hold standard frames.
+    static let pageSizedDataRoom = 2048 + 128
 
     var mbufs: Int
     var dataRoom: Int
     var computed: Int
 
-    init(config: DirectorConfig, layout: DirectorLayout, lcoreCount: Int) {
+    init(config: DirectorConfig, layout: DirectorLayout, lcoreCount: Int, drivers: [String]) {
         let queues = config.numWorkerQueues
         var n = layout.ports.count * queues * (Self.rxDescriptors + Self.txDescriptors)
         let tapQueues = layout.runToCompletion.filter(\.exceptionPath).count + layout.distributors.filter(\.exceptionPath).count
@@ -28,7 +30,7 @@ struct MemoryPlan {
         while size - 1 < n { size *= 2 }
         computed = size - 1
         mbufs = config.mbufPoolSize ?? computed
-        dataRoom = Self.defaultDataRoom
+        dataRoom = drivers.contains { $0.contains("af_xdp") } ? Self.pageSizedDataRoom : Self.defaultDataRoom
     }
 
     /// Approximate bytes of the pool (mbuf header + data room per element).

@@ -31,6 +31,12 @@ enum PortSetup {
         return Port(id: port, mac: macAddress(port), driver: driver, rxQueues: queues, txQueues: queues)
     }
 
+    static func driverName(_ port: UInt16) -> String {
+        var info = rte_eth_dev_info()
+        guard rte_eth_dev_info_get(port, &info) == 0, let name = info.driver_name else { return "" }
+        return String(cString: name)
+    }
+
     static func macAddress(_ port: UInt16) -> MACAddress {
         var address = rte_ether_addr()
         rte_eth_macaddr_get(port, &address)
