@@ -108,6 +108,9 @@ public struct DirectorConfig: Equatable, Sendable {
     /// `host:port` of the Prometheus endpoint; nil keeps it off.
     public var metricsAddress: String?
     public var mbufPoolSize: Int?
+    /// Bytes of each mbuf's buffer (headroom included); nil lets the director choose
+    /// (room for 9,000-byte packets, or a page for AF_XDP).
+    public var mbufDataSize: Int?
     /// Fill the outer UDP checksum (GLB's DPDK director does); off by default, as GUE over IPv4 allows.
     public var udpChecksum = false
     /// Forward only frames addressed to the port's MAC, broadcast or multicast.
@@ -209,7 +212,7 @@ private struct DirectorConfigReader {
         let known: Set<String> = [
             "outbound_gateway_mac", "outbound_src_ip", "hash_fields", "alt_hash_fields", "forward_icmp_ping_responses",
             "num_worker_queues", "rx_drop_en", "flow_paths", "lcores", "statsd_port", "kni_ip", "metrics_address",
-            "mbuf_pool_size", "udp_checksum", "drop_foreign_dst_mac",
+            "mbuf_pool_size", "mbuf_data_size", "udp_checksum", "drop_foreign_dst_mac",
         ]
         for key in root.keys where !known.contains(key) {
             issues.append(ConfigIssue(.warning, file: file, field: key, message: "unknown key, ignored"))
@@ -238,6 +241,7 @@ private struct DirectorConfigReader {
         let queues = int(root, "num_worker_queues", range: 1...1024)
         let statsd = int(root, "statsd_port", range: 1...65535)
         let pool = int(root, "mbuf_pool_size", range: 1024...(1 << 30))
+        let dataSize = int(root, "mbuf_data_size", range: 1152...65535)
 
         var metrics: String?
         if let v = root["metrics_address"] {
@@ -263,6 +267,7 @@ private struct DirectorConfigReader {
         config.statsdPort = statsd.map(UInt16.init)
         config.metricsAddress = metrics
         config.mbufPoolSize = pool
+        config.mbufDataSize = dataSize
         config.flowPaths = flowPaths
         config.lcores = lcores
         return config

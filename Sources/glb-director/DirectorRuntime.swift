@@ -49,7 +49,7 @@ final class DirectorRuntime {
         try checkLcores()
         let drivers = layout.ports.map(PortSetup.driverName)
         let plan = MemoryPlan(config: config, layout: layout, lcoreCount: Int(rte_lcore_count()), drivers: drivers)
-        if plan.dataRoom < MemoryPlan.defaultDataRoom {
+        if drivers.contains(where: { $0.contains("af_xdp") }) {
             log.info("AF_XDP port(s): mbufs hold frames up to \(plan.dataRoom - 128) bytes (jumbo frames need net_af_packet or a NIC driver)")
         }
         pool = rte_pktmbuf_pool_create("glb_mbufs", UInt32(plan.mbufs), UInt32(MemoryPlan.cacheSize), 0, UInt16(plan.dataRoom), Int32(rte_socket_id()))

@@ -30,7 +30,8 @@ struct MemoryPlan {
         while size - 1 < n { size *= 2 }
         computed = size - 1
         mbufs = config.mbufPoolSize ?? computed
-        dataRoom = drivers.contains { $0.contains("af_xdp") } ? Self.pageSizedDataRoom : Self.defaultDataRoom
+        let xdp = drivers.contains { $0.contains("af_xdp") }
+        dataRoom = min(config.mbufDataSize ?? Self.defaultDataRoom, xdp ? Self.pageSizedDataRoom : Int.max)
     }
 
     /// Approximate bytes of the pool (mbuf header + data room per element).

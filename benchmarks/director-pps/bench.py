@@ -1,0 +1,124 @@
+"""Measures glb-director and dpdk-testpmd on the same looping capture; see run."""
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from scapy.all import IP, TCP, Ether, wrpcap
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+POOL = 32767
+
+
+def capture(path, count=16384):
+    frames = [Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
+              IP(src=f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}", dst="192.0.2.80") /
+              TCP(sport=1024 + i % 60000, dport=443, flags="S", seq=i) for i in range(count)]
+    wrpcap(path, frames)
+
+
+def ensure_hugepages(pages=1024):
+    with open("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages") as f:
+        free = int(f.read())
+    if free < pages:
+        with open("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages") as f:
+            total = int(f.read())
+        subprocess.run([os.path.join(ROOT, "scripts", "hugepages"), "reserve", str(total + pages - free)], check=True)
+
+
+def eal(prefix, pcap):
+    return ["--no-pci", "--in-memory", f"--file-prefix={prefix}", "-l", "0-1",
+            f"--vdev=net_pcap0,rx_pcap={pcap},tx_pcap=/dev/null,infinite_rx=1"]
+
+
+def testpmd(pcap, seconds):
+    cmd = ["dpdk-testpmd", *eal("bench-testpmd", pcap), "--", "--forward-mode=io", f"--total-num-mbufs={POOL + 1}",
+           "--stats-period=1", "--nb-cores=1", "--burst=32"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    rates = []
+    start = time.monotonic()
+    for line in p.stdout:
+        m = re.search(r"Rx-pps:\s+(\d+)", line)
+        if m and time.monotonic() - start > 3:
+            rates.append(int(m.group(1)))
+            if len(rates) >= seconds:
+                break
+    os.killpg(p.pid, signal.SIGINT)
+    p.wait(timeout=30)
+    return statistics.median(rates) / 1e6
+
+
+def director(binary, table, pcap, seconds, workdir):
+    config = {
+        "outbound_gateway_mac": "52:54:00:12:34:56", "outbound_src_ip": "10.255.255.1",
+        "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}],
+        "lcores": {"lcore-1": {"rx": True, "tx": True, "flow_paths": [0]}},
+        "metrics_address": "127.0.0.1:9190", "mbuf_pool_size": POOL, "mbuf_data_size": 2176,
+    }
+    cfg = os.path.join(workdir, "director.json")
+    with open(cfg, "w") as f:
+        json.dump(config, f)
+    cmd = [os.path.join(binary, "glb-director"), *eal("bench-director", pcap), "--", "--config-file", cfg, "--forwarding-table", table]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    for line in p.stdout:
+        if "forwarding on" in line:
+            break
+    else:
+        raise SystemExit("glb-director did not start")
+
+    def rx():
+        text = urllib.request.urlopen("http://127.0.0.1:9190/metrics").read().decode()
+        return int(re.search(r'glb_director_lcore_packets_total\{lcore="1",event="rx_packets"\} (\d+)', text).group(1))
+
+    time.sleep(3)
+    rates = []
+    last, at = rx(), time.monotonic()
+    for _ in range(seconds):
+        time.sleep(1)
+        now, t = rx(), time.monotonic()
+        rates.append((now - last) / (t - at))
+        last, at = now, t
+    os.killpg(p.pid, signal.SIGINT)
+    p.wait(timeout=30)
+    return statistics.median(rates) / 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=int, default=5)
+    args = ap.parse_args()
+    ensure_hugepages()
+    with tempfile.TemporaryDirectory() as work:
+        pcap = os.path.join(work, "syn.pcap")
+        capture(pcap)
+        table_json = os.path.join(work, "table.json")
+        with open(table_json, "w") as f:
+            json.dump({"tables": [{"name": "bench", "hash_key": "00112233445566778899aabbccddeeff",
+                                   "seed": "ffeeddccbbaa99887766554433221100",
+                                   "binds": [{"ip": "192.0.2.80", "proto": "tcp", "port": 443}],
+                                   "backends": [{"ip": f"10.9.0.{i}", "state": "active", "healthy": True} for i in range(1, 17)]}]}, f)
+        table = os.path.join(work, "table.bin")
+        subprocess.run([os.path.join(args.bin, "glb-director-cli"), "build-config", table_json, table], check=True)
+        pmd, glb = [], []
+        for r in range(args.rounds):
+            pmd.append(testpmd(pcap, args.seconds))
+            glb.append(director(args.bin, table, pcap, args.seconds, work))
+            print(f"round {r + 1}: testpmd io {pmd[-1]:.2f} Mpps, glb-director {glb[-1]:.2f} Mpps", flush=True)
+        mp, mg = statistics.median(pmd), statistics.median(glb)
+        print(f"director-pps: one worker lcore, 16k SYNs looped from net_pcap to /dev/null, {args.rounds} alternating rounds")
+        print(f"  dpdk-testpmd io forwarding: {mp:.2f} Mpps (median)")
+        print(f"  glb-director:               {mg:.2f} Mpps (median)")
+        print(f"  ratio:                      {mg / mp:.2f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
