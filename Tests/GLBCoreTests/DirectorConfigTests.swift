@@ -1,0 +1,105 @@
+import GLBCore
+import Testing
+
+@Suite("director.conf")
+struct DirectorConfigTests {
+    static let glbExample = """
+        {
+          "outbound_gateway_mac": "00:11:22:33:44:55",
+          "outbound_src_ip": "1.2.3.4",
+          "forward_icmp_ping_responses": true,
+          "num_worker_queues": 1,
+          "flow_paths": [ { "rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0 } ],
+          "lcores": {
+            "lcore-5": { "rx": true, "tx": true, "flow_paths": [0], "dist": true, "num_dist_workers": 1, "kni": true },
+            "lcore-6": { "work": true, "work_source": 5 }
+          }
+        }
+        """
+
+    func decode(_ text: String) throws(ConfigErrors) -> DirectorConfig {
+        try DirectorConfig.decode(bytes: Array(text.utf8), file: "director.conf")
+    }
+
+    func errors(_ text: String) -> [String] {
+        do {
+            _ = try decode(text)
+            return []
+        } catch {
+            return error.errors.map(\.description)
+        }
+    }
+
+    @Test("GLB's packaged director.conf is accepted unchanged, with GLB's defaults")
+    func glbFile() throws {
+        let c = try decode(Self.glbExample)
+        #expect(c.outboundGatewayMAC == MACAddress("00:11:22:33:44:55"))
+        #expect(c.outboundSourceIP == IPAddress("1.2.3.4"))
+        #expect(c.hashFields == .sourceAddress && c.altHashFields == nil)
+        #expect(c.forwardICMPPingResponses && c.rxDropEnabled && !c.udpChecksum && !c.dropForeignDestinationMAC)
+        #expect(c.statsdPort == nil && c.metricsAddress == nil)
+        let layout = try DirectorLayout(c, file: "director.conf")
+        #expect(layout.runToCompletion.isEmpty)
+        #expect(layout.distributors.map(\.lcore) == [5] && layout.distributors[0].workers == [6])
+        #expect(layout.distributors[0].exceptionPath && layout.distributors[0].flowPaths == c.flowPaths)
+        #expect(layout.processingLcores == [6] && layout.allLcores == [5, 6])
+        #expect(layout.ports == [0] && layout.exceptionPorts == [0])
+    }
+
+    @Test("SwiftGLB's own keys")
+    func ownKeys() throws {
+        let c = try decode("""
+            {"outbound_gateway_mac": "aabb.ccdd.eeff", "outbound_src_ip": "10.0.0.1",
+             "hash_fields": {"src_addr": true, "dst_port": true}, "alt_hash_fields": {"src_addr": true},
+             "metrics_address": "127.0.0.1:9100", "udp_checksum": true, "drop_foreign_dst_mac": true,
+             "mbuf_pool_size": 32767, "mbuf_data_size": 2176, "statsd_port": 8125,
+             "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 1, "tx_queue": 0}],
+             "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0]}}}
+            """)
+        #expect(c.outboundGatewayMAC.description == "aa:bb:cc:dd:ee:ff")
+        #expect(c.hashFields == HashFields(srcAddr: true, dstPort: true))
+        #expect(!c.hashesUseAddressesOnly)
+        #expect(c.metricsAddress == "127.0.0.1:9100" && c.udpChecksum && c.dropForeignDestinationMAC)
+        #expect(c.mbufPoolSize == 32767 && c.mbufDataSize == 2176 && c.statsdPort == 8125)
+        let layout = try DirectorLayout(c, file: "x")
+        #expect(layout.ports == [0, 1] && layout.runToCompletion.map(\.lcore) == [1])
+    }
+
+    @Test("every problem names its key", arguments: [
+        (#"{"outbound_src_ip": "1.2.3.4", "flow_paths": [], "lcores": {}}"#, "director.conf: outbound_gateway_mac: missing"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44", "outbound_src_ip": "1.2.3.4", "flow_paths": [], "lcores": {}}"#, "outbound_gateway_mac: expected a MAC address like 52:54:00:12:34:56, got \"00:11:22:33:44\""),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "::1", "flow_paths": [], "lcores": {}}"#, "outbound_src_ip: expected an IPv4 address, got \"::1\""),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "hash_fields": {"src_ip": true}, "flow_paths": [], "lcores": {}}"#, "hash_fields.src_ip: unknown field"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "alt_hash_fields": {}, "flow_paths": [], "lcores": {}}"#, "alt_hash_fields: must contain at least one field set to true"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "num_worker_queues": 0, "flow_paths": [], "lcores": {}}"#, "num_worker_queues: 0 is out of range"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "lcores": {}}"#, "flow_paths: missing"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0}], "lcores": {}}"#, "flow_paths[0].rx_queue: missing"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"core-1": {}}}"#, "lcores.core-1: expected keys named lcore-N"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [1]}}}"#, "lcores.lcore-1.flow_paths[0]: expected the index of one of the 1 flow_paths"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0], "dist": true, "num_dist_workers": 2}, "lcore-2": {"work": true, "work_source": 1}}}"#, "lcores.lcore-1.num_dist_workers: is 2 but 1 worker(s) name this lcore as work_source"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-2": {"work": true, "work_source": 1}}}"#, "lcores.lcore-2.work_source: lcore 1 is not a distributor"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {}}"#, "lcores: no lcore receives packets"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "metrics_address": "localhost", "flow_paths": [], "lcores": {}}"#, "metrics_address: expected \"host:port\""),
+        ("{", "invalid JSON at line 1, column 2"),
+    ])
+    func errorsNameTheKey(text: String, expected: String) {
+        let found = errors(text)
+        #expect(found.contains { $0.contains(expected) }, "\(found)")
+    }
+
+    @Test("the layout refuses queues that do not exist and queues shared by lcores")
+    func layoutErrors() throws {
+        func layoutErrors(_ text: String) -> [String] {
+            do {
+                _ = try DirectorLayout(try decode(text), file: "d")
+                return []
+            } catch {
+                return error.errors.map(\.description)
+            }
+        }
+        let missingQueue = layoutErrors(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 1, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0]}}}"#)
+        #expect(missingQueue == ["d: flow_paths[0].rx_queue: queue 1 does not exist: num_worker_queues is 1"])
+        let shared = layoutErrors(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0]}, "lcore-2": {"rx": true, "tx": true, "flow_paths": [0]}}}"#)
+        #expect(shared.count == 2 && shared[0].contains("rx port 0 queue 0 is already read by lcore 1"))
+    }
+}

@@ -1,0 +1,57 @@
+"""python3 -m glbdemo [--keep | --down] --bin DIR --work DIR"""
+import argparse
+import signal
+import sys
+
+from .cluster import VIP, Cluster
+from .scenario import Scenario
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="scripts/demo", description="SwiftGLB's local demo cluster.")
+    ap.add_argument("--bin", required=True, help="folder with glb-director, glb-director-cli, glb-redirect, glb-healthcheck")
+    ap.add_argument("--work", required=True, help="folder for configuration, content and logs")
+    ap.add_argument("--keep", action="store_true", help="leave the cluster up after the scenario")
+    ap.add_argument("--down", action="store_true", help="remove a cluster left up by --keep, and exit")
+    ap.add_argument("--pace", type=float, default=6.0, help="seconds of traffic per phase")
+    args = ap.parse_args()
+
+    cluster = Cluster(args.bin, args.work)
+    if args.down:
+        if not cluster.exists():
+            print("demo: no cluster is up")
+        cluster.down()
+        return 0
+
+    def interrupted(*_):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        print("demo: building the cluster (namespaces, router, director, backends b1-b4, health checker)")
+        cluster.up()
+        print(f"demo: cluster up; logs in {cluster.logs}")
+        scenario = Scenario(cluster, pace=args.pace)
+        scenario.run()
+        text, events, unexcused = scenario.report()
+        print(text)
+    except KeyboardInterrupt:
+        print("\ndemo: interrupted, removing the cluster")
+        cluster.down()
+        return 130
+    except Exception:
+        print(f"demo: failed; logs in {cluster.logs}", file=sys.stderr)
+        if not args.keep:
+            cluster.down(quiet=True)
+        raise
+    if args.keep:
+        print(f"\ndemo: the cluster is still up. Try:\n  ip netns exec {cluster.ns['client'].name} curl -si http://{VIP}/small.bin | head -5\n"
+              f"  ip netns exec {cluster.ns['director'].name} curl -s http://127.0.0.1:9100/metrics | grep forwarded\n"
+              f"  ip netns exec {cluster.ns['b2'].name} {cluster.bin}/glb-redirect stats --iface eth0\n"
+              f"Remove it with: scripts/demo --down")
+    else:
+        cluster.down(quiet=True)
+    return 0 if not unexcused else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Commands, namespaces and processes for the demo cluster."""
+import os
+import signal
+import subprocess
+import time
+
+
+class CommandError(RuntimeError):
+    pass
+
+
+def run(args, check=True, **kw):
+    res = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
+    if check and res.returncode != 0:
+        raise CommandError(f"{' '.join(map(str, args))} failed ({res.returncode}):\n{res.stdout}{res.stderr}")
+    return res
+
+
+class Netns:
+    def __init__(self, name):
+        self.name = name
+
+    def cmd(self, *args):
+        return ["ip", "netns", "exec", self.name, *map(str, args)]
+
+    def run(self, *args, check=True, **kw):
+        return run(self.cmd(*args), check=check, **kw)
+
+    def ip(self, *args, check=True):
+        return run(["ip", "-n", self.name, *args], check=check)
+
+    def sysctl(self, name, value):
+        self.run("sysctl", "-q", "-w", f"{name}={value}")
+
+    def mac(self, ifname):
+        return self.run("cat", f"/sys/class/net/{ifname}/address").stdout.strip()
+
+    def exists(self):
+        return os.path.exists(f"/run/netns/{self.name}")
+
+    def pids(self):
+        return [int(p) for p in run(["ip", "netns", "pids", self.name], check=False).stdout.split()]
+
+    def create(self):
+        run(["ip", "netns", "add", self.name])
+        self.ip("link", "set", "lo", "up")
+        self.sysctl("net.ipv6.conf.all.disable_ipv6", 1)
+        self.sysctl("net.ipv6.conf.default.disable_ipv6", 1)
+
+    def destroy(self, grace=5.0):
+        """Stops what runs inside (SIGTERM, then SIGKILL), then deletes the namespace."""
+        pids = self.pids()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and self.pids():
+            time.sleep(0.1)
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        run(["ip", "netns", "del", self.name], check=False)
+
+
+def spawn(ns, args, log_path, env=None):
+    """Starts a long-running process in `ns`, in its own session (so it outlives the demo
+    with --keep), its output in `log_path`."""
+    log = open(log_path, "ab")
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.Popen(ns.cmd(*args), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True, env=full_env)
+
+
+def wait_until(predicate, timeout, interval=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
