@@ -75,6 +75,9 @@ let package = Package(
             exclude: ["bpf"],
             plugins: ["EmbedBPFObject"]
         ),
+        // The health checker's logic: configuration, dampening, the destination table, the
+        // status view and the round loop, unit-tested without a network.
+        .target(name: "GLBHealthcheck", dependencies: ["GLBCore"]),
         .executableTarget(
             name: "table-compile-benchmark",
             dependencies: ["GLBCore"],
@@ -88,6 +91,10 @@ let package = Package(
         .testTarget(
             name: "GLBPacketTests",
             dependencies: ["GLBCore", "GLBPacket"]
+        ),
+        .testTarget(
+            name: "GLBHealthcheckTests",
+            dependencies: ["GLBCore", "GLBHealthcheck"]
         ),
     ],
     swiftLanguageModes: [.v6]

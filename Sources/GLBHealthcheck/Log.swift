@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How much a log line matters.
+public enum LogLevel: Int, Sendable, Comparable, CustomStringConvertible {
+    case debug
+    case info
+    case warning
+    case error
+
+    public var description: String {
+        switch self {
+        case .debug: return "debug"
+        case .info: return "info"
+        case .warning: return "warning"
+        case .error: return "error"
+        }
+    }
+
+    public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Writes one line per event in logfmt: `time=… level=… msg="…" key=value …`, which people
+/// read easily and journald, Loki or `grep` take apart without a parser of their own.
+public struct Logger: Sendable {
+    public var minimumLevel: LogLevel
+    private let sink: @Sendable (String) -> Void
+    private let clock: @Sendable () -> WallTime
+
+    /// - Parameters:
+    ///   - minimumLevel: lines below this level are dropped.
+    ///   - clock: the time written on each line.
+    ///   - sink: receives each finished line, without its newline.
+    public init(minimumLevel: LogLevel = .info, clock: @escaping @Sendable () -> WallTime = WallTime.now,
+                sink: @escaping @Sendable (String) -> Void) {
+        self.minimumLevel = minimumLevel
+        self.clock = clock
+        self.sink = sink
+    }
+
+    /// A logger that writes to standard error.
+    public static func standardError(minimumLevel: LogLevel) -> Logger {
+        Logger(minimumLevel: minimumLevel) { line in
+            let bytes = Array((line + "\n").utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let n = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress! + offset, $0.count - offset) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+
+    public func log(_ level: LogLevel, _ message: String, _ fields: [(String, String)] = []) {
+        guard level >= minimumLevel else { return }
+        sink(Logger.format(time: clock(), level: level, message: message, fields: fields))
+    }
+
+    public func debug(_ message: String, _ fields: [(String, String)] = []) { log(.debug, message, fields) }
+    public func info(_ message: String, _ fields: [(String, String)] = []) { log(.info, message, fields) }
+    public func warning(_ message: String, _ fields: [(String, String)] = []) { log(.warning, message, fields) }
+    public func error(_ message: String, _ fields: [(String, String)] = []) { log(.error, message, fields) }
+
+    /// One logfmt line (no newline).
+    public static func format(time: WallTime, level: LogLevel, message: String, fields: [(String, String)]) -> String {
+        var parts = ["time=\(time.iso8601)", "level=\(level)", "msg=\(quoted(message))"]
+        for (key, value) in fields { parts.append("\(key)=\(quoted(value))") }
+        return parts.joined(separator: " ")
+    }
+
+    /// The value as is when it is a plain word, otherwise in double quotes with `"`, `\` and
+    /// control characters escaped, so one event always stays on one line.
+    static func quoted(_ value: String) -> String {
+        let plain = !value.isEmpty && value.unicodeScalars.allSatisfy {
+            $0.value > 0x20 && $0.value < 0x7f && $0 != "\"" && $0 != "=" && $0 != "\\"
+        }
+        if plain { return value }
+        var out = "\""
+        for u in value.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || u.value == 0x7f:
+                out += "\\x" + String(u.value, radix: 16).leftPadded(to: 2)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

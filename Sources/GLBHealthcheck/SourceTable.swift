@@ -1,0 +1,154 @@
+import GLBCore
+
+/// The source forwarding table as the health checker uses it: the document (kept to write the
+/// destination), the check settings, and every table's backends with their checks.
+///
+/// The source is GLB's `forwarding_table.json` with two additions GLB defines: a top-level
+/// `healthchecks` block (`interval_ms`, `timeout_ms`, `trigger`) and a per-backend
+/// `healthchecks` object. `healthy` in the source is ignored: the checker decides it.
+public struct SourceTable: Sendable {
+    public var path: String
+    public var document: JSONValue
+    public var settings: CheckSettings
+    public var tables: [Table]
+    public var warnings: [ConfigIssue]
+
+    public struct Table: Sendable, Equatable {
+        public var index: Int
+        public var name: String?
+        public var backends: [Backend]
+
+        /// The table's name, or its index when it has none: a label for logs and metrics.
+        public var label: String { name ?? String(index) }
+    }
+
+    public struct Backend: Sendable, Equatable {
+        public var index: Int
+        public var address: IPAddress
+        public var state: BackendState
+        /// In `CheckTarget.Kind` order; empty when the backend has none.
+        public var checks: [CheckTarget]
+
+        /// Inactive backends and backends without checks are not checked (GLB's rules) and are
+        /// written healthy.
+        public var isChecked: Bool { state != .inactive && !checks.isEmpty }
+
+        /// The identity of the backend's health; nil when it is not checked.
+        public var key: BackendKey? { isChecked ? BackendKey(address: address, checks: checks) : nil }
+    }
+
+    /// Every check target of the checked backends, each once, in a stable order.
+    public var targets: [CheckTarget] {
+        var seen = Set<CheckTarget>()
+        var out: [CheckTarget] = []
+        for table in tables {
+            for backend in table.backends where backend.isChecked {
+                for check in backend.checks where seen.insert(check).inserted { out.append(check) }
+            }
+        }
+        return out
+    }
+
+    /// Every checked backend's key, each once, in file order.
+    public var keys: [BackendKey] {
+        var seen = Set<BackendKey>()
+        var out: [BackendKey] = []
+        for table in tables {
+            for backend in table.backends {
+                if let key = backend.key, seen.insert(key).inserted { out.append(key) }
+            }
+        }
+        return out
+    }
+
+    /// Labels of the tables a backend appears in, in file order.
+    public func tableLabels(of key: BackendKey) -> [String] {
+        tables.filter { $0.backends.contains { $0.key == key } }.map(\.label)
+    }
+}
+
+extension SourceTable {
+    /// Reads and checks the source; every problem is reported, with the file, the table and
+    /// the key.
+    public static func load(path: String) throws(ConfigErrors) -> SourceTable {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.read(path: path, limit: 64 << 20)
+        } catch {
+            throw ConfigErrors([ConfigIssue(.error, file: path, message: "cannot \(error.operation): \(error.reason)")])
+        }
+        return try decode(bytes: bytes, file: path)
+    }
+
+    /// Checks source text; `file` names it in messages.
+    public static func decode(bytes: [UInt8], file: String) throws(ConfigErrors) -> SourceTable {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(bytes)
+        } catch {
+            throw ConfigErrors([ConfigIssue(.error, file: file, message: "invalid JSON at \(error)")])
+        }
+        return try decode(json, file: file)
+    }
+
+    public static func decode(_ json: JSONValue, file: String) throws(ConfigErrors) -> SourceTable {
+        var issues = IssueList(file: file)
+        guard case .object(let root) = json else {
+            issues.error(nil, "expected a JSON object with a \"tables\" array, got \(json.kindName)")
+            throw ConfigErrors(issues.issues)
+        }
+        let settings = CheckSettings.read(root["healthchecks"], into: &issues)
+
+        // The table part is checked exactly as the compiler will read the destination: with
+        // `healthy` filled in (a source usually leaves it out).
+        let decoded = ForwardingTableConfig.decode(DestinationTable.fill(json) { _, _ in true }, file: file)
+        issues.append(contentsOf: decoded.issues)
+        guard let config = decoded.config else { throw ConfigErrors(issues.issues) }
+
+        var tables: [Table] = []
+        var ok = true
+        for (t, table) in config.tables.enumerated() {
+            issues.tableIndex = t
+            issues.tableName = table.name
+            if case .object(let tableObject)? = json["tables"].flatMap(element(t)), tableObject["healthchecks"] != nil {
+                issues.warning("healthchecks", "ignored here: glb-healthcheck reads interval_ms, timeout_ms and trigger "
+                               + "from the top-level \"healthchecks\" block of the file, as GLB does")
+            }
+            var backends: [Backend] = []
+            for (b, backend) in table.backends.enumerated() {
+                guard let checks = BackendChecksReader.read(backend.healthchecks, address: backend.address,
+                                                            path: "backends[\(b)]", into: &issues) else {
+                    ok = false
+                    continue
+                }
+                backends.append(Backend(index: b, address: backend.address, state: backend.state, checks: checks))
+            }
+            tables.append(Table(index: t, name: table.name, backends: backends))
+        }
+        issues.tableIndex = nil
+        issues.tableName = nil
+        guard ok, !issues.hasErrors else { throw ConfigErrors(issues.issues) }
+        return SourceTable(path: file, document: json, settings: settings, tables: tables,
+                           warnings: issues.issues.filter { $0.severity == .warning })
+    }
+
+    private static func element(_ index: Int) -> (JSONValue) -> JSONValue? {
+        { value in
+            guard case .array(let items) = value, items.indices.contains(index) else { return nil }
+            return items[index]
+        }
+    }
+
+    /// The destination document for the given health of each checked backend; unchecked
+    /// backends are written healthy, and so is a checked one whose health is not known yet
+    /// (which the service never writes: it waits for a first result).
+    public func destination(health: (BackendKey) -> Bool?) -> JSONValue {
+        var lookup: [Int: [Int: Bool]] = [:]
+        for table in tables {
+            for backend in table.backends {
+                lookup[table.index, default: [:]][backend.index] = backend.key.flatMap(health) ?? true
+            }
+        }
+        return DestinationTable.fill(document) { t, b in lookup[t]?[b] ?? true }
+    }
+}

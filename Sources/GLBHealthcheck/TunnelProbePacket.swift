@@ -1,0 +1,159 @@
+import GLBCore
+
+/// The tunnel check's packet and the recognition of its answers.
+///
+/// The checker sends, in a UDP datagram to the backend's tunnel port, what a director would
+/// send: a GUE header with GLB's private data and no further hops (DESIGN.md §3: `hlen` 1,
+/// protocol 4, `hop_count` 0) around an IPv4 ICMP echo request from the checker's own address
+/// to the backend's. A backend that decapsulates takes the echo locally and its kernel
+/// answers it directly, unencapsulated. (`fou` sends the same echo behind GLB's legacy
+/// GRE-in-UDP header instead.)
+public struct TunnelProbePacket: Equatable, Sendable {
+    public var kind: CheckTarget.Kind
+    /// The checker's address: the inner source, where the echo reply goes.
+    public var source: IPAddress
+    /// The backend's address: the inner destination.
+    public var backend: IPAddress
+    /// The UDP ports of the outer datagram, for recognising ICMP errors about it.
+    public var sourcePort: UInt16
+    public var tunnelPort: UInt16
+    public var identifier: UInt16
+    public var sequence: UInt16
+    /// Makes the echo reply unmistakably this check's.
+    public var token: [UInt8]
+
+    public init(kind: CheckTarget.Kind, source: IPAddress, backend: IPAddress, sourcePort: UInt16, tunnelPort: UInt16,
+                identifier: UInt16, sequence: UInt16, token: [UInt8]) {
+        precondition(kind.isTunnel, "tunnel probes are gue or fou")
+        precondition(source.family == .ipv4 && backend.family == .ipv4, "the tunnel carries IPv4")
+        self.kind = kind
+        self.source = source
+        self.backend = backend
+        self.sourcePort = sourcePort
+        self.tunnelPort = tunnelPort
+        self.identifier = identifier
+        self.sequence = sequence
+        self.token = token
+    }
+
+    /// GUE: version 0, C 0, hlen 1 / protocol 4 (IPv4) / flags 0; GLB private data: type 0,
+    /// next_hop 0, hop_count 0.
+    static let gueHeader: [UInt8] = [0x01, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
+    /// GRE with the key bit set, protocol 0x0800 (IPv4), key 0: GLB's legacy FOU check.
+    static let fouHeader: [UInt8] = [0x20, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00]
+
+    /// The UDP payload to send to the backend's tunnel port.
+    public var udpPayload: [UInt8] {
+        (kind == .gue ? Self.gueHeader : Self.fouHeader) + innerPacket
+    }
+
+    /// The inner IPv4 packet: an ICMP echo request from `source` to `backend`.
+    public var innerPacket: [UInt8] {
+        var icmp: [UInt8] = [8, 0, 0, 0]
+        icmp += be16(identifier) + be16(sequence) + token
+        let icmpSum = Self.checksum(icmp)
+        icmp[2] = UInt8(icmpSum >> 8)
+        icmp[3] = UInt8(icmpSum & 0xff)
+
+        var ip: [UInt8] = [0x45, 0x00]
+        ip += be16(UInt16(20 + icmp.count))
+        ip += be16(identifier)  // IPv4 identification: the director's flow hint for an echo
+        ip += [0x40, 0x00, 64, 1, 0, 0]  // DF, TTL 64, ICMP, checksum below
+        ip += source.bytes + backend.bytes
+        let ipSum = Self.checksum(ip)
+        ip[10] = UInt8(ipSum >> 8)
+        ip[11] = UInt8(ipSum & 0xff)
+        return ip + icmp
+    }
+
+    /// What a received IPv4 packet (as a raw ICMP socket delivers it, IP header included)
+    /// says about this probe: nil when it is not about this probe at all.
+    public func classify(_ packet: [UInt8]) -> Answer? {
+        guard let outer = IPv4View(packet), outer.protocolNumber == 1, outer.payload.count >= 8 else { return nil }
+        let icmp = outer.payload
+        let type = icmp[icmp.startIndex], code = icmp[icmp.startIndex + 1]
+        switch type {
+        case 0:  // echo reply
+            guard outer.source == backend.bytes, outer.destination == source.bytes,
+                  u16(icmp, 4) == identifier, u16(icmp, 6) == sequence,
+                  Array(icmp.dropFirst(8)) == token else { return nil }
+            return .echoReply
+        case 3, 11, 12:  // destination unreachable, time exceeded, parameter problem
+            guard let quoted = IPv4View(Array(icmp.dropFirst(8)), allowTruncated: true), quoted.protocolNumber == 17,
+                  quoted.source == source.bytes, quoted.destination == backend.bytes, quoted.payload.count >= 4,
+                  u16(quoted.payload, 0) == sourcePort, u16(quoted.payload, 2) == tunnelPort else { return nil }
+            let reporter = IPAddress(family: .ipv4, bytes: outer.source).map { "\($0)" } ?? "?"
+            return .error(describeError(type: type, code: code, reporter: reporter))
+        default:
+            return nil
+        }
+    }
+
+    /// An answer to the probe.
+    public enum Answer: Equatable, Sendable {
+        /// The backend answered the inner echo: it decapsulated the packet.
+        case echoReply
+        /// An ICMP error about the outer datagram, described.
+        case error(String)
+    }
+
+    func describeError(type: UInt8, code: UInt8, reporter: String) -> String {
+        let by = reporter == "\(backend)" ? "" : " (reported by \(reporter))"
+        switch (type, code) {
+        case (3, 3):
+            let hint = kind == .gue ? " (is glb-redirect attached there?)" : ""
+            return "port unreachable: nothing takes UDP port \(tunnelPort) on \(backend)\(hint)\(by)"
+        case (3, 0): return "network unreachable\(by)"
+        case (3, 1): return "host unreachable\(by)"
+        case (3, 4): return "fragmentation needed: the probe does not fit the path MTU\(by)"
+        case (3, 9), (3, 10), (3, 13): return "administratively prohibited (a firewall?)\(by)"
+        case (3, _): return "destination unreachable, code \(code)\(by)"
+        case (11, _): return "time exceeded in transit\(by)"
+        default: return "ICMP parameter problem, code \(code)\(by)"
+        }
+    }
+
+    /// The Internet checksum (RFC 1071) of `bytes`.
+    public static func checksum(_ bytes: [UInt8]) -> UInt16 {
+        var sum: UInt32 = 0
+        var i = 0
+        while i + 1 < bytes.count {
+            sum += UInt32(bytes[i]) << 8 | UInt32(bytes[i + 1])
+            i += 2
+        }
+        if i < bytes.count { sum += UInt32(bytes[i]) << 8 }
+        while sum >> 16 != 0 { sum = (sum & 0xffff) + (sum >> 16) }
+        return ~UInt16(sum)
+    }
+}
+
+/// A bounds-checked look at an IPv4 header and what follows it.
+struct IPv4View {
+    var protocolNumber: UInt8
+    var source: [UInt8]
+    var destination: [UInt8]
+    var payload: ArraySlice<UInt8>
+
+    /// - Parameter allowTruncated: accept a packet shorter than its total length (as quoted
+    ///   inside ICMP errors).
+    init?(_ bytes: [UInt8], allowTruncated: Bool = false) {
+        guard bytes.count >= 20, bytes[0] >> 4 == 4 else { return nil }
+        let headerLength = Int(bytes[0] & 0x0f) * 4
+        guard headerLength >= 20, bytes.count >= headerLength else { return nil }
+        let total = Int(bytes[2]) << 8 | Int(bytes[3])
+        guard total >= headerLength else { return nil }
+        let end = allowTruncated ? min(total, bytes.count) : total
+        guard end <= bytes.count else { return nil }
+        protocolNumber = bytes[9]
+        source = Array(bytes[12..<16])
+        destination = Array(bytes[16..<20])
+        payload = bytes[headerLength..<end]
+    }
+}
+
+private func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
+
+private func u16(_ bytes: ArraySlice<UInt8>, _ offset: Int) -> UInt16 {
+    let i = bytes.startIndex + offset
+    return UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1])
+}

@@ -1,0 +1,89 @@
+import GLBCore
+import Testing
+@testable import GLBHealthcheck
+
+@Suite("healthcheck.conf")
+struct HealthcheckFileTests {
+    static func load(_ text: String) throws(ConfigErrors) -> HealthcheckFile.Loaded {
+        try HealthcheckFile.decode(bytes: Array(text.utf8), file: "hc.conf")
+    }
+
+    static func errors(_ text: String) -> [String] {
+        do {
+            _ = try load(text)
+            return []
+        } catch {
+            return error.errors.map(\.description)
+        }
+    }
+
+    @Test("GLB's packaged healthcheck.conf reads as it is")
+    func glbFile() throws {
+        let loaded = try Self.load("""
+            {
+              "forwarding_table": {
+                "src": "/etc/glb/forwarding_table.src.json",
+                "dst": "/etc/glb/forwarding_table.checked.json"
+              },
+              "reload_command": "glb-director-cli build-config /etc/glb/forwarding_table.checked.json /etc/glb/forwarding_table.checked.bin && systemctl reload glb-director"
+            }
+            """)
+        #expect(loaded.file.source == "/etc/glb/forwarding_table.src.json")
+        #expect(loaded.file.destination == "/etc/glb/forwarding_table.checked.json")
+        #expect(loaded.file.reloadCommand?.hasSuffix("systemctl reload glb-director") == true)
+        #expect(loaded.warnings.isEmpty)
+    }
+
+    @Test("missing paths take GLB's documented defaults, with a warning each")
+    func defaults() throws {
+        let loaded = try Self.load(#"{"forwarding_table": {"dst": "/tmp/out.json"}}"#)
+        #expect(loaded.file.source == HealthcheckFile.defaultSource)
+        #expect(loaded.file.destination == "/tmp/out.json")
+        #expect(loaded.file.reloadCommand == nil)
+        #expect(loaded.warnings.map(\.description) == ["hc.conf: forwarding_table.src: missing: using /etc/glb/forwarding_table.src.json"])
+
+        let empty = try Self.load("{}")
+        #expect(empty.file == HealthcheckFile())
+        #expect(empty.warnings.count == 1)
+    }
+
+    @Test("errors name the file and the key")
+    func errors() {
+        #expect(Self.errors(#"{"forwarding_table": {"src": 5, "dst": "/x"}}"#)
+            == ["hc.conf: forwarding_table.src: expected a file path as a string, got 5"])
+        #expect(Self.errors(#"{"forwarding_table": "/etc/glb/x.json"}"#)
+            == ["hc.conf: forwarding_table: expected an object with \"src\" and \"dst\" paths, got a string"])
+        #expect(Self.errors(#"{"forwarding_table": {"src": "/a", "dst": "/b"}, "reload_command": ["x"]}"#)
+            == ["hc.conf: reload_command: expected a shell command as a string, got an array"])
+        #expect(Self.errors(#"{"forwarding_table": {"src": "/a", "dst": "/b"}, "reload_command": "  "}"#).count == 1)
+        #expect(Self.errors(#"{"forwarding_table": {"src": "/a/t.json", "dst": "/a/t.json"}}"#)
+            == ["hc.conf: forwarding_table: src and dst are the same file (/a/t.json): the checked table would overwrite its source"])
+        #expect(Self.errors(#"{"forwarding_table": {"src": "/a/", "dst": ""}}"#).count == 2)
+        #expect(Self.errors("[]") == ["hc.conf: expected a JSON object with \"forwarding_table\" and \"reload_command\", got an array"])
+    }
+
+    @Test("a JSON syntax error gives the line and column")
+    func syntax() {
+        let messages = Self.errors("{\n  \"forwarding_table\": {\n    \"src\": \"/a\",\n  }\n}")
+        #expect(messages.count == 1)
+        #expect(messages.first?.hasPrefix("hc.conf: invalid JSON at line 4, column 3") == true)
+    }
+
+    @Test("unknown keys are warnings, a null reload_command is no command")
+    func unknownKeys() throws {
+        let loaded = try Self.load(#"{"forwarding_table": {"src": "/a", "dst": "/b", "tmp": 1}, "reload_command": null, "extra": true}"#)
+        #expect(loaded.file.reloadCommand == nil)
+        #expect(loaded.warnings.map(\.field) == ["extra", "forwarding_table.tmp"])
+    }
+
+    @Test("an unreadable file is an error naming it")
+    func unreadable() {
+        #expect(throws: ConfigErrors.self) { try HealthcheckFile.load(path: "/nonexistent/healthcheck.conf") }
+        do {
+            _ = try HealthcheckFile.load(path: "/nonexistent/healthcheck.conf")
+        } catch {
+            #expect(error.description.contains("/nonexistent/healthcheck.conf"))
+            #expect(error.description.contains("No such file"))
+        }
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import GLBCore
+import Synchronization
+import Testing
+@testable import GLBHealthcheck
+
+@Suite("Health check service")
+struct HealthcheckServiceTests {
+    static func backend(_ ip: String) -> String {
+        #"{"ip": "\#(ip)", "state": "active", "healthchecks": {"http": 80}}"#
+    }
+
+    static func sourceText(_ ips: [String] = ["10.0.0.1", "10.0.0.2"], trigger: Int = 3) -> String {
+        Samples.source(healthchecks: #"{"interval_ms": 10, "timeout_ms": 1000, "trigger": \#(trigger)}"#,
+                       tables: [Samples.table(backends: ips.map(backend))])
+    }
+
+    struct Harness {
+        let service: HealthcheckService
+        let prober = ScriptedProber()
+        let publisher = RecordingPublisher()
+        let lines = Lines()
+        let folder = TemporaryFolder()
+
+        init(source: String = HealthcheckServiceTests.sourceText(), reloadCommand: String? = "reload-it",
+             prober custom: (any Prober)? = nil) throws {
+            try folder.write("src.json", source)
+            let config = HealthcheckFile(source: folder.file("src.json"), destination: folder.file("dst.json"),
+                                         reloadCommand: reloadCommand)
+            let table = try SourceTable.load(path: config.source)
+            service = HealthcheckService(config: config, source: table, prober: custom ?? prober, publisher: publisher,
+                                         log: Logger(minimumLevel: .debug, sink: lines.append))
+        }
+
+        /// One round and what follows it, as `run()` does.
+        func round() async {
+            await service.runRound()
+            await service.publishIfNeeded()
+        }
+
+        func rounds(_ n: Int) async {
+            for _ in 0..<n { await round() }
+        }
+
+        func logged(_ message: String) -> [String] {
+            lines.all.filter { $0.contains("msg=\"\(message)\"") }
+        }
+    }
+
+    @Test("nothing is written before the first round; after it, once, with every backend's health")
+    func firstRound() async throws {
+        let h = try Harness()
+        defer { h.folder.remove() }
+        h.prober.fail("10.0.0.2")
+        await h.service.publishIfNeeded()
+        #expect(h.publisher.writes.isEmpty)
+
+        await h.round()
+        #expect(h.publisher.writes.count == 1)
+        #expect(h.publisher.writes[0].path == h.folder.file("dst.json"))
+        #expect(try h.publisher.lastHealth() == [true, false])
+        #expect(h.publisher.reloads == ["reload-it"])
+        #expect(h.logged("backend unhealthy").first?.contains("first_result=true") == true)
+
+        await h.rounds(5)
+        #expect(h.publisher.writes.count == 1, "nothing changed, so nothing is written")
+        #expect(h.publisher.reloads.count == 1)
+        #expect(h.prober.calls == 12)
+    }
+
+    @Test("a backend turns unhealthy after `trigger` failed rounds, and healthy after `trigger` good ones")
+    func dampened() async throws {
+        let h = try Harness()
+        defer { h.folder.remove() }
+        await h.round()
+        #expect(try h.publisher.lastHealth() == [true, true])
+
+        h.prober.fail("10.0.0.1", "Connection refused")
+        await h.rounds(2)
+        #expect(h.publisher.writes.count == 1)
+        #expect(h.service.snapshot.tables[0].backends[0].health?.dampener.disagreeing == 2)
+        await h.round()
+        #expect(h.publisher.writes.count == 2)
+        #expect(try h.publisher.lastHealth() == [false, true])
+        #expect(h.publisher.reloads.count == 2)
+        let line = try #require(h.logged("backend unhealthy").last)
+        #expect(line.contains("backend=10.0.0.1"))
+        #expect(line.contains("rounds=3"))
+        #expect(line.contains(#"failed="http://10.0.0.1:80/: Connection refused""#))
+
+        h.prober.pass("10.0.0.1")
+        await h.rounds(2)
+        #expect(h.publisher.writes.count == 2)
+        await h.round()
+        #expect(h.publisher.writes.count == 3)
+        #expect(try h.publisher.lastHealth() == [true, true])
+        #expect(h.logged("backend healthy").last?.contains("rounds=3") == true)
+        #expect(h.service.snapshot.tables[0].backends[0].health?.transitions == 2)
+    }
+
+    @Test("flapping shorter than the trigger changes nothing")
+    func flapping() async throws {
+        let h = try Harness()
+        defer { h.folder.remove() }
+        await h.round()
+        for _ in 0..<5 {
+            h.prober.fail("10.0.0.2")
+            await h.rounds(2)
+            h.prober.pass("10.0.0.2")
+            await h.round()
+        }
+        #expect(h.publisher.writes.count == 1)
+        #expect(h.logged("backend unhealthy").isEmpty)
+    }
+
+    @Test("a failed reload is retried after each round until it succeeds, without rewriting the file")
+    func reloadRetry() async throws {
+        let h = try Harness()
+        defer { h.folder.remove() }
+        h.publisher.setFailures(reloads: true)
+        await h.rounds(3)
+        #expect(h.publisher.writes.count == 1)
+        #expect(h.publisher.reloads.count == 3)
+        #expect(h.service.snapshot.reloadPending)
+        #expect(h.logged("reload command failed; retrying after the next round").first?.contains("no such unit") == true)
+        h.publisher.setFailures()
+        await h.rounds(3)
+        #expect(h.publisher.reloads.count == 4)
+        #expect(!h.service.snapshot.reloadPending)
+        #expect(h.service.snapshot.counters.reloadFailures == 3)
+    }
+
+    @Test("a failed write is retried; the reload runs only after a successful write")
+    func writeRetry() async throws {
+        let h = try Harness()
+        defer { h.folder.remove() }
+        h.publisher.setFailures(writes: true)
+        await h.rounds(2)
+        #expect(h.publisher.writes.isEmpty)
+        #expect(h.publisher.reloads.isEmpty)
+        #expect(h.service.snapshot.counters.writeFailures == 2)
+        #expect(h.logged("cannot write the destination table; retrying after the next round").first?.contains("error=\"disk full\"") == true)
+        h.publisher.setFailures()
+        await h.round()
+        #expect(h.publisher.writes.count == 1)
+        #expect(h.publisher.reloads.count == 1)
+    }
+
+    @Test("without reload_command the destination is still written")
+    func noReloadCommand() async throws {
+        let h = try Harness(reloadCommand: nil)
+        defer { h.folder.remove() }
+        await h.rounds(2)
+        #expect(h.publisher.writes.count == 1)
+        #expect(h.publisher.reloads.isEmpty)
+        #expect(h.logged("no reload_command configured: nothing to reload").count == 1)
+    }
+
+    @Test("a broken source is reported and the last good one stays; a fixed one is used from the next round")
+    func sourceReload() async throws {
+        let h = try Harness()
+        defer { h.folder.remove() }
+        await h.round()
+        h.prober.fail("10.0.0.2")
+
+        try h.folder.write("src.json", #"{"tables": [ {"name": "web", "#)
+        await h.service.reloadSource()
+        #expect(h.service.snapshot.sourceError?.contains("invalid JSON at line 1") == true)
+        #expect(h.service.snapshot.counters.sourceLoadFailures == 1)
+        #expect(h.logged("cannot use the source table; keeping the last good one").count == 1)
+        await h.rounds(3)
+        #expect(h.publisher.writes.count == 2, "health still follows the checks with the last good source")
+        #expect(try h.publisher.lastHealth() == [true, false])
+
+        try h.folder.write("src.json", Self.sourceText().replacingOccurrences(of: "\"port\": 80", with: "\"port\": \"80\""))
+        await h.service.reloadSource()
+        #expect(h.service.snapshot.sourceError?.contains("binds[0].port: expected an integer port") == true)
+        await h.round()
+        #expect(h.publisher.writes.count == 2)
+
+        try h.folder.write("src.json", Self.sourceText(["10.0.0.1", "10.0.0.2", "10.0.0.3"]))
+        await h.service.reloadSource()
+        #expect(h.service.snapshot.sourceError == nil)
+        #expect(h.publisher.writes.count == 2, "a new source is used from the next round")
+        await h.round()
+        #expect(h.publisher.writes.count == 3)
+        #expect(try h.publisher.lastHealth() == [true, false, true], "kept backends keep their health; the new one has its first result")
+        await h.round()
+        #expect(h.publisher.writes.count == 3)
+        #expect(h.service.snapshot.counters.sourceLoads == 2)
+    }
+
+    @Test("a source change that does not change the destination writes nothing")
+    func sameDestination() async throws {
+        let h = try Harness()
+        defer { h.folder.remove() }
+        await h.round()
+        try h.folder.write("src.json", Self.sourceText().replacingOccurrences(of: "\n", with: "\n\n"))
+        await h.service.reloadSource()
+        await h.rounds(2)
+        #expect(h.publisher.writes.count == 1)
+    }
+
+    @Test("a check that overruns its timeout is abandoned and fails")
+    func overrun() async throws {
+        let source = Samples.source(healthchecks: #"{"timeout_ms": 20}"#, tables: [Samples.table(backends: [Self.backend("10.0.0.1")])])
+        let h = try Harness(source: source, prober: HangingProber())
+        defer { h.folder.remove() }
+        await h.round()
+        let check = try #require(h.service.snapshot.checks.first?.latest)
+        #expect(!check.outcome.passed)
+        #expect(check.outcome.failure == "no result within the 20 ms timeout")
+        #expect(try h.publisher.lastHealth() == [false])
+    }
+
+    @Test("a round runs its checks concurrently")
+    func concurrent() async throws {
+        let ips = (1...6).map { "10.0.0.\($0)" }
+        let barrier = BarrierProber(parties: ips.count)
+        let source = Samples.source(healthchecks: #"{"timeout_ms": 30000}"#, tables: [Samples.table(backends: ips.map(Self.backend))])
+        let h = try Harness(source: source, prober: barrier)
+        defer { h.folder.remove() }
+        await h.round()
+        // Each check passes only once all six are in flight together.
+        #expect(try h.publisher.lastHealth() == Array(repeating: true, count: 6))
+    }
+
+    @Test("run() keeps running rounds until cancelled")
+    func runLoop() async throws {
+        let h = try Harness()
+        defer { h.folder.remove() }
+        let task = Task { await h.service.run() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while h.service.snapshot.rounds < 5 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        task.cancel()
+        await task.value
+        #expect(h.service.snapshot.rounds >= 5)
+        #expect(h.publisher.writes.count == 1)
+    }
+}
+
+/// Never answers by itself; gives up only when cancelled.
+struct HangingProber: Prober {
+    func probe(_ target: CheckTarget, timeout: Duration) async -> ProbeOutcome {
+        try? await Task.sleep(for: .seconds(3600))
+        return .failed("cancelled", after: .zero)
+    }
+}
+
+/// Passes a check only when `parties` checks are in flight at the same time.
+final class BarrierProber: Prober {
+    private let parties: Int
+    private let arrived = Mutex(0)
+
+    init(parties: Int) {
+        self.parties = parties
+    }
+
+    func probe(_ target: CheckTarget, timeout: Duration) async -> ProbeOutcome {
+        arrived.withLock { $0 += 1 }
+        while arrived.withLock({ $0 }) < parties {
+            do {
+                try await Task.sleep(for: .milliseconds(1))
+            } catch {
+                return .failed("only \(arrived.withLock { $0 }) checks ran at once", after: .zero)
+            }
+        }
+        return .passed(after: .zero)
+    }
+}
