@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "glb-director", targets: ["glb-director"]),
         .executable(name: "glb-director-cli", targets: ["glb-director-cli"]),
         .executable(name: "glb-redirect", targets: ["glb-redirect"]),
+        .executable(name: "glb-healthcheck", targets: ["glb-healthcheck"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -78,6 +79,18 @@ let package = Package(
         // The health checker's logic: configuration, dampening, the destination table, the
         // status view and the round loop, unit-tested without a network.
         .target(name: "GLBHealthcheck", dependencies: ["GLBCore"]),
+        // glb-healthcheck: the network probes, the metrics endpoint and process plumbing.
+        .executableTarget(
+            name: "glb-healthcheck",
+            dependencies: [
+                "GLBCore",
+                "GLBHealthcheck",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "table-compile-benchmark",
             dependencies: ["GLBCore"],

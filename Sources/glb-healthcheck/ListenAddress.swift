@@ -1,0 +1,29 @@
+import GLBCore
+
+/// `--metrics-address`: an IP address and a port, `127.0.0.1:9101` or `[::1]:9101`.
+struct ListenAddress: Equatable, CustomStringConvertible {
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+        let hostPart: Substring
+        let portPart: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            portPart = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+            if hostPart.contains(":") { return nil }  // IPv6 needs brackets
+        }
+        guard let address = IPAddress(String(hostPart)),
+              !portPart.isEmpty, portPart.allSatisfy(\.isASCII), portPart.allSatisfy(\.isNumber),
+              let port = Int(portPart), (1...65535).contains(port) else { return nil }
+        host = "\(address)"
+        self.port = port
+    }
+
+    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
