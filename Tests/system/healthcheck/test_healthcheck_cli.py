@@ -1,0 +1,82 @@
+"""glb-healthcheck's command line: help, usage errors and configuration errors, without
+any network."""
+
+import json
+import subprocess
+
+import pytest
+
+import hclab
+
+
+def run(binary, *args):
+    return subprocess.run([str(binary), *map(str, args)], capture_output=True, text=True, timeout=30)
+
+
+def test_help_explains_every_flag(healthcheck):
+    res = run(healthcheck, "--help")
+    assert res.returncode == 0
+    for flag in ("--config", "--metrics-address", "--once", "--json", "--reload-timeout", "--verbose", "--help"):
+        assert flag in res.stdout, flag
+    for topic in ("healthcheck.conf", "SIGHUP", "reload_command", "trigger", "Exit status"):
+        assert topic in res.stdout, topic
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--json"], "--json goes with --once"),
+    (["--metrics-address", "9101"], "--metrics-address: expected IP:PORT"),
+    (["--metrics-address", "localhost:9101"], "--metrics-address: expected IP:PORT"),
+    (["--metrics-address", "::1:9101"], "--metrics-address: expected IP:PORT"),
+    (["--metrics-address", "127.0.0.1:0"], "--metrics-address: expected IP:PORT"),
+    (["--once", "--metrics-address", "127.0.0.1:9101"], "--metrics-address has no use with --once"),
+    (["--reload-timeout", "0"], "--reload-timeout must be 1-86400 seconds"),
+    (["--frobnicate"], "Unknown option '--frobnicate'"),
+])
+def test_usage_errors(healthcheck, args, message):
+    res = run(healthcheck, *args)
+    assert res.returncode == 64, res
+    assert message in res.stderr
+
+
+def test_configuration_errors_name_the_file_and_key(healthcheck, tmp_path):
+    missing = tmp_path / "nope.conf"
+    res = run(healthcheck, "--config", missing)
+    assert res.returncode == 1
+    assert res.stderr == f"glb-healthcheck: error: {missing}: cannot open: No such file or directory\n"
+
+    conf = tmp_path / "healthcheck.conf"
+    conf.write_text('{"forwarding_table": {"src": "/a.json", "dst": 7}, "reload_command": true}')
+    res = run(healthcheck, "--config", conf)
+    assert res.returncode == 1
+    assert res.stderr.splitlines() == [
+        f"glb-healthcheck: error: {conf}: forwarding_table.dst: expected a file path as a string, got 7",
+        f"glb-healthcheck: error: {conf}: reload_command: expected a shell command as a string, got true",
+    ]
+
+    conf.write_text('{"forwarding_table": {"src": "/a.json", "dst": "/b.json"},\n  "reload_command": "x",}')
+    res = run(healthcheck, "--config", conf)
+    assert res.returncode == 1
+    assert res.stderr.startswith(f"glb-healthcheck: error: {conf}: invalid JSON at line 2, column 25")
+
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps(hclab.source_table([("10.0.0.1", {"http": 80})], healthchecks={"trigger": -2})))
+    conf.write_text(json.dumps({"forwarding_table": {"src": str(src), "dst": str(tmp_path / "dst.json")}}))
+    res = run(healthcheck, "--config", conf, "--once")
+    assert res.returncode == 1
+    assert res.stderr == (f"glb-healthcheck: error: {src}: healthchecks.trigger: -2 is out of range "
+                          "(expected 0 for the default, or 1-1000 rounds)\n")
+
+
+def test_once_with_nothing_to_check_prints_the_table(healthcheck, tmp_path):
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps(hclab.source_table([("10.0.0.1", None), ("10.0.0.2", {"http": 80}, "inactive")])))
+    conf = tmp_path / "healthcheck.conf"
+    conf.write_text(json.dumps({"forwarding_table": {"src": str(src), "dst": str(tmp_path / "dst.json")}}))
+    res = run(healthcheck, "--config", conf, "--once")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[1:] == [
+        "table web",
+        "  10.0.0.1  active    healthy    not checked",
+        "  10.0.0.2  inactive  healthy    not checked",
+    ]
+    assert not (tmp_path / "dst.json").exists()

@@ -1,0 +1,102 @@
+"""The reload command as glb-healthcheck runs it: through /bin/sh, its failures logged with
+their output and retried after the next round, a command that hangs killed with
+everything it started. No backend is checked here (no network needed): the first round
+gives the table its state, so the destination is written and the command run at once."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import hclab
+import netns
+
+
+def start(healthcheck, tmp_path, command, *args):
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps(hclab.source_table([("10.0.0.1", None)], healthchecks={"interval_ms": 100})))
+    conf = tmp_path / "healthcheck.conf"
+    conf.write_text(json.dumps({"forwarding_table": {"src": str(src), "dst": str(tmp_path / "dst.json")},
+                                "reload_command": command}))
+    proc = subprocess.Popen([str(healthcheck), "--config", conf, *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return proc
+
+
+def read_until(proc, predicate, timeout=20.0):
+    """Log events (parsed) up to and including the first one `predicate` accepts."""
+    deadline = time.monotonic() + timeout
+    events = []
+    os.set_blocking(proc.stderr.fileno(), True)
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            raise AssertionError(f"glb-healthcheck ended ({proc.wait()}): {events}")
+        events.append(hclab.parse_logfmt(line))
+        if predicate(events[-1]):
+            return events
+    raise AssertionError(f"timed out: {events}")
+
+
+def stop(proc):
+    netns.stop(proc)
+
+
+def test_a_failing_reload_is_logged_with_its_output_and_retried(healthcheck, tmp_path):
+    proc = start(healthcheck, tmp_path, "echo compile failed: bad table >&2; exit 3")
+    try:
+        def failed(e):
+            return e.get("msg") == "reload command failed; retrying after the next round"
+
+        [*before, first] = read_until(proc, failed)
+        assert first["error"] == "exit status 3: compile failed: bad table"
+        assert first["command"] == "echo compile failed: bad table >&2; exit 3"
+        [*between, second] = read_until(proc, failed)
+        assert second["error"] == first["error"]
+        # The file was written once; only the reload is retried.
+        assert [e["msg"] for e in before + between].count("destination table written") == 1
+        assert (tmp_path / "dst.json").exists()
+    finally:
+        stop(proc)
+    assert proc.returncode == 0
+
+
+def alive(pid):
+    """True while the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_hanging_reload_is_killed_with_its_children(healthcheck, tmp_path):
+    pids = tmp_path / "pids"
+    # Each run notes its shell's pid (which is also its process group) and its background child's.
+    proc = start(healthcheck, tmp_path, f'sleep 600 & echo "$$ $!" >> {pids}; sleep 600', "--reload-timeout", "1")
+    try:
+        [*_, failed] = read_until(proc, lambda e: e.get("msg", "").startswith("reload command failed"))
+        assert failed["error"] == "killed after 1 s (--reload-timeout)"
+        shell, child = map(int, pids.read_text().splitlines()[0].split())
+        assert not alive(shell)
+        assert not alive(child), "the command's background child must be killed with it"
+        group = subprocess.run(["pgrep", "-g", str(shell)], capture_output=True, text=True).stdout.split()
+        assert [pid for pid in group if alive(pid)] == []
+    finally:
+        stop(proc)
+
+
+def test_the_reload_command_gets_default_signals_and_no_stdin(healthcheck, tmp_path):
+    out = tmp_path / "seen"
+    # SIGHUP is ignored by glb-healthcheck itself; the command must not inherit that.
+    proc = start(healthcheck, tmp_path,
+                 f"grep SigIgn /proc/self/status > {out}; cat >> {out}; echo done >> {out}")
+    try:
+        read_until(proc, lambda e: e.get("msg") == "reload command succeeded")
+    finally:
+        stop(proc)
+    ignored = int(out.read_text().split()[1], 16)
+    assert not ignored & (1 << (signal.SIGHUP - 1)), hex(ignored)
+    assert not ignored & (1 << (signal.SIGTERM - 1)), hex(ignored)
+    assert out.read_text().splitlines()[1] == "done"
