@@ -60,7 +60,12 @@ class Cluster:
         table), the health checker and the director."""
         self.down(quiet=True)
         self.work.mkdir(parents=True, exist_ok=True)
-        self.logs.mkdir(exist_ok=True)
+        # Nothing of an earlier run may leak in: above all not its tables.
+        for stale in (self.source, self.checked, self.table, self.director_pid):
+            stale.unlink(missing_ok=True)
+        if self.logs.exists():
+            shutil.rmtree(self.logs)
+        self.logs.mkdir()
         for ns in self.ns.values():
             ns.create()
         self._network()
@@ -168,11 +173,11 @@ http {{
 
     def table_doc(self, states):
         """The source table: `states` maps backend name to its state (others are left out)."""
-        return {"tables": [{
+        return {"healthchecks": {"interval_ms": self.interval_ms, "timeout_ms": max(100, self.interval_ms - 50), "trigger": self.trigger},
+                "tables": [{
             "name": "demo-web",
             "hash_key": HASH_KEY,
             "seed": SEED,
-            "healthchecks": {"interval_ms": self.interval_ms, "timeout_ms": max(100, self.interval_ms - 50), "trigger": self.trigger},
             "binds": [{"ip": VIP, "proto": "tcp", "port": 80}],
             "backends": [{"ip": BACKENDS[name], "state": state, "healthchecks": {"http": 80, "http_uri": "/healthz", "gue": 19523}}
                          for name, state in states.items()],
@@ -276,9 +281,13 @@ http {{
         except ValueError:
             return {}
 
-    def established(self, name):
-        """Established connections on the backend's HTTP server."""
-        out = self.ns[name].run("ss", "-Htn", "state", "established", "( sport = :80 )", check=False).stdout
+    def active_connections(self, name):
+        """Connections on the backend's HTTP server that still carry data: established ones,
+        and closed ones whose data is still being sent (nginx closes as soon as the last
+        byte is queued)."""
+        states = ["established", "syn-recv", "fin-wait-1", "close-wait", "last-ack", "closing"]
+        args = [a for state in states for a in ("state", state)]
+        out = self.ns[name].run("ss", "-Htn", *args, "( sport = :80 )", check=False).stdout
         return len([l for l in out.splitlines() if l.strip()])
 
     # MARK: tearing down

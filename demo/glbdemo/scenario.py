@@ -19,6 +19,8 @@ class Phase:
         self.redirect_before = {}
         self.redirect_after = {}
         self.notes = []
+        # The compiled table new connections of this phase meet.
+        self.table = None
 
 
 class Scenario:
@@ -70,6 +72,7 @@ class Scenario:
         """New connections from now on see the change."""
         time.sleep(seconds)
         self.phases[-1].settled = time.time()
+        self.phases[-1].table = self.c.table.read_bytes()
 
     def redirect_counters(self):
         return {name: self.c.redirect_stats(name) for name in BACKENDS}
@@ -88,7 +91,7 @@ class Scenario:
         self.settle()
         time.sleep(self.pace)
         waited = time.time()
-        wait_until(lambda: c.established("b1") == 0, 300, interval=0.5, what="b1's connections to finish")
+        wait_until(lambda: c.active_connections("b1") == 0, 300, interval=0.5, what="b1's connections to finish")
         self.phases[-1].notes.append(f"waited {time.time() - waited:.0f}s for b1's last connections to finish before removing it")
 
         self.phase("remove b1")
