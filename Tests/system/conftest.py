@@ -7,6 +7,24 @@ import pytest
 
 from glbsys import ROOT
 
+HUGEPAGES = "/sys/kernel/mm/hugepages/hugepages-2048kB"
+
+
+def _read(name):
+    with open(f"{HUGEPAGES}/{name}") as f:
+        return int(f.read())
+
+
+@pytest.fixture(scope="session")
+def hugepages():
+    """At least 512 free 2 MB pages for the directors of the session; the previous
+    reservation is restored afterwards."""
+    before = _read("nr_hugepages")
+    if _read("free_hugepages") < 512:
+        subprocess.run([str(ROOT / "scripts" / "hugepages"), "reserve", str(before + 512)], check=True, capture_output=True)
+    yield
+    subprocess.run([str(ROOT / "scripts" / "hugepages"), "reserve", str(before)], capture_output=True)
+
 
 def _bin_dir() -> pathlib.Path:
     env = os.environ.get("GLB_BIN_DIR")

@@ -41,8 +41,12 @@ class Table:
 
 
 def read_table_file(path):
-    """Parses a binary forwarding table (format v2)."""
-    data = open(path, "rb").read()
+    """Parses a binary forwarding table file (format v2)."""
+    return read_table(open(path, "rb").read())
+
+
+def read_table(data):
+    """Parses a binary forwarding table (format v2) from its bytes."""
     assert data[:4] == b"GLBD"
     version, ntables, entries, maxb, maxbinds = struct.unpack_from("<5I", data, 4)
     assert (version, entries, maxb, maxbinds) == (2, 65536, 256, 256)

@@ -138,7 +138,9 @@ class Cluster:
 
     def _backend(self, name):
         conf = self.work / f"{name}.nginx.conf"
-        conf.write_text(f"""worker_processes 1;
+        # Workers run as root: the content may live in a folder only root can read (tests).
+        conf.write_text(f"""user root;
+worker_processes 1;
 daemon off;
 pid {self.work}/{name}.nginx.pid;
 error_log {self.logs}/{name}.nginx.log warn;

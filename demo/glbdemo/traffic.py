@@ -45,6 +45,7 @@ async def fetch(args, source, path, kind, recorder, slow):
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(args.vip, args.port, local_addr=(source, 0)), timeout=args.connect_timeout)
         event["sport"] = writer.get_extra_info("sockname")[1]
+        event["connected"] = time.time()
         writer.write(f"GET {path} HTTP/1.1\r\nHost: {args.vip}\r\nConnection: close\r\n\r\n".encode())
         await writer.drain()
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=args.stall_timeout)
@@ -105,8 +106,14 @@ async def main_async(args):
     longs = set()
     interval = 1.0 / args.short_rate if args.short_rate > 0 else None
     next_short = time.monotonic()
+    # Long downloads start at most this fast, so that failing ones are not retried in a storm.
+    long_budget, long_per_second, budget_at = float(args.long_concurrency), max(20.0, args.long_concurrency / 2), time.monotonic()
     while not stop.is_set():
-        while len(longs) < args.long_concurrency:
+        now = time.monotonic()
+        long_budget = min(float(args.long_concurrency), long_budget + (now - budget_at) * long_per_second)
+        budget_at = now
+        while len(longs) < args.long_concurrency and long_budget >= 1:
+            long_budget -= 1
             t = launch("long")
             longs.add(t)
             t.add_done_callback(longs.discard)

@@ -1,29 +1,8 @@
-"""Fixtures for the director's packet tests: hugepages, and a tester/director pair of
-namespaces joined by a veth."""
-import subprocess
-
+"""Fixtures for the director's packet tests: a tester/director pair of namespaces joined
+by a veth (hugepages come from Tests/system/conftest.py)."""
 import pytest
 
-from glbsys import ROOT
 from netns import Lab
-
-HUGEPAGES = "/sys/kernel/mm/hugepages/hugepages-2048kB"
-
-
-def _read(name):
-    with open(f"{HUGEPAGES}/{name}") as f:
-        return int(f.read())
-
-
-@pytest.fixture(scope="session")
-def hugepages():
-    """At least 512 free 2 MB pages for the directors of the session; the previous
-    reservation is restored afterwards."""
-    before = _read("nr_hugepages")
-    if _read("free_hugepages") < 512:
-        subprocess.run([str(ROOT / "scripts" / "hugepages"), "reserve", str(before + 512)], check=True, capture_output=True)
-    yield
-    subprocess.run([str(ROOT / "scripts" / "hugepages"), "reserve", str(before)], capture_output=True)
 
 
 class Pair:
