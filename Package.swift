@@ -49,6 +49,14 @@ let package = Package(
             path: "benchmarks/table-compile",
             exclude: ["run"]
         ),
+        // Frames, tables and buffers for the packet-path tools below.
+        .target(name: "GLBPacketWorkload", dependencies: ["GLBCore"]),
+        // Counts the process's heap allocations (replaces malloc and friends).
+        .target(name: "CAllocationCounter"),
+        .executableTarget(
+            name: "glb-packet-alloc-check",
+            dependencies: ["GLBCore", "GLBPacket", "GLBPacketWorkload", "CAllocationCounter"]
+        ),
         .testTarget(
             name: "GLBCoreTests",
             dependencies: ["GLBCore"]
