@@ -57,6 +57,16 @@ let package = Package(
             name: "glb-packet-alloc-check",
             dependencies: ["GLBCore", "GLBPacket", "GLBPacketWorkload", "CAllocationCounter"]
         ),
+        // Reads the time-stamp counter (rdtsc) for the packet-path benchmark.
+        .target(name: "CCycleCounter"),
+        .executableTarget(
+            name: "packet-path-benchmark",
+            dependencies: ["GLBCore", "GLBPacket", "GLBPacketWorkload", "CCycleCounter"],
+            path: "benchmarks/packet-path",
+            exclude: ["run"],
+            // The packet path is inlined into the caller's loop: compile it as GLBPacket is.
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .testTarget(
             name: "GLBCoreTests",
             dependencies: ["GLBCore"]
