@@ -128,6 +128,16 @@ public struct ClassifierView: @unchecked Sendable {
         return (hi, length == 128 ? lo : lo & (UInt64.max &<< UInt64(128 &- length)))
     }
 
+    /// True when two `bits`-wide addresses agree on their first `length` bits. (Compares the
+    /// halves one by one: comparing the tuples would go through the generic tuple `==` in
+    /// unoptimised builds, which instantiates type metadata, an allocation, on first use.)
+    @inlinable @inline(__always)
+    static func samePrefix(hi a: UInt64, lo b: UInt64, hi c: UInt64, lo d: UInt64, bits: Int, length: Int) -> Bool {
+        let (ah, al) = mask(hi: a, lo: b, bits: bits, length: length)
+        let (ch, cl) = mask(hi: c, lo: d, bits: bits, length: length)
+        return ah == ch && al == cl
+    }
+
     @inlinable @inline(__always)
     static func slotIndex(hi: UInt64, lo: UInt64, length: Int) -> Int {
         var h = hi ^ (lo &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(truncatingIfNeeded: length) &<< 56)

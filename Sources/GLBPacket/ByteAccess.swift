@@ -1,8 +1,12 @@
 /// Unaligned big-endian loads and stores on packet memory.
+///
+/// Every access goes through `loadUnaligned`/`storeBytes`, which are emitted into this module
+/// even without optimisation, so AddressSanitizer instruments them in debug builds (the fuzz
+/// target's); `load` would call the standard library's uninstrumented copy there.
 extension UnsafeRawPointer {
     @inlinable @inline(__always)
     func u8(_ offset: Int) -> UInt8 {
-        load(fromByteOffset: offset, as: UInt8.self)
+        loadUnaligned(fromByteOffset: offset, as: UInt8.self)
     }
 
     @inlinable @inline(__always)

@@ -94,22 +94,46 @@ extension PacketProcessor {
         return folded == 0 ? 0xffff : folded
     }
 
-    /// The 16-bit one's complement sum of `count` bytes (big-endian words), not yet folded.
+    /// The one's complement sum of `count` bytes taken as big-endian 16-bit words, folded to
+    /// 16 bits.
+    ///
+    /// The bytes are added as they lie in memory, 32 bits at a time into 64-bit accumulators
+    /// (which cannot overflow for a datagram), then folded: one's complement addition gives the
+    /// same result with any word size that is a multiple of 16 bits, and the sum of
+    /// byte-swapped words is the byte-swapped sum (RFC 1071), so on a little-endian machine one
+    /// swap at the end turns the sum of the words as loaded into the sum of big-endian words.
     @inlinable
     static func onesComplementSum(_ p: UnsafeRawPointer, count: Int) -> UInt64 {
-        var sum: UInt64 = 0
+        var a: UInt64 = 0, b: UInt64 = 0, c: UInt64 = 0, d: UInt64 = 0
         var i = 0
-        // Eight bytes at a time as four big-endian words.
-        while i &+ 8 <= count {
-            let v = p.be64(i)
-            sum &+= (v &>> 48) &+ ((v &>> 32) & 0xffff) &+ ((v &>> 16) & 0xffff) &+ (v & 0xffff)
+        // Sixteen bytes at a time, into four independent sums.
+        while i &+ 16 <= count {
+            let v = p.raw64(i), w = p.raw64(i &+ 8)
+            a &+= v & 0xffff_ffff
+            b &+= v &>> 32
+            c &+= w & 0xffff_ffff
+            d &+= w &>> 32
+            i &+= 16
+        }
+        if i &+ 8 <= count {
+            let v = p.raw64(i)
+            a &+= v & 0xffff_ffff
+            b &+= v &>> 32
             i &+= 8
         }
-        while i &+ 2 <= count {
-            sum &+= UInt64(p.be16(i))
+        if i &+ 4 <= count {
+            c &+= UInt64(p.raw32(i))
+            i &+= 4
+        }
+        if i &+ 2 <= count {
+            d &+= UInt64(p.raw16(i))
             i &+= 2
         }
-        if i < count { sum &+= UInt64(p.u8(i)) &<< 8 }
-        return sum
+        // An odd last byte is the high byte of a word whose low byte is 0: in memory order,
+        // the first byte of the word.
+        if i < count { a &+= UInt64(p.u8(i)) }
+        var sum = a &+ b &+ c &+ d
+        while sum > 0xffff { sum = (sum & 0xffff) &+ (sum &>> 16) }
+        return UInt64(UInt16(truncatingIfNeeded: sum).bigEndian)
     }
 }

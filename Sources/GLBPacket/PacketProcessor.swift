@@ -112,8 +112,7 @@ public enum PacketProcessor {
             guard match != ClassifierView.none else { return .notMatched }
             // The error must be addressed to the same bind.
             let bits = ClassifierView.prefixLength(of: match)
-            guard ClassifierView.mask(hi: 0, lo: UInt64(ip.be32(16)), bits: 32, length: bits) == ClassifierView.mask(hi: 0, lo: vip, bits: 32, length: bits)
-            else { return .notMatched }
+            guard ClassifierView.samePrefix(hi: 0, lo: UInt64(ip.be32(16)), hi: 0, lo: vip, bits: 32, length: bits) else { return .notMatched }
             flow.set(table: ClassifierView.table(of: match), src: q + 16, dst: q + 12, srcPort: ports.raw16(2), dstPort: ports.raw16(0),
                      hint: ports.be16(2), kind: .forwardedICMPError)
             return nil
@@ -241,8 +240,7 @@ public enum PacketProcessor {
             let match = plane.pointee.ipv6.lookup(hi: vipHi, lo: vipLo, bits: 128, proto: qproto, port: ports.be16(0))
             guard match != ClassifierView.none else { return .notMatched }
             let bits = ClassifierView.prefixLength(of: match)
-            guard ClassifierView.mask(hi: ip.be64(24), lo: ip.be64(32), bits: 128, length: bits)
-                == ClassifierView.mask(hi: vipHi, lo: vipLo, bits: 128, length: bits) else { return .notMatched }
+            guard ClassifierView.samePrefix(hi: ip.be64(24), lo: ip.be64(32), hi: vipHi, lo: vipLo, bits: 128, length: bits) else { return .notMatched }
             flow.set(table: ClassifierView.table(of: match), src: q + 24, dst: q + 8, srcPort: ports.raw16(2), dstPort: ports.raw16(0),
                      hint: ports.be16(2), kind: .forwardedICMPError)
             return nil

@@ -52,6 +52,12 @@ public enum Counter: Int, CaseIterable, Sendable {
     public static let maxTables = 256
     /// Slots of one worker's block: the counters above, then one per table.
     public static let slotCount = allCases.count + maxTables
+
+    /// The slot of table 0's counter: the number of cases above, which are numbered from 0 in
+    /// order, so the last one's number plus one. (`allCases.count` would build an array on
+    /// every call in unoptimised builds: the packet path must not allocate.)
+    @inlinable @inline(__always)
+    static var firstTableSlot: Int { Counter.malformedICMP.rawValue &+ 1 }
 }
 
 /// One worker's counter block (raw memory; see `CounterStorage`).
@@ -71,12 +77,12 @@ public struct WorkerCounters {
 
     @inlinable @inline(__always)
     public func bumpTable(_ table: Int) {
-        base[Counter.allCases.count &+ table] &+= 1
+        base[Counter.firstTableSlot &+ table] &+= 1
     }
 
     public subscript(_ counter: Counter) -> UInt64 { base[counter.rawValue] }
 
-    public func forwarded(table: Int) -> UInt64 { base[Counter.allCases.count + table] }
+    public func forwarded(table: Int) -> UInt64 { base[Counter.firstTableSlot + table] }
 }
 
 /// Owns the counter blocks of a set of workers, each on its own cache lines.

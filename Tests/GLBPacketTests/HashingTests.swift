@@ -102,7 +102,10 @@ struct HashingTests {
     func udpChecksum() throws {
         let on = try Harness(tables: [Self.table]) { $0.udpChecksum = true }
         let off = try Harness(tables: [Self.table])
-        for (i, payload) in [[UInt8](), [1], [1, 2, 3], [UInt8](repeating: 0xff, count: 1001)].enumerated() {
+        // Every length modulo 16 (the checksum loop takes 16 bytes at a time), and a long one.
+        let payloads = [[UInt8](), [1], [1, 2, 3], [UInt8](repeating: 0xff, count: 1001)]
+            + (4..<24).map { n in (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ n) } }
+        for (i, payload) in payloads.enumerated() {
             let frame = Build.ethernet(Build.ipv4(src: "203.0.113.\(i + 1)", dst: "192.0.2.80", proto: 6, Build.tcp(sport: 1000 + i, dport: 443, payload: payload)), type: 0x0800)
             let a = on.run(frame).bytes, b = off.run(frame).bytes
             #expect(b[40] == 0 && b[41] == 0)

@@ -1,0 +1,48 @@
+"""The per-packet path allocates nothing: glb-packet-alloc-check counts every heap allocation
+of the process (malloc and friends are replaced) around each PacketProcessor.process call over
+a realistic mix of frames, in several configurations, and fails on any allocation.
+
+Checked in the debug build the suite runs (built by scripts/test) and in the release build the
+director ships (built here)."""
+import re
+import subprocess
+
+import pytest
+
+from glbsys import ROOT
+
+TOOL = "glb-packet-alloc-check"
+
+
+def run_check(path):
+    r = subprocess.run([str(path)], capture_output=True, text=True, timeout=600)
+    print(r.stdout, r.stderr)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # Every configuration ran its packets and reported zero allocations inside process().
+    reports = re.findall(r"^(.+): (\d+) packets, (\d+) allocations in process\(\)", r.stdout, re.M)
+    assert len(reports) >= 3, r.stdout
+    for name, packets, allocations in reports:
+        assert int(packets) == 100_000, name
+        assert int(allocations) == 0, name
+    assert "FAIL" not in r.stdout
+    return r.stdout
+
+
+def test_debug_build_allocates_nothing(bin_dir):
+    path = bin_dir / TOOL
+    assert path.exists(), f"{path} not built (run scripts/test, or swift build)"
+    run_check(path)
+
+
+@pytest.fixture(scope="module")
+def release_tool():
+    subprocess.run(["swift", "build", "-c", "release", "--product", TOOL], cwd=ROOT, check=True,
+                   capture_output=True, text=True, timeout=1800)
+    out = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                         capture_output=True, text=True)
+    return ROOT / out.stdout.strip() / TOOL
+
+
+def test_release_build_allocates_nothing(release_tool):
+    run_check(release_tool)
+

@@ -1,0 +1,203 @@
+// Cycles and nanoseconds per packet for the director's per-packet work: parse, classify,
+// hash and GUE-encapsulate (PacketProcessor.process), on frames held in memory.
+//
+// Each scenario builds its tables and a ring of frames laid out like receive buffers
+// (FrameBatch: 128 bytes of headroom, 64-byte aligned slots). A pass processes every frame of
+// the ring once; encapsulation rewrites frames in place, so before each pass every frame is
+// copied back as received. That copy is outside the measured region: only the process() calls
+// are timed, with the time-stamp counter (rdtsc, fenced) and CLOCK_MONOTONIC around each pass.
+// A round is many passes; the figures are the median (and best) over rounds.
+//
+// Usage: packet-path-benchmark [--rounds N] [--passes N] [--frames N] [--only TEXT]
+
+import CCycleCounter
+import GLBCore
+import GLBPacket
+import GLBPacketWorkload
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Scenario {
+    var name: String
+    var tables: [TableConfig]
+    var config: DirectorConfig
+    var traffic: [(FrameKind, Int)]
+    var payload: ClosedRange<Int> = 0...32
+
+    var bindCount: Int { tables.reduce(0) { $0 + $1.binds.count } }
+}
+
+let ipv4TCP: [(FrameKind, Int)] = [(.ipv4TCP, 1)]
+let scenarios = [
+    Scenario(name: "IPv4 TCP (common case)", tables: Workload.singleIPv4Bind(), config: Workload.config(), traffic: ipv4TCP),
+    Scenario(name: "IPv4 TCP", tables: Workload.manyIPv4Binds(total: 20, tables: 4), config: Workload.config(), traffic: ipv4TCP),
+    Scenario(name: "IPv4 TCP", tables: Workload.manyIPv4Binds(total: 200, tables: 4), config: Workload.config(), traffic: ipv4TCP),
+    Scenario(name: "IPv6 TCP", tables: Workload.singleIPv6Bind(), config: Workload.config(), traffic: [(.ipv6TCP, 1)]),
+    Scenario(name: "realistic mix", tables: Workload.mixedServices(tables: 4), config: Workload.config(), traffic: TrafficMix.realistic),
+    Scenario(name: "IPv4 TCP, alt hash", tables: Workload.singleIPv4Bind(),
+             config: Workload.config(hashFields: HashFields(srcAddr: true, srcPort: true), altHashFields: .sourceAddress), traffic: ipv4TCP),
+    Scenario(name: "IPv4 TCP, UDP checksum", tables: Workload.singleIPv4Bind(), config: Workload.config(udpChecksum: true), traffic: ipv4TCP),
+    Scenario(name: "IPv4 TCP, UDP checksum, 1514 B", tables: Workload.singleIPv4Bind(), config: Workload.config(udpChecksum: true),
+             traffic: ipv4TCP, payload: 1460...1460),
+]
+
+// MARK: Options
+
+struct Options {
+    var rounds = 15
+    var passes = 1000
+    var frames = 1024
+    var only: String?
+}
+
+func usage(_ message: String) -> Never {
+    print("packet-path-benchmark: \(message)\nusage: packet-path-benchmark [--rounds N] [--passes N] [--frames N] [--only TEXT]")
+    exit(2)
+}
+
+func parseOptions() -> Options {
+    var options = Options()
+    var arguments = CommandLine.arguments.dropFirst()
+    while let argument = arguments.popFirst() {
+        func number() -> Int {
+            guard let value = arguments.popFirst().flatMap({ Int($0) }), value > 0 else { usage("\(argument) needs a positive number") }
+            return value
+        }
+        switch argument {
+        case "--rounds": options.rounds = number()
+        case "--passes": options.passes = number()
+        case "--frames": options.frames = number()
+        case "--only":
+            guard let text = arguments.popFirst() else { usage("--only needs a text") }
+            options.only = text
+        default: usage("unknown argument \(argument)")
+        }
+    }
+    return options
+}
+
+// MARK: Measurement
+
+func monotonicNanoseconds() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
+}
+
+/// One pass over the ring: the loop a worker runs on a burst, without the NIC.
+/// Returns the number of frames forwarded and the total of their lengths (kept, so the
+/// results are used as a worker would use them).
+@inline(never)
+func processAll(_ starts: UnsafeMutablePointer<UnsafeMutableRawPointer>, _ lengths: UnsafeMutablePointer<Int>, count: Int, headroom: Int,
+                plane: UnsafePointer<PlaneView>, portMAC: (UInt32, UInt16), counters: WorkerCounters) -> (Int, Int) {
+    var forwarded = 0
+    var bytes = 0
+    var i = 0
+    while i < count {
+        let r = PacketProcessor.process(starts[i], length: lengths[i], headroom: headroom, plane: plane, portMAC: portMAC, counters: counters)
+        if r.action == .forward {
+            forwarded &+= 1
+            bytes &+= r.length
+        }
+        i &+= 1
+    }
+    return (forwarded, bytes)
+}
+
+struct Figures {
+    var cycles: [Double] = []
+    var nanoseconds: [Double] = []
+    var forwarded = 0
+    var processed = 0
+    var bytes = 0
+}
+
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func measure(_ scenario: Scenario, _ options: Options) throws -> Figures {
+    let plane = try ForwardingPlane(table: RendezvousCompiler.compile(ForwardingTableConfig(tables: scenario.tables)), config: scenario.config)
+    var mix = TrafficMix(tables: scenario.tables, payload: scenario.payload, seed: 0xBE7C4)
+    let batch = FrameBatch(frames: mix.samples(options.frames, weights: scenario.traffic).map(\.bytes))
+    let storage = CounterStorage(workers: 1)
+    let counters = storage.worker(0)
+    let view = plane.view
+    let mac = Workload.portMACWords
+    let starts = batch.starts, lengths = batch.lengths, count = batch.count, headroom = batch.headroom
+
+    var figures = Figures()
+    // Warm-up: caches, branch predictors, page faults of the table.
+    for _ in 0..<max(options.passes / 10, 10) {
+        batch.restore()
+        _ = processAll(starts, lengths, count: count, headroom: headroom, plane: view, portMAC: mac, counters: counters)
+    }
+    for _ in 0..<options.rounds {
+        var cycles: UInt64 = 0
+        var nanoseconds: UInt64 = 0
+        for _ in 0..<options.passes {
+            batch.restore()
+            let n0 = monotonicNanoseconds()
+            let c0 = glb_cycles_begin()
+            let (forwarded, bytes) = processAll(starts, lengths, count: count, headroom: headroom, plane: view, portMAC: mac, counters: counters)
+            let c1 = glb_cycles_end()
+            let n1 = monotonicNanoseconds()
+            cycles &+= c1 &- c0
+            nanoseconds &+= n1 &- n0
+            figures.forwarded &+= forwarded
+            figures.bytes &+= bytes
+            figures.processed &+= count
+        }
+        let packets = Double(options.passes * count)
+        figures.cycles.append(Double(cycles) / packets)
+        figures.nanoseconds.append(Double(nanoseconds) / packets)
+    }
+    withExtendedLifetime((plane, batch, storage)) {}
+    return figures
+}
+
+// MARK: Report
+
+func format(_ v: Double, _ decimals: Int = 1) -> String {
+    var p = 1.0
+    for _ in 0..<decimals { p *= 10 }
+    let r = (v * p).rounded() / p
+    var s = "\(r)"
+    if let dot = s.firstIndex(of: ".") {
+        let have = s.distance(from: dot, to: s.endIndex) - 1
+        if have < decimals { s += String(repeating: "0", count: decimals - have) }
+    }
+    return s
+}
+
+let options = parseOptions()
+let hasTSC = glb_cycles_begin() != 0
+print("Packet path per packet: parse + classify + hash + encapsulate (PacketProcessor.process)")
+print("\(options.frames) frames per pass, \(options.passes) passes per round, \(options.rounds) rounds; median (best) of the rounds")
+print("time-stamp counter: \(hasTSC ? (glb_cycle_counter_is_invariant() != 0 ? "invariant" : "not invariant: cycles are approximate") : "none (cycles not measured)")")
+print("")
+print("| scenario | tables | binds | cycles/packet | ns/packet | Mpps | forwarded |")
+print("|---|---|---|---|---|---|---|")
+var tscRates: [Double] = []
+for scenario in scenarios where options.only.map({ scenario.name.contains($0) }) ?? true {
+    let f: Figures
+    do {
+        f = try measure(scenario, options)
+    } catch {
+        print("packet-path-benchmark: \(scenario.name): \(error)")
+        exit(1)
+    }
+    let cycles = median(f.cycles), bestCycles = f.cycles.min()!
+    let ns = median(f.nanoseconds), bestNs = f.nanoseconds.min()!
+    tscRates.append(cycles / ns)
+    let forwarded = 100 * Double(f.forwarded) / Double(f.processed)
+    print("| \(scenario.name) | \(scenario.tables.count) | \(scenario.bindCount) | \(format(cycles)) (\(format(bestCycles))) "
+          + "| \(format(ns, 2)) (\(format(bestNs, 2))) | \(format(1000 / ns)) | \(format(forwarded))% |")
+}
+if hasTSC, !tscRates.isEmpty {
+    print("")
+    print("time-stamp counter rate: \(format(median(tscRates), 3)) GHz")
+}
