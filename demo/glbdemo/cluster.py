@@ -106,6 +106,10 @@ class Cluster:
             client.ip("addr", "add", f"{FRONT}.{i}/24", "dev", "eth0")
         client.ip("route", "add", "default", "via", ROUTER_FRONT)
         client.ip("route", "add", f"{VIP}/32", "via", DIRECTOR_IP)
+        # Small receive buffers: a slowly read download then stays in flight on the wire
+        # (ACKs through the director, data from the backend) instead of landing in the
+        # client's kernel at once.
+        client.sysctl("net.ipv4.tcp_rmem", "4096 32768 65536")
 
         director = self.ns["director"]
         self._link(director, "eth0", "p-director", "front", 1600)
