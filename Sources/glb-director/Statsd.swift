@@ -5,7 +5,8 @@ import GLBPacket
 import Glibc
 #endif
 
-/// GLB Director's statsd metrics (DogStatsD tags), sent as deltas every second to
+/// GLB Director's statsd metrics (DogStatsD tags), sent every second as the change since the
+/// last report (counters start at zero with the process) to
 /// 127.0.0.1:`statsd_port`: per-port packets/bytes/errors and per-core packet counts, under
 /// the same names as GLB's, so existing dashboards keep working.
 final class StatsdReporter {
@@ -64,7 +65,7 @@ final class StatsdReporter {
 
     private func delta(_ name: String, _ tag: String, _ value: UInt64) {
         let key = name + "|" + tag
-        let change = value &- (previous[key] ?? value)
+        let change = value &- (previous[key] ?? 0)
         previous[key] = value
         let line = "\(Self.namespace)\(name):\(change)|c|#\(tag)"
         _ = line.withCString { text in

@@ -4,7 +4,9 @@ metrics."""
 import json
 import os
 import random
+import signal
 import struct
+import time
 
 import pytest
 from scapy.all import IP, IPv6, TCP, UDP, Ether, Raw, rdpcap, wrpcap
@@ -208,3 +210,48 @@ def test_jumbo_frames(hugepages, pair, bin_dir, tmp_path):
         got = wire.receive(count=1, timeout=5, keep=is_gue)
     assert len(got) == 1 and len(got[0]) == 14 + 9000 + 40
     assert got[0][54:] == jumbo[14:]
+
+
+def test_two_queues_two_lcores(hugepages, pair, bin_dir, tmp_path):
+    """num_worker_queues 2 with a run-to-completion lcore per queue: AF_PACKET's fanout spreads
+    flows over the queues, and both lcores forward what they receive."""
+    cfg = {"num_worker_queues": 2,
+           "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0},
+                          {"rx_port": 0, "rx_queue": 1, "tx_port": 0, "tx_queue": 1}],
+           "lcores": {"lcore-1": {"rx": True, "tx": True, "flow_paths": [0]},
+                      "lcore-2": {"rx": True, "tx": True, "flow_paths": [1]}}}
+    d = Director(bin_dir, tmp_path, base_config(**cfg), EXAMPLE / "table.json", ns=pair.director,
+                 eal=[f"--vdev={vdev('af_packet', 'd0')},qpairs=2"], lcores="0@0,1@1,2@1", metrics_port=9105)
+    sent = flows(200, seed=11)
+    with d, Wire(pair.tester, "t0") as wire:
+        wire.drain()
+        wire.send(sent)
+        got = wire.receive(count=len(sent), timeout=10, keep=is_gue)
+        m = d.metrics()
+    expected = oracle(bin_dir, tmp_path, json.loads(d.config_path.read_text()), d.table_path, sent, pair.mac(pair.director, "d0"))
+    assert sorted(got) == sorted(expected)
+    per_lcore = [m['glb_director_packets_total{lcore="%d",outcome="forwarded"}' % l] for l in (1, 2)]
+    assert sum(per_lcore) == len(sent) and min(per_lcore) > 0, per_lcore
+
+
+def test_statsd_and_sigusr1(hugepages, pair, bin_dir, tmp_path):
+    """GLB's statsd counters reach statsd_port; SIGUSR1 reloads like SIGHUP."""
+    import socket
+    from netns import entered
+    with entered(pair.director):
+        statsd = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        statsd.bind(("127.0.0.1", 28125))
+    statsd.settimeout(10)
+    d = director(pair, bin_dir, tmp_path, config={"statsd_port": 28125})
+    sent = flows(30, seed=5)
+    with d, Wire(pair.tester, "t0") as wire:
+        wire.send(sent)
+        assert len(wire.receive(count=len(sent), timeout=10, keep=is_gue)) == len(sent)
+        assert "table generation 2 loaded" in d.reload(sig=signal.SIGUSR1)
+        lines = set()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(l.startswith("glb_director_ng.core.packets.matched:30|c|#core:01") for l in lines):
+            lines.add(statsd.recv(4096).decode())
+    statsd.close()
+    assert "glb_director_ng.core.packets.matched:30|c|#core:01" in lines, sorted(lines)[:20]
+    assert any(l.startswith("glb_director_ng.port.packets.rx:") and l.endswith("|c|#port:00") for l in lines)
