@@ -98,7 +98,7 @@ let package = Package(
             exclude: ["run"]
         ),
         // Frames, tables and buffers for the packet-path tools below.
-        .target(name: "GLBPacketWorkload", dependencies: ["GLBCore"]),
+        .target(name: "GLBPacketWorkload", dependencies: ["GLBCore", "GLBPacket"]),
         // Counts the process's heap allocations (replaces malloc and friends).
         .target(name: "CAllocationCounter"),
         .executableTarget(

@@ -65,6 +65,8 @@ int glb_take_reload_request(void)
 /* ---- ports -------------------------------------------------------------- */
 
 #define FAIL(code, ...) do { snprintf(error, error_len, __VA_ARGS__); return (code); } while (0)
+/* After rte_eth_dev_configure the port holds queues (and mbufs of the pool): close it. */
+#define FAIL_CLOSE(code, ...) do { rte_eth_dev_close(port); FAIL(code, __VA_ARGS__); } while (0)
 
 int glb_port_setup(uint16_t port, struct rte_mempool *pool, struct glb_port_setup *s, char *error, size_t error_len)
 {
@@ -117,7 +119,7 @@ int glb_port_setup(uint16_t port, struct rte_mempool *pool, struct glb_port_setu
 	uint16_t rxd = s->rx_descriptors, txd = s->tx_descriptors;
 	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
 	if (ret != 0)
-		FAIL(ret, "cannot size port %u's descriptor rings: %s", port, strerror(-ret));
+		FAIL_CLOSE(ret, "cannot size port %u's descriptor rings: %s", port, strerror(-ret));
 	s->rx_descriptors_used = rxd;
 	s->tx_descriptors_used = txd;
 
@@ -128,18 +130,18 @@ int glb_port_setup(uint16_t port, struct rte_mempool *pool, struct glb_port_setu
 	for (uint16_t q = 0; q < s->rx_queues; q++) {
 		ret = rte_eth_rx_queue_setup(port, q, rxd, socket, &rxconf, pool);
 		if (ret != 0)
-			FAIL(ret, "cannot set up rx queue %u of port %u (%s): %s", q, port, s->driver, strerror(-ret));
+			FAIL_CLOSE(ret, "cannot set up rx queue %u of port %u (%s): %s", q, port, s->driver, strerror(-ret));
 	}
 	struct rte_eth_txconf txconf = info.default_txconf;
 	txconf.offloads = conf.txmode.offloads;
 	for (uint16_t q = 0; q < s->tx_queues; q++) {
 		ret = rte_eth_tx_queue_setup(port, q, txd, socket, &txconf);
 		if (ret != 0)
-			FAIL(ret, "cannot set up tx queue %u of port %u (%s): %s", q, port, s->driver, strerror(-ret));
+			FAIL_CLOSE(ret, "cannot set up tx queue %u of port %u (%s): %s", q, port, s->driver, strerror(-ret));
 	}
 	ret = rte_eth_dev_start(port);
 	if (ret != 0)
-		FAIL(ret, "cannot start port %u (%s): %s", port, s->driver, strerror(-ret));
+		FAIL_CLOSE(ret, "cannot start port %u (%s): %s", port, s->driver, strerror(-ret));
 	/* Virtual devices and some drivers cannot change it; not fatal. */
 	rte_eth_promiscuous_enable(port);
 	return 0;

@@ -245,10 +245,11 @@ private struct DirectorConfigReader {
 
         var metrics: String?
         if let v = root["metrics_address"] {
-            if case .string(let s) = v, let colon = s.lastIndex(of: ":"), let port = UInt16(s[s.index(after: colon)...]), port > 0 {
+            if case .string(let s) = v, let colon = s.lastIndex(of: ":"), let port = UInt16(s[s.index(after: colon)...]), port > 0,
+               Self.isListenHost(String(s[..<colon])) {
                 metrics = s
             } else {
-                error("metrics_address", "expected \"host:port\" such as \"127.0.0.1:9100\"")
+                error("metrics_address", "expected an address and port such as \"127.0.0.1:9100\" or \"[::1]:9100\"")
             }
         }
 
@@ -271,6 +272,14 @@ private struct DirectorConfigReader {
         config.flowPaths = flowPaths
         config.lcores = lcores
         return config
+    }
+
+    /// An IPv4 address, or an IPv6 one in brackets: what the metrics server can bind.
+    static func isListenHost(_ host: String) -> Bool {
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            return IPAddress(String(host.dropFirst().dropLast()))?.family == .ipv6
+        }
+        return IPAddress(host)?.family == .ipv4
     }
 
     mutating func readFlowPaths(_ value: JSONValue?) -> [FlowPath] {
@@ -351,6 +360,9 @@ private struct DirectorConfigReader {
             if lcore.work {
                 lcore.workSource = int(c, "work_source", path: path, range: 0...1023)
                 if c["work_source"] == nil { error("\(path).work_source", "missing: workers need the lcore of their distributor") }
+            }
+            if lcore.work && (lcore.rx || lcore.tx || lcore.dist) {
+                error(path, "an lcore is either a worker (\"work\") or an rx/tx/dist lcore, not both")
             }
             if !(lcore.rx || lcore.work) {
                 issues.append(ConfigIssue(.warning, file: file, field: path, message: "does nothing (neither rx/tx nor work)"))

@@ -69,9 +69,7 @@ public enum FileIO {
         do {
             defer { close(fd) }
             // mkstemp creates 0600; give the file what a plain create would (0666 & ~umask).
-            let mask = umask(0)
-            umask(mask)
-            fchmod(fd, mode ?? (0o666 & ~mask))
+            fchmod(fd, mode ?? (0o666 & ~currentUmask()))
             var offset = 0
             while offset < bytes.count {
                 let n = bytes.withUnsafeBytes { raw in
@@ -87,6 +85,17 @@ public enum FileIO {
         }
         guard rename(tmpPath, path) == 0 else { throw FileError(path, "rename \(tmpPath) to it", errno: errno) }
         committed = true
+    }
+
+    /// The process's umask, read from /proc (setting and restoring it with umask(2) would
+    /// race with other threads creating files).
+    static func currentUmask() -> mode_t {
+        guard let status = try? read(path: "/proc/self/status", limit: 1 << 20) else { return 0o022 }
+        for line in String(decoding: status, as: UTF8.self).split(separator: "\n") where line.hasPrefix("Umask:") {
+            let digits = line.dropFirst(6).filter { $0 != " " && $0 != "\t" }
+            return mode_t(digits, radix: 8) ?? 0o022
+        }
+        return 0o022
     }
 
     static func directory(of path: String) -> String {

@@ -110,6 +110,8 @@ public struct ForwardingTableConfig: Equatable, Sendable {
 
 /// Limits of GLB's binary format, which fixes the number of slots per table.
 public enum TableLimits {
+    /// Tables one director serves (bounds memory and the per-table counters).
+    public static let maxTables = 256
     public static let maxBackends = 256
     public static let maxBinds = 256
     public static let rowCount = 65536

@@ -95,6 +95,10 @@ private struct TableSourceReader {
         if tableValues.isEmpty {
             warning("tables", "no tables: the director will forward nothing")
         }
+        if tableValues.count > TableLimits.maxTables {
+            error("tables", "\(tableValues.count) tables, a director serves at most \(TableLimits.maxTables)")
+            return nil
+        }
         var tables: [TableConfig] = []
         for (index, value) in tableValues.enumerated() {
             tableIndex = index

@@ -90,6 +90,8 @@ public actor HealthcheckService {
         let round = source
         let settings = round.settings
         let outcomes = await RoundProbes.run(round.targets, prober: prober, timeout: settings.timeout)
+        // A round cut short by a stop says nothing about the backends: its probes were cancelled.
+        guard !Task.isCancelled else { return }
         let finished = now()
 
         var results: [CheckTarget: CheckRecord] = [:]

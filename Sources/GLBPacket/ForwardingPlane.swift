@@ -33,7 +33,6 @@ public final class ForwardingPlane: @unchecked Sendable {
         let sourceHost = UInt32(bigEndian: source)
         // Outer IPv4 header words that never change: 0x4500, id 0, DF, TTL 64 + UDP, source.
         let checksumBase = UInt32(0x4500) + 0x4000 + 0x4011 + (sourceHost >> 16) + (sourceHost & 0xffff)
-        let mac = config.outboundGatewayMAC.bytes
 
         var flags: UInt8 = 0
         if config.forwardICMPPingResponses { flags |= PlaneView.forwardEcho }
@@ -45,8 +44,7 @@ public final class ForwardingPlane: @unchecked Sendable {
             tableCount: file.tables.count, tables: tables, ipv4: ipv4, ipv6: ipv6,
             hashFields: PlaneView.bits(config.hashFields), altHashFields: config.altHashFields.map(PlaneView.bits) ?? 0,
             flags: flags, sourceIP: source, checksumBase: checksumBase,
-            gatewayMAC: (mac.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) },
-                         mac.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self) }))
+            gatewayMAC: config.outboundGatewayMAC.packetWords)
         self.view = arena.copy([view])
         self.tableCount = file.tables.count
         self.arena = arena
@@ -54,6 +52,14 @@ public final class ForwardingPlane: @unchecked Sendable {
 
     deinit {
         arena.release()
+    }
+}
+
+extension MACAddress {
+    /// The address as the packet path stores and compares it: its 6 bytes in memory order,
+    /// as a 4-byte and a 2-byte word.
+    public var packetWords: (UInt32, UInt16) {
+        bytes.withUnsafeBytes { ($0.loadUnaligned(as: UInt32.self), $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self)) }
     }
 }
 

@@ -11,12 +11,16 @@ public enum PacketProcessor {
     ///   - length: the frame's length in bytes (its bytes are all readable).
     ///   - headroom: writable bytes available in front of `frame` for the outer headers.
     ///   - plane: the forwarding state to use.
-    ///   - portMAC: the MAC of the port the frame leaves on (memory order, 4 + 2 bytes).
+    ///   - portMAC: the MAC of the port the frame leaves on, the outer Ethernet source
+    ///     (`MACAddress.packetWords`: memory order, 4 + 2 bytes).
+    ///   - receivingMAC: the MAC of the port the frame came in on, for `drop_foreign_dst_mac`;
+    ///     nil when it is the same port.
     ///   - counters: this worker's counters.
     /// - Returns: what to do with the frame; for `.forward`, where it now starts and its length.
     @inlinable
     public static func process(_ frame: UnsafeMutableRawPointer, length: Int, headroom: Int, plane: UnsafePointer<PlaneView>,
-                               portMAC: (UInt32, UInt16), counters: WorkerCounters) -> PacketResult {
+                               portMAC: (UInt32, UInt16), receivingMAC: (UInt32, UInt16)? = nil,
+                               counters: WorkerCounters) -> PacketResult {
         let p = UnsafeRawPointer(frame)
         guard length >= 14 else { return drop(.malformedEthernet, counters) }
         var l3 = 14
@@ -26,7 +30,7 @@ public enum PacketProcessor {
             etherType = p.be16(16)
             l3 = 18
         }
-        if plane.pointee.flags & PlaneView.dropForeignMAC != 0 && !isForUs(p, portMAC) {
+        if plane.pointee.flags & PlaneView.dropForeignMAC != 0 && !isForUs(p, receivingMAC ?? portMAC) {
             return drop(.foreignDestinationMAC, counters)
         }
         var flow = Flow()

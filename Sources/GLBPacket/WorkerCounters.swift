@@ -1,3 +1,5 @@
+import GLBCore
+
 /// What happened to each packet, counted per worker without atomics: each worker owns its
 /// block and only it writes there; readers (metrics) sum the blocks of all workers.
 @frozen
@@ -49,7 +51,7 @@ public enum Counter: Int, CaseIterable, Sendable {
     }
 
     /// The most tables a director serves (bounds the per-table counters).
-    public static let maxTables = 256
+    public static let maxTables = TableLimits.maxTables
     /// Slots of one worker's block: the counters above, then one per table.
     public static let slotCount = allCases.count + maxTables
 

@@ -1,4 +1,5 @@
 import GLBCore
+import GLBPacket
 
 /// Forwarding tables and director configurations for the packet-path tools.
 ///
@@ -13,9 +14,7 @@ public enum Workload {
     public static let foreignMAC: [UInt8] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x77]
 
     /// `portMAC` as the packet path takes it: the first four bytes and the last two, in memory order.
-    public static var portMACWords: (UInt32, UInt16) {
-        portMAC.withUnsafeBytes { ($0.loadUnaligned(as: UInt32.self), $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self)) }
-    }
+    public static var portMACWords: (UInt32, UInt16) { MACAddress(bytes: portMAC)!.packetWords }
 
     /// A director configuration with the given options.
     public static func config(hashFields: HashFields = .sourceAddress, altHashFields: HashFields? = nil,

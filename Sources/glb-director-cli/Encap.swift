@@ -102,8 +102,7 @@ enum PcapReplay {
             if !closed { pcap_dump_close(dumper); unlink(tmpPath) }
         }
 
-        let mac = portMAC.bytes
-        let macWords = (mac.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }, mac.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self) })
+        let macWords = portMAC.packetWords
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: headroom + 262_144, alignment: 64)
         defer { buffer.deallocate() }
         var stats = Stats()

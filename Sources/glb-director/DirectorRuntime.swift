@@ -70,7 +70,8 @@ final class DirectorRuntime {
         for port in layout.exceptionPorts {
             let users = exceptionUsers(of: port)
             do {
-                tapPorts[port] = try PortSetup.createTap(forPort: port, mac: mac(of: port), queues: users.count, pool: pool)
+                tapPorts[port] = try PortSetup.createTap(forPort: port, mac: mac(of: port), queues: users.count, pool: pool,
+                                                         maxFrame: plan.dataRoom - 128)
             } catch {
                 throw Failure(description: error.description)
             }
@@ -121,7 +122,8 @@ final class DirectorRuntime {
 
     /// The route of packets an lcore receives on `path`.
     private func route(for path: FlowPath, lcore: Int, exceptionPath: Bool) -> PortRoute {
-        var route = PortRoute(txPort: path.txPort, txQueue: path.txQueue, mac: mac(of: path.txPort).words)
+        var route = PortRoute(txPort: path.txPort, txQueue: path.txQueue, mac: mac(of: path.txPort).packetWords,
+                              rxMAC: mac(of: path.rxPort).packetWords)
         if exceptionPath, let tap = tapPorts[path.rxPort], let queue = exceptionUsers(of: path.rxPort).firstIndex(of: lcore) {
             route.tapPort = tap.id
             route.tapQueue = UInt16(queue)

@@ -11,6 +11,10 @@ import Glibc
 @main
 enum GLBDirector {
     static func main() {
+        // A reload requested while starting must not kill the process (their default action):
+        // the handlers are installed once EAL is up, and the table is read fresh then anyway.
+        signal(SIGHUP, SIG_IGN)
+        signal(SIGUSR1, SIG_IGN)
         let split = SplitCommandLine(CommandLine.arguments)
         let arguments: DirectorArguments
         do {
@@ -77,13 +81,14 @@ enum GLBDirector {
         let runtime = DirectorRuntime(config: config, layout: layout, tablePath: arguments.forwardingTable, plane: plane, tables: table)
         var exitCode: Int32 = 0
         var metrics: MetricsServer?
+        var wrotePidFile = false
         do {
             try runtime.start()
             if let address = config.metricsAddress {
                 metrics = try MetricsServer(address: address, source: MetricsSource(runtime: runtime))
                 log.info("metrics on http://\(address)/metrics")
             }
-            announceReady(runtime, pidFile: arguments.pidFile)
+            wrotePidFile = announceReady(runtime, pidFile: arguments.pidFile)
             mainLoop(runtime)
         } catch {
             log.error("\(error)")
@@ -95,19 +100,27 @@ enum GLBDirector {
         runtime.shutdown()
         runtime.logTotals()
         rte_eal_cleanup()
-        if let pid = arguments.pidFile { unlink(pid) }
+        if wrotePidFile, let pid = arguments.pidFile { unlink(pid) }
         log.info("stopped")
         return exitCode
     }
 
-    static func announceReady(_ runtime: DirectorRuntime, pidFile: String?) {
+    /// Logs that the director forwards, writes the pid file and tells systemd; returns
+    /// whether the pid file was written (and so is ours to remove).
+    static func announceReady(_ runtime: DirectorRuntime, pidFile: String?) -> Bool {
+        var wrote = false
         if let pidFile {
-            let text = "\(getpid())\n"
-            do { try FileIO.writeAtomically(path: pidFile, bytes: Array(text.utf8), mode: 0o644) } catch { log.warning("cannot write the pid file: \(error)") }
+            do {
+                try FileIO.writeAtomically(path: pidFile, bytes: Array("\(getpid())\n".utf8), mode: 0o644)
+                wrote = true
+            } catch {
+                log.warning("cannot write the pid file: \(error)")
+            }
         }
         let rss = residentMemory()
         log.info("forwarding on \(runtime.launched.count) lcore(s), \(runtime.nicPorts.count) port(s); hugepage memory \(glb_hugepage_bytes_in_use() >> 20) MB, RSS \(rss >> 20) MB")
         if SystemdNotify.send("READY=1\nSTATUS=forwarding") { log.info("told systemd READY=1") }
+        return wrote
     }
 
     /// Signals, reloads and statsd, until a stop is requested.

@@ -2,11 +2,13 @@ import CDPDKShim
 import GLBPacket
 
 /// Where packets received on one rx port go: the tx port and queue of its flow path, that
-/// port's MAC (the outer Ethernet source), and the exception TAP queue if any.
+/// port's MAC (the outer Ethernet source), the rx port's own MAC (which frames are for us),
+/// and the exception TAP queue if any.
 struct PortRoute {
     var txPort: UInt16 = 0
     var txQueue: UInt16 = 0
     var mac: (UInt32, UInt16) = (0, 0)
+    var rxMAC: (UInt32, UInt16) = (0, 0)
     var tapPort: UInt16 = PortRoute.none
     var tapQueue: UInt16 = 0
 

@@ -89,7 +89,7 @@ enum PacketLoops {
             return .drop
         }
         let result = PacketProcessor.process(glb_mbuf_data(m)!, length: Int(glb_mbuf_data_len(m)), headroom: Int(glb_mbuf_headroom(m)),
-                                             plane: plane, portMAC: route.mac, counters: ctx.counters)
+                                             plane: plane, portMAC: route.mac, receivingMAC: route.rxMAC, counters: ctx.counters)
         switch result.action {
         case .forward:
             glb_mbuf_reframe(m, Int32(truncatingIfNeeded: result.offset), UInt32(truncatingIfNeeded: result.length))
@@ -127,7 +127,19 @@ enum PacketLoops {
     static func drainKernel(_ ctx: LoopContext, _ buffer: UnsafeMutablePointer<OpaquePointer?>) {
         for k in 0..<ctx.kernelPathCount {
             let path = ctx.kernelPaths[k]
-            let n = Int(rte_eth_rx_burst(path.rxPort, path.rxQueue, buffer, UInt16(burstSize)))
+            let received = Int(rte_eth_rx_burst(path.rxPort, path.rxQueue, buffer, UInt16(burstSize)))
+            // The NIC queues are not set up for chained mbufs: the pool holds whole frames, so
+            // only a frame larger than the port's MTU arrives chained, and it could not be sent.
+            var n = 0
+            for i in 0..<received {
+                if glb_mbuf_nb_segs(buffer[i]!) == 1 {
+                    buffer[n] = buffer[i]
+                    n &+= 1
+                } else {
+                    glb_mbuf_free(buffer[i]!)
+                    ctx.engine.add(.kernelToWireDropped, 1)
+                }
+            }
             if n > 0 {
                 send(path.route.txPort, path.route.txQueue, buffer, n, ctx.engine, .kernelToWire, .kernelToWireDropped)
             }

@@ -45,15 +45,21 @@ enum PortSetup {
 
     /// Creates the exception interface `vglb_kniN` for NIC port N, with the NIC's MAC so the
     /// kernel's replies leave with the right source address.
-    static func createTap(forPort port: UInt16, mac: MACAddress, queues: Int, pool: OpaquePointer) throws(Failure) -> Port {
+    static func createTap(forPort port: UInt16, mac: MACAddress, queues: Int, pool: OpaquePointer, maxFrame: Int) throws(Failure) -> Port {
         let name = "net_tap_vglb\(port)"
         var tapPort: UInt16 = 0
         let status = glb_vdev_create(name, "iface=vglb_kni\(port),mac=\(mac)", &tapPort)
         guard status == 0 else {
             throw Failure(description: "cannot create the exception interface vglb_kni\(port) (net_tap): error \(status) (is /dev/net/tun available?)")
         }
-        var started = try start(port: tapPort, queues: queues, descriptors: (MemoryPlan.tapDescriptors, MemoryPlan.tapDescriptors),
-                                pool: pool, rxDropEnabled: false, maxFrame: MemoryPlan.defaultDataRoom - 128)
+        var started: Port
+        do {
+            started = try start(port: tapPort, queues: queues, descriptors: (MemoryPlan.tapDescriptors, MemoryPlan.tapDescriptors),
+                                pool: pool, rxDropEnabled: false, maxFrame: maxFrame)
+        } catch {
+            rte_vdev_uninit(name)
+            throw error
+        }
         started.driver = "net_tap (vglb_kni\(port))"
         log.info("exception path for port \(port): unmatched packets go to the kernel on vglb_kni\(port) (DPDK port \(tapPort))")
         return started
@@ -66,12 +72,5 @@ enum PortSetup {
 
     static func string(_ chars: [CChar]) -> String {
         String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}
-
-extension MACAddress {
-    /// The address as the packet path stores it: 4 + 2 bytes in memory order.
-    var words: (UInt32, UInt16) {
-        (bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }, bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self) })
     }
 }

@@ -72,6 +72,8 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A reload requested while the configuration loads must not end the process.
+        signal(SIGHUP, SIG_IGN)
         // --once prints every result itself: its log keeps to errors unless asked for more.
         let log = Logger.standardError(minimumLevel: verbose ? .debug : once ? .error : .info)
         let file = try loadConfiguration(log: log)
@@ -90,7 +92,7 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
             return
         }
 
-        // Signals first: a SIGHUP that arrives during start-up must not end the process.
+        // SIGHUP was ignored since start-up (see run()); from here on it re-reads the source.
         let signals = SignalEvents.stream([SIGHUP, SIGTERM, SIGINT])
         var server: (any Channel)?
         if let metricsAddress, let address = ListenAddress(metricsAddress) {

@@ -46,7 +46,13 @@ enum TunnelProbe {
         }
         defer { listener.close(promise: nil) }
 
-        try sender.send(packet.udpPayload)
+        do {
+            try sender.send(packet.udpPayload)
+        } catch {
+            // Complete the promise before the timer that would have is cancelled.
+            answer.fail(error)
+            throw error
+        }
         try await awaitPromise(answer)
     }
 }

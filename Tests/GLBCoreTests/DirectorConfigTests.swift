@@ -79,7 +79,9 @@ struct DirectorConfigTests {
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0], "dist": true, "num_dist_workers": 2}, "lcore-2": {"work": true, "work_source": 1}}}"#, "lcores.lcore-1.num_dist_workers: is 2 but 1 worker(s) name this lcore as work_source"),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-2": {"work": true, "work_source": 1}}}"#, "lcores.lcore-2.work_source: lcore 1 is not a distributor"),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {}}"#, "lcores: no lcore receives packets"),
-        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "metrics_address": "localhost", "flow_paths": [], "lcores": {}}"#, "metrics_address: expected \"host:port\""),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "metrics_address": "localhost", "flow_paths": [], "lcores": {}}"#, "metrics_address: expected an address and port"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "metrics_address": "metrics.example:9100", "flow_paths": [], "lcores": {}}"#, "metrics_address: expected an address and port"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0], "work": true, "work_source": 1}}}"#, "lcores.lcore-1: an lcore is either a worker"),
         ("{", "invalid JSON at line 1, column 2"),
     ])
     func errorsNameTheKey(text: String, expected: String) {

@@ -147,6 +147,14 @@ struct ValidationTests {
         #expect(bindIssue.message == "257 binds, at most 256 fit in a table")
     }
 
+    @Test("more than 256 tables")
+    func tooManyTables() throws {
+        let tables = (0..<257).map { TableJSON.table(name: "t\($0)", backends: TableJSON.backends2) }
+        let issue = try single(TableJSON.document(tables))
+        #expect(issue.field == "tables")
+        #expect(issue.message == "257 tables, a director serves at most 256")
+    }
+
     @Test("tables with no usable backend")
     func noUsableBackend() throws {
         let none = try single(TableJSON.document([TableJSON.table(backends: [])]))

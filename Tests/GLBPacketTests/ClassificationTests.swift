@@ -219,6 +219,13 @@ struct ClassificationTests {
         #expect(h.run(Build.ethernet(inner, type: 0x0800, dst: [0x33, 0x33, 0, 0, 0, 1])).result.action == .forward)
         #expect(h.run(Build.ethernet(inner, type: 0x0800, dst: [0x02, 0, 0, 0, 0, 0x99])).result.action == .drop)
         #expect(h.counters[.foreignDestinationMAC] == 1)
+        // With another port transmitting, frames are judged by the receiving port's MAC.
+        let rx: [UInt8] = [0x02, 0, 0, 0, 0, 0x55]
+        let rxWords = MACAddress(bytes: rx)!.packetWords
+        #expect(h.run(Build.ethernet(inner, type: 0x0800, dst: rx), receivingMAC: rxWords).result.action == .forward)
+        let toTxPort = h.run(Build.ethernet(inner, type: 0x0800, dst: Harness.portMAC), receivingMAC: rxWords)
+        #expect(toTxPort.result.action == .drop)
+        #expect(h.counters[.foreignDestinationMAC] == 2)
         // Off by default: GLB forwards whatever the destination MAC.
         #expect(try harness().run(Build.ethernet(inner, type: 0x0800, dst: [0x02, 0, 0, 0, 0, 0x99])).result.action == .forward)
     }

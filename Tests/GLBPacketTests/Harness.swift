@@ -26,14 +26,13 @@ final class Harness {
         var bytes: [UInt8]
     }
 
-    func run(_ frame: [UInt8], headroom: Int = Harness.headroom) -> Output {
+    func run(_ frame: [UInt8], headroom: Int = Harness.headroom, receivingMAC: (UInt32, UInt16)? = nil) -> Output {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: headroom + frame.count + 64, alignment: 64)
         defer { buffer.deallocate() }
         let start = buffer + headroom
         frame.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: frame.count) }
-        let mac = Harness.portMAC
-        let words = (mac.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }, mac.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self) })
-        let result = PacketProcessor.process(start, length: frame.count, headroom: headroom, plane: plane.view, portMAC: words, counters: counters)
+        let result = PacketProcessor.process(start, length: frame.count, headroom: headroom, plane: plane.view,
+                                             portMAC: MACAddress(bytes: Harness.portMAC)!.packetWords, receivingMAC: receivingMAC, counters: counters)
         let out = result.action == .forward
             ? Array(UnsafeRawBufferPointer(start: start + result.offset, count: result.length))
             : Array(UnsafeRawBufferPointer(start: start, count: frame.count))

@@ -17,9 +17,7 @@ enum Planes {
     static let sourceIP: [UInt8] = [10, 255, 255, 1]
     /// The port's MAC; the seeds' frames are addressed to it.
     static let portMAC: [UInt8] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02]
-    static let portMACWords: (UInt32, UInt16) = portMAC.withUnsafeBytes {
-        ($0.loadUnaligned(as: UInt32.self), $0.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
-    }
+    static let portMACWords: (UInt32, UInt16) = MACAddress(bytes: portMAC)!.packetWords
 
     static let configurations = 64
 
