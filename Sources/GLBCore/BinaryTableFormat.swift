@@ -1,4 +1,4 @@
-/// GLB Director's binary forwarding table, format version 2 (DESIGN.md §5): all integers
+/// GLB Director's binary forwarding table, format version 2 (docs/design.md §5): all integers
 /// little-endian, structures packed, fixed slot counts so that every table has the same size.
 public enum BinaryTableFormat {
     public static let magic: [UInt8] = Array("GLBD".utf8)

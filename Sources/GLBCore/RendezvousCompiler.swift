@@ -1,7 +1,7 @@
 import Dispatch
 
 /// Fills a table's 65,536 rows by rendezvous hashing, exactly as GLB Director's
-/// `glb-director-cli build-config` does (DESIGN.md §4), but faster:
+/// `glb-director-cli build-config` does (docs/design.md §4), but faster:
 ///
 /// - every backend's score for row `i` is SipHash(seed, rowSeed ‖ address); the first 8 bytes
 ///   of that message are the same for all backends of the row, so the SipHash state after

@@ -18,6 +18,9 @@ public struct TableDiff: Equatable, Sendable {
     public var broken = 0
     /// Every backend of either version, old order first.
     public var backends: [BackendChange] = []
+    /// The per-packet hash key changed: every flow lands on a different, unrelated row, so the
+    /// counts above are expectations over all flows rather than row-by-row comparisons.
+    public var hashKeyChanged = false
 
     public struct BackendChange: Equatable, Sendable {
         public var address: IPAddress
@@ -42,6 +45,8 @@ public struct TableDiff: Equatable, Sendable {
         for (i, b) in old.backends.enumerated() { backends[oldSlots[i]].old = b }
         for (i, b) in new.backends.enumerated() { backends[newSlots[i]].new = b }
 
+        // Rows where a backend is primary or secondary in the new table (counted once per row).
+        var newHolds = [Int](repeating: 0, count: backends.count)
         for (o, n) in zip(old.rows, new.rows) {
             let oldPrimary = oldSlots[Int(o.primary)], oldSecondary = oldSlots[Int(o.secondary)]
             let newPrimary = newSlots[Int(n.primary)], newSecondary = newSlots[Int(n.secondary)]
@@ -49,11 +54,31 @@ public struct TableDiff: Equatable, Sendable {
             backends[oldSecondary].oldSecondaryRows += 1
             backends[newPrimary].newPrimaryRows += 1
             backends[newSecondary].newSecondaryRows += 1
+            newHolds[newPrimary] += 1
+            if newSecondary != newPrimary { newHolds[newSecondary] += 1 }
             if oldSecondary != newSecondary { secondaryChanged += 1 }
             if oldPrimary != newPrimary {
                 primaryChanged += 1
                 if oldPrimary == newSecondary { savedBySecondChance += 1 } else { broken += 1 }
             }
         }
+        guard old.hashKey != new.hashKey else { return }
+        // A flow's old and new rows are independent: it keeps its primary with probability
+        // sum(old share × new share), and survives through second chance when its old
+        // primary holds its new row in either slot.
+        hashKeyChanged = true
+        let rows = Double(TableLimits.rowCount)
+        var samePrimary = 0.0, sameSecondary = 0.0, kept = 0.0
+        for b in backends {
+            samePrimary += Double(b.oldPrimaryRows) * Double(b.newPrimaryRows) / rows
+            sameSecondary += Double(b.oldSecondaryRows) * Double(b.newSecondaryRows) / rows
+        }
+        for (i, b) in backends.enumerated() {
+            kept += Double(b.oldPrimaryRows) * Double(newHolds[i]) / rows
+        }
+        primaryChanged = Int((rows - samePrimary).rounded())
+        secondaryChanged = Int((rows - sameSecondary).rounded())
+        broken = Int((rows - kept).rounded())
+        savedBySecondChance = primaryChanged - broken
     }
 }

@@ -3,7 +3,7 @@ import GLBCore
 /// The tunnel check's packet and the recognition of its answers.
 ///
 /// The checker sends, in a UDP datagram to the backend's tunnel port, what a director would
-/// send: a GUE header with GLB's private data and no further hops (DESIGN.md §3: `hlen` 1,
+/// send: a GUE header with GLB's private data and no further hops (docs/design.md §3: `hlen` 1,
 /// protocol 4, `hop_count` 0) around an IPv4 ICMP echo request from the checker's own address
 /// to the backend's. A backend that decapsulates takes the echo locally and its kernel
 /// answers it directly, unencapsulated. (`fou` sends the same echo behind GLB's legacy

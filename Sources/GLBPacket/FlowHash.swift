@@ -38,7 +38,7 @@ struct SipHashStream {
     }
 }
 
-/// The packet hash of DESIGN.md §4: the selected fields, each in network byte order, in the
+/// The packet hash of docs/design.md §4: the selected fields, each in network byte order, in the
 /// order source address, destination address, source port, destination port.
 @inlinable @inline(__always)
 func flowHash(key: SipHashKey, fields: UInt8, ipv6: Bool, src: UnsafeRawPointer, dst: UnsafeRawPointer,

@@ -1,4 +1,4 @@
-/// Writes the GLB GUE encapsulation of DESIGN.md §3 in front of the inner IP packet.
+/// Writes the GLB GUE encapsulation of docs/design.md §3 in front of the inner IP packet.
 extension PacketProcessor {
     /// Bytes of Ethernet + IPv4 + UDP + GUE base header + GLB private data, before the hops.
     @usableFromInline static let fixedEncapsulationLength = 14 + 20 + 8 + 4 + 4

@@ -1,4 +1,4 @@
-/// The per-packet path of the director (DESIGN.md §3, §4, §6): parse, classify, hash and
+/// The per-packet path of the director (docs/design.md §3, §4, §6): parse, classify, hash and
 /// GUE-encapsulate one Ethernet frame in place.
 ///
 /// Everything works on raw memory with explicit bounds checks: no allocation, no locks, no

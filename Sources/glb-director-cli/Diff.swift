@@ -57,6 +57,9 @@ struct Diff: ParsableCommand {
         for (t, d) in diffs.enumerated() {
             if t > 0 { lines.append("") }
             lines.append("\(label(old, new, t)):")
+            if d.hashKeyChanged {
+                lines.append("  hash_key changed: every flow moves to another row (figures are expectations over all flows)")
+            }
             lines.append("  primary changes:   \(Percent.rows(d.primaryChanged)) of rows")
             lines.append("  secondary changes: \(Percent.rows(d.secondaryChanged)) of rows")
             lines.append("  kept by second chance: \(Percent.rows(d.savedBySecondChance)) of flows")
@@ -99,6 +102,7 @@ struct Diff: ParsableCommand {
                 ("secondary_changed", .integer(Int64(d.secondaryChanged))),
                 ("kept_by_second_chance", .integer(Int64(d.savedBySecondChance))),
                 ("broken", .integer(Int64(d.broken))),
+                ("hash_key_changed", .bool(d.hashKeyChanged)),
                 ("backends", .array(d.backends.map { b in
                     .object(JSONObject([
                         ("ip", .string(b.address.description)),

@@ -253,6 +253,7 @@ final class DirectorRuntime {
         plane = next
         status.reloaded(tables: table)
         log.info("table generation \(status.generation) loaded: \(DirectorStatus.summary(table))")
+        if table.tables.isEmpty { log.warning("the forwarding table has no tables: every packet goes to the exception path or is dropped") }
     }
 
     // MARK: Shutdown

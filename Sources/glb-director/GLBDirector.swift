@@ -68,7 +68,9 @@ enum GLBDirector {
         var cArguments = owned
         let parsed = rte_eal_init(Int32(cArguments.count), &cArguments)
         guard parsed >= 0 else {
-            log.error("EAL initialisation failed: \(String(cString: rte_strerror(glb_rte_errno()))); check the EAL options (before --); for memory problems: \(HugepageCheck.advice)")
+            let code = glb_rte_errno()
+            let reason = code != 0 ? String(cString: rte_strerror(code)) : "see EAL's messages above"
+            log.error("EAL initialisation failed: \(reason); check the EAL options (before --), e.g. a --file-prefix already in use by another instance; for memory problems: \(HugepageCheck.advice)")
             return 1
         }
         guard glb_install_signal_handlers() == 0 else {
@@ -77,6 +79,7 @@ enum GLBDirector {
             return 1
         }
         log.info("SwiftGLB director starting (\(String(cString: rte_version()))), table: \(DirectorStatus.summary(table))")
+        if table.tables.isEmpty { log.warning("the forwarding table has no tables: every packet goes to the exception path or is dropped") }
 
         let runtime = DirectorRuntime(config: config, layout: layout, tablePath: arguments.forwardingTable, plane: plane, tables: table)
         var exitCode: Int32 = 0

@@ -8,16 +8,20 @@ enum HugepageCheck {
     }
 
     static let advice = """
-        reserve hugepages with `scripts/hugepages reserve 256` (256 pages of 2 MB; the default \
-        set-up needs about 150 MB), or run without them by adding `--no-huge -m 1024` to the \
-        EAL options (before --)
+        reserve hugepages with `scripts/hugepages reserve 256` (256 pages of 2 MB; one port \
+        with one queue needs about 40 MB), or run without them by adding `--no-huge -m 1024` \
+        to the EAL options (before --)
         """
 
     static func check(ealArguments: [String]) throws(Problem) {
         if ealArguments.contains("--no-huge") { return }
-        let meminfo = String(decoding: (try? FileIO.read(path: "/proc/meminfo", limit: 1 << 20)) ?? [], as: UTF8.self)
-        let free = value(meminfo, "HugePages_Free") ?? 0
-        let total = value(meminfo, "HugePages_Total") ?? 0
+        // Every page size counts (EAL uses 1 GB pages too), not only the default one /proc/meminfo shows.
+        var total = 0, free = 0
+        for size in ["2048kB", "1048576kB"] {
+            let dir = "/sys/kernel/mm/hugepages/hugepages-\(size)"
+            total += number(dir + "/nr_hugepages")
+            free += number(dir + "/free_hugepages")
+        }
         if total == 0 {
             throw Problem(description: "no hugepages are reserved: \(advice)")
         }
@@ -31,11 +35,9 @@ enum HugepageCheck {
         }
     }
 
-    static func value(_ meminfo: String, _ key: String) -> Int? {
-        for line in meminfo.split(separator: "\n") where line.hasPrefix(key + ":") {
-            return Int(line.dropFirst(key.count + 1).trimmingSpaces())
-        }
-        return nil
+    static func number(_ path: String) -> Int {
+        guard let bytes = try? FileIO.read(path: path, limit: 64) else { return 0 }
+        return Int(String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map { $0.trimmingSpaces() } ?? "") ?? 0
     }
 }
 

@@ -27,7 +27,7 @@ enum PortSetup {
         let status = glb_port_setup(port, pool, &setup, &error, error.count)
         guard status == 0 else { throw Failure(description: string(error)) }
         let driver = withUnsafeBytes(of: setup.driver) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        log.info("port \(port) (\(driver)) started: \(queues) rx/tx queue(s), \(setup.rx_descriptors_used)/\(setup.tx_descriptors_used) descriptors, MTU \(setup.mtu)\(setup.rss_hash_functions != 0 ? ", RSS over IP/TCP/UDP" : "")")
+        log.info("port \(port) (\(driver)) started: \(queues) rx/tx queue(s), \(setup.rx_descriptors_used)/\(setup.tx_descriptors_used) descriptors, driver MTU \(setup.mtu)\(setup.rss_hash_functions != 0 ? ", RSS over IP/TCP/UDP" : "")")
         return Port(id: port, mac: macAddress(port), driver: driver, rxQueues: queues, txQueues: queues)
     }
 

@@ -40,6 +40,21 @@ struct TableDiffTests {
         #expect(diff.backends.count == 9 && diff.backends[8].old == nil)
     }
 
+    @Test("a new hash key moves every flow: the diff gives expectations, not row counts")
+    func hashKey() {
+        let old = CompilerTests.compile(Self.base)
+        var new = old
+        new.hashKey = SipHashKey(k0: 99, k1: 98)
+        let diff = TableDiff(old: old, new: new)
+        #expect(diff.hashKeyChanged)
+        // Same rows, new key: with 8 equal backends a flow keeps its primary 1/8 of the time and
+        // finds it in its new row's secondary slot another 1/8 of the time.
+        #expect(abs(Double(diff.primaryChanged) - 65536 * 7 / 8) < 600)
+        #expect(abs(Double(diff.broken) - 65536 * 6 / 8) < 600)
+        #expect(diff.savedBySecondChance == diff.primaryChanged - diff.broken)
+        #expect(!TableDiff(old: old, new: old).hashKeyChanged)
+    }
+
     @Test("reordering backends is not a change")
     func reorder() {
         let old = CompilerTests.compile(Self.base)

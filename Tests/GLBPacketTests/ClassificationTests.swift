@@ -2,7 +2,7 @@ import GLBCore
 import GLBPacket
 import Testing
 
-/// The rules of DESIGN.md §6, one by one, IPv4 and IPv6.
+/// The rules of docs/design.md §6, one by one, IPv4 and IPv6.
 @Suite("Classification and encapsulation")
 struct ClassificationTests {
     static let web = Tables.table([

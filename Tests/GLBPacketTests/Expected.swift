@@ -1,6 +1,6 @@
 import GLBCore
 
-/// The frame the director must send, built from DESIGN.md §3 field by field.
+/// The frame the director must send, built from docs/design.md §3 field by field.
 enum Expected {
     static let gateway: [UInt8] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56]
     static let source = IPAddress("10.255.255.1")!

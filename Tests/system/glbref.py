@@ -1,4 +1,4 @@
-"""An independent Python model of GLB's hashing and table format (DESIGN.md §4, §5), used to
+"""An independent Python model of GLB's hashing and table format (docs/design.md §4, §5), used to
 check the Swift implementation from the outside."""
 import ipaddress
 import struct

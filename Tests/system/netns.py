@@ -70,7 +70,7 @@ class Netns:
         return self.run("sysctl", "-n", name).stdout.strip()
 
     def offloads_off(self, ifname):
-        """TX checksum and segmentation offloads off (DESIGN.md §10): frames that AF_PACKET
+        """TX checksum and segmentation offloads off (docs/design.md §10): frames that AF_PACKET
         or a tunnel copies must carry complete checksums."""
         self.run("ethtool", "-K", ifname, "tx", "off", "tso", "off", "gso", "off")
 

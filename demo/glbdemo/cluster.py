@@ -1,4 +1,4 @@
-"""The demo cluster on one machine, in network namespaces (DESIGN.md §10):
+"""The demo cluster on one machine, in network namespaces (docs/design.md §10):
 
     client (many source addresses)                       backends b1..b4
       10.90.0.10, .100-.163     ┐                     ┌  10.91.0.11-14, VIP on lo,
@@ -203,7 +203,15 @@ http {{
         proposed.write_text(json.dumps(doc, indent=2) + "\n")
         cli = self.bin / "glb-director-cli"
         run([cli, "validate", proposed])
-        diff = json.loads(run([cli, "diff", "--json", self.table, proposed]).stdout)["tables"][0]
+        # Compare like with like: the running table has the checker's health in it, so the
+        # proposal gets the same (a backend new to the table is assumed healthy).
+        health = self.health()
+        with_health = json.loads(json.dumps(doc))
+        for backend in with_health["tables"][0]["backends"]:
+            backend["healthy"] = health.get(backend["ip"], True)
+        proposed_checked = self.work / "proposed.checked.json"
+        proposed_checked.write_text(json.dumps(with_health, indent=2) + "\n")
+        diff = json.loads(run([cli, "diff", "--json", self.table, proposed_checked]).stdout)["tables"][0]
         self.log(f"  $ glb-director-cli diff: {diff['primary_changed']} of 65536 rows change primary, "
                  f"{diff['kept_by_second_chance']} kept by second chance, {diff['broken']} broken")
         generation = self.generation()

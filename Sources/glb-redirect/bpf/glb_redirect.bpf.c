@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * glb-redirect: the backend half of GLB (DESIGN.md §7) as an eBPF TC program,
+ * glb-redirect: the backend half of GLB (docs/design.md §7) as an eBPF TC program,
  * attached at clsact ingress of the backend's interface.
  *
  * A GLB GUE packet (Ethernet / IPv4 / UDP to the GUE port / GUE / GLB hop list

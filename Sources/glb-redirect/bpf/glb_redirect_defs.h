@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * glb-redirect: constants and wire structures (GLB GUE, DESIGN.md §3).
+ * glb-redirect: constants and wire structures (GLB GUE, docs/design.md §3).
  *
  *   Ethernet / IPv4 (outer) / UDP dst port 19523 /
  *   GUE base header (4 bytes) / GLB private data (4 bytes) /

@@ -2,7 +2,7 @@
 """A stand-in for glb-director in end-to-end tests of glb-redirect.
 
 Every IPv4 packet to the VIP that arrives on --iface, addressed to this host's MAC,
-leaves again GUE-encapsulated as the director sends it (DESIGN.md §3): outer
+leaves again GUE-encapsulated as the director sends it (docs/design.md §3): outer
 IPv4 (id 0, DF, TTL 64) from --src to the route's primary / UDP to port 19523,
 checksum 0 / GUE (version 0, hlen = 1 + hops, protocol 4) / GLB private data
 (type 0, next_hop 0, hop_count) / the hop list / the original IP packet. Unlike

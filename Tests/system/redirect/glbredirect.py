@@ -147,7 +147,7 @@ def udp(src, dst, sport, dport, payload, with_checksum=True):
 
 
 def gue(inner, hops=(), outer_src="10.0.0.1", outer_dst="10.0.0.2", sport=0x8123, port=GUE_PORT):
-    """Outer IPv4/UDP (checksum 0)/GUE/GLB hop list/inner IPv4 packet (DESIGN.md §3)."""
+    """Outer IPv4/UDP (checksum 0)/GUE/GLB hop list/inner IPv4 packet (docs/design.md §3)."""
     body = bytes([1 + len(hops), 4, 0, 0]) + struct.pack("!HBB", 0, 0, len(hops))
     body += b"".join(socket.inet_aton(h) for h in hops) + inner
     return ipv4(outer_src, outer_dst, 17, udp(outer_src, outer_dst, sport, port, body, with_checksum=False))

@@ -95,7 +95,7 @@ def next_port():
 def gue_frame(inner, hops=(HOP_B,), *, next_hop=0, hop_count=None, hlen=None, spare_words=0,
               version=0, control=0, proto=None, priv_type=0, port=GUE_PORT, udp_checksum=False,
               src=DIRECTOR, dst=BACKEND, ip_options=None, eth_dst=ETH_DST, eth_src=ETH_SRC):
-    """A GLB GUE frame as the director builds it (DESIGN.md §3), with knobs to break it."""
+    """A GLB GUE frame as the director builds it (docs/design.md §3), with knobs to break it."""
     inner = bytes(inner)
     if proto is None:
         proto = {4: 4, 6: 41}[inner[0] >> 4]

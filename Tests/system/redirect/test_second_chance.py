@@ -12,7 +12,7 @@ hop list from the same file; the test changes the route while a rate-limited dow
 runs. With hops [b1] after the switch the download completes byte for byte; with an
 empty hop list the same switch breaks the connection, which shows that second chance
 is what saves it. Links to the director and backends have MTU 1600 (GUE adds 40
-bytes), the client's 1500; every veth has its TX offloads off (DESIGN.md §10).
+bytes), the client's 1500; every veth has its TX offloads off (docs/design.md §10).
 """
 
 import hashlib
