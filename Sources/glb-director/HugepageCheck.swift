@@ -36,7 +36,7 @@ enum HugepageCheck {
     }
 
     static func number(_ path: String) -> Int {
-        guard let bytes = try? FileIO.read(path: path, limit: 64) else { return 0 }
+        guard let bytes = try? FileIO.read(path: path, limit: 1 << 16) else { return 0 }
         return Int(String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map { $0.trimmingSpaces() } ?? "") ?? 0
     }
 }

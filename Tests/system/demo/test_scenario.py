@@ -33,7 +33,6 @@ def test_changes_break_no_connection(scenario):
     text, events, unexcused = scenario.report()
     print(text)
     assert unexcused == [], text
-    assert len(events) > 1000
 
     # At least 200 connections at once, and long downloads in flight across every change.
     edges = sorted([(e["start"], 1) for e in events] + [(e["end"], -1) for e in events])

@@ -14,6 +14,7 @@ were reloaded, and in which order.
 
 import contextlib
 import json
+import pathlib
 import os
 import re
 import signal
@@ -93,11 +94,19 @@ class Cluster:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "health").write_text("ok\n")
         ns, ip = self.hosts[name], self.ips[name]
-        self.lab.spawn(ns, [sys.executable, "-m", "http.server", str(port), "--bind", ip, "--directory", folder],
+        server = pathlib.Path(__file__).with_name("healthserver.py")
+        self.lab.spawn(ns, [sys.executable, server, str(port), ip, folder],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         netns.wait_for(lambda: ns.run("ss", "-Hltn", f"src {ip}:{port}").stdout.strip(),
                        f"the HTTP server of {name}")
         return folder
+
+    def fail_next(self, name, count):
+        """The next `count` health requests fail (503), then the server answers as before."""
+        budget = self.www / name / "fail_next"
+        tmp = budget.with_suffix(".tmp")
+        tmp.write_text(str(count))
+        tmp.replace(budget)
 
     def set_healthy(self, name, healthy):
         health = self.www / name / "health"
