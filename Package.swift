@@ -32,7 +32,7 @@ let package = Package(
             dependencies: ["GLBCore", .product(name: "Logging", package: "swift-log")]
         ),
         // DPDK 22.11 from Debian: its pkg-config file does not suit SwiftPM, so the include
-        // folders and libraries are named here (DESIGN.md §11).
+        // folders and libraries are named here (docs/design.md §11).
         .target(
             name: "CDPDKShim",
             cSettings: [.unsafeFlags(dpdkCFlags)],
@@ -59,6 +59,7 @@ let package = Package(
             dependencies: [
                 "GLBCore",
                 "GLBPacket",
+                "GLBLogging",
                 "CPcap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -71,6 +72,7 @@ let package = Package(
             name: "glb-redirect",
             dependencies: [
                 "CLibBPF",
+                "GLBCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["bpf"],

@@ -53,6 +53,19 @@ public enum FileIO {
         return bytes
     }
 
+    /// Writes all of `bytes` to `fd`, retrying interrupted and partial writes; false on error.
+    @discardableResult
+    public static func writeAll(fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            offset += n
+        }
+        return true
+    }
+
     /// Writes `bytes` to `path` so that a reader sees either the old file or the complete new
     /// one: the data goes to a temporary file in the same folder, is synced, then renamed into
     /// place. On any failure the temporary file is removed and `path` is untouched.
@@ -70,17 +83,7 @@ public enum FileIO {
             defer { close(fd) }
             // mkstemp creates 0600; give the file what a plain create would (0666 & ~umask).
             fchmod(fd, mode ?? (0o666 & ~currentUmask()))
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeBytes { raw in
-                    Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw FileError(path, "write", errno: errno)
-                }
-                offset += n
-            }
+            guard writeAll(fd: fd, bytes) else { throw FileError(path, "write", errno: errno) }
             guard fsync(fd) == 0 else { throw FileError(path, "sync", errno: errno) }
         }
         guard rename(tmpPath, path) == 0 else { throw FileError(path, "rename \(tmpPath) to it", errno: errno) }

@@ -62,12 +62,6 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible, Comparable
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// True when the address lies inside `prefix`/`length` (same family only).
-    public func isInside(_ prefix: IPAddress, length: Int) -> Bool {
-        guard family == prefix.family else { return false }
-        return IPAddress.mask(bytes, length) == IPAddress.mask(prefix.bytes, length)
-    }
-
     /// The address with every bit after the first `length` cleared.
     public func masked(to length: Int) -> IPAddress {
         IPAddress(family: family, bytes: IPAddress.mask(bytes, length))!

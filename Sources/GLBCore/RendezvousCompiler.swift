@@ -73,7 +73,7 @@ public enum RendezvousCompiler {
 
         // GLB's rule: a draining or unhealthy primary gives way to an active secondary.
         let primaryBad = c.isDraining[best.index] || !c.isHealthy[best.index]
-        if primaryBad && c.isActive[second.index] && c.count > 1 {
+        if primaryBad && c.isActive[second.index] {
             swap(&best, &second)
         }
         return TableRow(primary: c.position[best.index], secondary: c.position[second.index])

@@ -1,3 +1,5 @@
+import GLBCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -44,14 +46,7 @@ public struct Logger: Sendable {
     /// A logger that writes to standard error.
     public static func standardError(minimumLevel: LogLevel) -> Logger {
         Logger(minimumLevel: minimumLevel) { line in
-            let bytes = Array((line + "\n").utf8)
-            var offset = 0
-            while offset < bytes.count {
-                let n = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress! + offset, $0.count - offset) }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
+            FileIO.writeAll(fd: STDERR_FILENO, Array((line + "\n").utf8))
         }
     }
 

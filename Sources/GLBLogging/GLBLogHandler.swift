@@ -28,26 +28,26 @@ public struct GLBLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var object = JSONObject()
-        object["level"] = .string(Self.name(event.level))
-        object["message"] = .string("\(event.message)")
+        var fields = JSONObject()
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
-            object[key] = Self.json(value)
+            fields[key] = Self.json(value)
         }
+        let line = Self.line(level: Self.name(event.level), message: "\(event.message)", fields: fields)
+        FileIO.writeAll(fd: event.level >= .warning ? STDERR_FILENO : STDOUT_FILENO, Array((line + "\n").utf8))
+    }
+
+    /// One line in GLB's format: the timestamp first as a bare number, then level, message
+    /// and any further fields.
+    public static func line(level: String, message: String, fields: JSONObject = JSONObject()) -> String {
+        var object = JSONObject()
+        object["level"] = .string(level)
+        object["message"] = .string(message)
+        for member in fields.members { object[member.key] = member.value }
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let micros = String(ts.tv_nsec / 1000)
         let timestamp = "\(ts.tv_sec).\(String(repeating: "0", count: 6 - micros.count))\(micros)"
-        let line = "{\"timestamp\": \(timestamp), " + JSONValue.object(object).compactSerialized().dropFirst() + "\n"
-        let fd = event.level >= .warning ? STDERR_FILENO : STDOUT_FILENO
-        var bytes = Array(line.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+        return "{\"timestamp\": \(timestamp), " + JSONValue.object(object).compactSerialized().dropFirst()
     }
 
     static func name(_ level: Logger.Level) -> String {

@@ -41,7 +41,7 @@ public final class ForwardingPlane: @unchecked Sendable {
         if config.hashesUseAddressesOnly { flags |= PlaneView.forwardFragments }
 
         let view = PlaneView(
-            tableCount: file.tables.count, tables: tables, ipv4: ipv4, ipv6: ipv6,
+            tables: tables, ipv4: ipv4, ipv6: ipv6,
             hashFields: PlaneView.bits(config.hashFields), altHashFields: config.altHashFields.map(PlaneView.bits) ?? 0,
             flags: flags, sourceIP: source, checksumBase: checksumBase,
             gatewayMAC: config.outboundGatewayMAC.packetWords)
@@ -85,7 +85,6 @@ public struct TableView {
 /// The read-only state of the packet path.
 @frozen
 public struct PlaneView: @unchecked Sendable {
-    public let tableCount: Int
     public let tables: UnsafePointer<TableView>
     public let ipv4: ClassifierView
     public let ipv6: ClassifierView
@@ -115,9 +114,8 @@ public struct PlaneView: @unchecked Sendable {
     }
 
     @usableFromInline
-    init(tableCount: Int, tables: UnsafePointer<TableView>, ipv4: ClassifierView, ipv6: ClassifierView, hashFields: UInt8,
+    init(tables: UnsafePointer<TableView>, ipv4: ClassifierView, ipv6: ClassifierView, hashFields: UInt8,
          altHashFields: UInt8, flags: UInt8, sourceIP: UInt32, checksumBase: UInt32, gatewayMAC: (UInt32, UInt16)) {
-        self.tableCount = tableCount
         self.tables = tables
         self.ipv4 = ipv4
         self.ipv6 = ipv6

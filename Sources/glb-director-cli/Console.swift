@@ -1,4 +1,5 @@
 import GLBCore
+import GLBLogging
 
 #if canImport(Glibc)
 import Glibc
@@ -12,29 +13,12 @@ enum Console {
     }
 
     static func error(_ text: String) {
-        var line = text
-        if !line.hasSuffix("\n") { line += "\n" }
-        var bytes = Array(line.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(STDERR_FILENO, $0.baseAddress! + offset, $0.count - offset) }
-            if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
-            offset += n
-        }
+        FileIO.writeAll(fd: STDERR_FILENO, Array((text.hasSuffix("\n") ? text : text + "\n").utf8))
     }
 
     /// One log line in GLB Director's format: `{"timestamp": …, "level": …, "message": …}`.
     static func glbLog(_ level: String, _ message: String) {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        let fraction = String(ts.tv_nsec / 1000)
-        let timestamp = "\(ts.tv_sec).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
-        var object = JSONObject()
-        object["level"] = .string(level)
-        object["message"] = .string(message)
-        let body = JSONValue.object(object).compactSerialized()
-        // GLB writes the timestamp first, as a bare number.
-        let line = "{\"timestamp\": \(timestamp), " + body.dropFirst()
+        let line = GLBLogHandler.line(level: level, message: message)
         if level == "error" || level == "warning" { error(line) } else { out(line) }
     }
 }

@@ -3,9 +3,6 @@ import GLBCore
 /// A forwarding table given on the command line: a JSON source (compiled here) or a binary
 /// table, told apart by the binary format's magic bytes.
 struct TableInput {
-    enum Kind { case json, binary }
-
-    var kind: Kind
     var compiled: CompiledForwardingTable
     /// Table names, when the input is JSON (binary tables do not store them).
     var names: [String?]
@@ -20,11 +17,11 @@ struct TableInput {
             } catch {
                 throw InputError(message: "\(path): \(error)")
             }
-            return TableInput(kind: .binary, compiled: compiled, names: compiled.tables.map { _ in nil }, warnings: [])
+            return TableInput(compiled: compiled, names: compiled.tables.map { _ in nil }, warnings: [])
         }
         let decoded = ForwardingTableConfig.decode(bytes: head, file: path)
         let config = try decoded.get()
-        return TableInput(kind: .json, compiled: RendezvousCompiler.compile(config),
+        return TableInput(compiled: RendezvousCompiler.compile(config),
                           names: config.tables.map(\.name), warnings: decoded.warnings)
     }
 

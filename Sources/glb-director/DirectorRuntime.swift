@@ -159,8 +159,9 @@ final class DirectorRuntime {
         let index = launched.count
         let context = allocate(LoopContext.self, count: 1)
         context.initialize(to: LoopContext(
-            lcore: UInt32(lcore), paths: paths, pathCount: flowPaths.count, planeSlot: planeSlot, qsbr: qsbr,
+            paths: paths, pathCount: flowPaths.count, planeSlot: planeSlot, qsbr: qsbr,
             qsbrThread: UInt32(processingIndex ?? 0),
+            // A distributor does not run the packet path: it never writes the counter block it is given.
             counters: counters.worker(processingIndex ?? 0), engine: engine.block(index), running: running,
             toWorker: nil, fromWorker: nil, exceptionsFromWorker: nil, workerCount: 0,
             routesByPort: routes, kernelPaths: kernelPaths, kernelPathCount: kernel.count))

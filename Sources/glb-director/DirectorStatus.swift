@@ -20,22 +20,20 @@ final class DirectorStatus: Sendable {
     private let state: Mutex<State>
 
     init(tables: CompiledForwardingTable) {
-        state = Mutex(State(lastReload: Self.now(), tables: tables.tables.count,
-                            binds: tables.tables.reduce(0) { $0 + $1.binds.count },
-                            backends: tables.tables.reduce(0) { $0 + $1.backends.count }))
+        let shape = Self.shape(tables)
+        state = Mutex(State(lastReload: Self.now(), tables: shape.tables, binds: shape.binds, backends: shape.backends))
     }
 
     var snapshot: State { state.withLock { $0 } }
     var generation: UInt64 { snapshot.generation }
 
     func reloaded(tables: CompiledForwardingTable) {
+        let shape = Self.shape(tables)
         state.withLock {
             $0.generation += 1
             $0.reloads += 1
             $0.lastReload = Self.now()
-            $0.tables = tables.tables.count
-            $0.binds = tables.tables.reduce(0) { $0 + $1.binds.count }
-            $0.backends = tables.tables.reduce(0) { $0 + $1.backends.count }
+            ($0.tables, $0.binds, $0.backends) = (shape.tables, shape.binds, shape.backends)
         }
     }
 
@@ -49,9 +47,12 @@ final class DirectorStatus: Sendable {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    static func summary(_ tables: CompiledForwardingTable) -> String {
-        let binds = tables.tables.reduce(0) { $0 + $1.binds.count }
-        let backends = tables.tables.reduce(0) { $0 + $1.backends.count }
-        return "\(tables.tables.count) table(s), \(binds) bind(s), \(backends) backend(s)"
+    static func shape(_ file: CompiledForwardingTable) -> (tables: Int, binds: Int, backends: Int) {
+        (file.tables.count, file.tables.reduce(0) { $0 + $1.binds.count }, file.tables.reduce(0) { $0 + $1.backends.count })
+    }
+
+    static func summary(_ file: CompiledForwardingTable) -> String {
+        let shape = shape(file)
+        return "\(shape.tables) table(s), \(shape.binds) bind(s), \(shape.backends) backend(s)"
     }
 }

@@ -26,7 +26,6 @@ struct RxPath {
 /// Everything an lcore's loop reads, in plain memory: no Swift objects, so the loop does
 /// no reference counting.
 struct LoopContext {
-    var lcore: UInt32 = 0
     var paths: UnsafeMutablePointer<RxPath>
     var pathCount: Int = 0
     /// The current forwarding plane (a `PlaneView`), published by the main lcore.

@@ -16,7 +16,6 @@ struct MemoryPlan {
 
     var mbufs: Int
     var dataRoom: Int
-    var computed: Int
 
     init(config: DirectorConfig, layout: DirectorLayout, lcoreCount: Int, drivers: [String]) {
         let queues = config.numWorkerQueues
@@ -28,8 +27,7 @@ struct MemoryPlan {
         n += 1024
         var size = 1
         while size - 1 < n { size *= 2 }
-        computed = size - 1
-        mbufs = config.mbufPoolSize ?? computed
+        mbufs = config.mbufPoolSize ?? size - 1
         let xdp = drivers.contains { $0.contains("af_xdp") }
         dataRoom = min(config.mbufDataSize ?? Self.defaultDataRoom, xdp ? Self.pageSizedDataRoom : Int.max)
     }

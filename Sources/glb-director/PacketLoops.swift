@@ -53,16 +53,7 @@ enum PacketLoops {
                 if n == 0 { continue }
                 idle = false
                 ctx.engine.add(.rxPackets, n)
-                var forwarded = 0, exceptions = 0
-                for i in 0..<n {
-                    let m = b.rx[i]!
-                    if i &+ 1 < n { glb_prefetch(glb_mbuf_data(b.rx[i &+ 1]!)) }
-                    switch handle(m, plane: plane, route: path.route, ctx: ctx) {
-                    case .forward: b.tx[forwarded] = m; forwarded &+= 1
-                    case .exception: b.exceptions[exceptions] = m; exceptions &+= 1
-                    case .drop: break
-                    }
-                }
+                let (forwarded, exceptions) = dispatch(b, n, plane: plane, route: path.route, ctx: ctx)
                 if forwarded > 0 {
                     send(path.route.txPort, path.route.txQueue, b.tx, forwarded, ctx.engine, .txPackets, .txDropped)
                 }
@@ -78,6 +69,24 @@ enum PacketLoops {
         }
         rte_rcu_qsbr_thread_offline(ctx.qsbr, ctx.qsbrThread)
         rte_rcu_qsbr_thread_unregister(ctx.qsbr, ctx.qsbrThread)
+    }
+
+    /// Runs the packet path on the `n` mbufs of `b.rx`: forwarded ones go to `b.tx`, those for
+    /// the exception path to `b.exceptions`, the rest are freed. `route` nil: each packet's
+    /// route is that of its rx port (`ctx.routesByPort`).
+    @inline(__always)
+    static func dispatch(_ b: Bursts, _ n: Int, plane: UnsafePointer<PlaneView>, route: PortRoute?, ctx: LoopContext) -> (forwarded: Int, exceptions: Int) {
+        var forwarded = 0, exceptions = 0
+        for i in 0..<n {
+            let m = b.rx[i]!
+            if i &+ 1 < n { glb_prefetch(glb_mbuf_data(b.rx[i &+ 1]!)) }
+            switch handle(m, plane: plane, route: route ?? ctx.routesByPort[Int(glb_mbuf_port(m))], ctx: ctx) {
+            case .forward: b.tx[forwarded] = m; forwarded &+= 1
+            case .exception: b.exceptions[exceptions] = m; exceptions &+= 1
+            case .drop: break
+            }
+        }
+        return (forwarded, exceptions)
     }
 
     /// Runs the packet path on one mbuf and applies the result to it; frees what is dropped.
@@ -248,16 +257,8 @@ enum PacketLoops {
             let n = Int(glb_ring_dequeue(input, b.rx, UInt32(burstSize)))
             if n > 0 {
                 let plane = UnsafePointer(glb_atomic_load_ptr(ctx.planeSlot)!.assumingMemoryBound(to: PlaneView.self))
-                var forwarded = 0, exceptions = 0
-                for i in 0..<n {
-                    let m = b.rx[i]!
-                    if i &+ 1 < n { glb_prefetch(glb_mbuf_data(b.rx[i &+ 1]!)) }
-                    switch handle(m, plane: plane, route: ctx.routesByPort[Int(glb_mbuf_port(m))], ctx: ctx) {
-                    case .forward: b.tx[forwarded] = m; forwarded &+= 1
-                    case .exception: b.exceptions[exceptions] = m; exceptions &+= 1
-                    case .drop: break
-                    }
-                }
+                // Each packet's route is that of the port it came in on.
+                let (forwarded, exceptions) = dispatch(b, n, plane: plane, route: nil, ctx: ctx)
                 enqueueAll(output, b.tx, forwarded, ctx.engine, .txDropped)
                 enqueueAll(exceptionRing, b.exceptions, exceptions, ctx.engine, .exceptionDropped)
             }

@@ -1,4 +1,5 @@
 import Foundation
+import GLBCore
 
 #if canImport(Glibc)
 import Glibc
@@ -10,14 +11,7 @@ enum Console {
     }
 
     static func error(_ text: String) {
-        let bytes = Array((text.hasSuffix("\n") ? text : text + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return }
-            offset += n
-        }
+        FileIO.writeAll(fd: STDERR_FILENO, Array((text.hasSuffix("\n") ? text : text + "\n").utf8))
     }
 }
 
@@ -29,21 +23,7 @@ enum JSON {
     }
 
     static func string(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        JSONValue.quoted(text)
     }
 
     /// Nested objects keep their own lines, indented one level more.

@@ -38,7 +38,6 @@
 
 GLB_INLINE void *glb_mbuf_data(struct rte_mbuf *m) { return rte_pktmbuf_mtod(m, void *); }
 GLB_INLINE uint16_t glb_mbuf_data_len(const struct rte_mbuf *m) { return m->data_len; }
-GLB_INLINE uint32_t glb_mbuf_pkt_len(const struct rte_mbuf *m) { return m->pkt_len; }
 GLB_INLINE uint16_t glb_mbuf_nb_segs(const struct rte_mbuf *m) { return m->nb_segs; }
 GLB_INLINE uint16_t glb_mbuf_headroom(const struct rte_mbuf *m) { return rte_pktmbuf_headroom(m); }
 GLB_INLINE uint16_t glb_mbuf_port(const struct rte_mbuf *m) { return m->port; }
@@ -71,11 +70,9 @@ GLB_INLINE unsigned int glb_ring_dequeue(struct rte_ring *r, struct rte_mbuf **m
 	return rte_ring_dequeue_burst(r, (void **)m, n, NULL);
 }
 
-/* ---- errors, time, atomics --------------------------------------------- */
+/* ---- errors, atomics ---------------------------------------------------- */
 
 GLB_INLINE int glb_rte_errno(void) { return rte_errno; }
-GLB_INLINE uint64_t glb_rdtsc(void) { return rte_rdtsc(); }
-GLB_INLINE uint64_t glb_tsc_hz(void) { return rte_get_tsc_hz(); }
 
 GLB_INLINE void glb_atomic_store_ptr(void **slot, void *value) { __atomic_store_n(slot, value, __ATOMIC_RELEASE); }
 GLB_INLINE void *glb_atomic_load_ptr(void **slot) { return __atomic_load_n(slot, __ATOMIC_ACQUIRE); }

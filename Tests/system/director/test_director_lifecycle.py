@@ -14,26 +14,9 @@ import pytest
 from scapy.all import IP, TCP, Ether, rdpcap, wrpcap
 
 from glbdirector import Director, base_config
-from glbsys import FIXTURES
+from glbsys import FIXTURES, iter_pcap, read_pcap as pcap_frames
 
 EXAMPLE = FIXTURES / "compat" / "director" / "example1"
-
-
-def iter_pcap(path):
-    """Frames of a pcap file, streamed without scapy (fast enough for millions)."""
-    with open(path, "rb") as f:
-        header = f.read(24)
-        assert struct.unpack_from("<I", header, 0)[0] in (0xA1B2C3D4, 0xA1B23C4D), "not a little-endian pcap"
-        while True:
-            record = f.read(16)
-            if len(record) < 16:
-                return
-            incl = struct.unpack_from("<I", record, 8)[0]
-            yield f.read(incl)
-
-
-def pcap_frames(path):
-    return list(iter_pcap(path))
 
 
 def test_glb_pcap_check(hugepages, bin_dir, tmp_path):

@@ -9,10 +9,10 @@ import struct
 import time
 
 import pytest
-from scapy.all import IP, IPv6, TCP, UDP, Ether, Raw, rdpcap, wrpcap
+from scapy.all import IP, IPv6, TCP, UDP, Ether, Raw, wrpcap
 
 from glbdirector import Director, base_config, vdev
-from glbsys import FIXTURES
+from glbsys import FIXTURES, read_pcap
 from wire import Wire, is_gue
 
 EXAMPLE = FIXTURES / "compat" / "director" / "example1"
@@ -27,7 +27,7 @@ LAYOUTS = {
 
 
 def frames_of(path):
-    return [bytes(p) for p in rdpcap(str(path))]
+    return read_pcap(path)
 
 
 def with_source_mac(frames, mac):

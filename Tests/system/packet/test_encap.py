@@ -11,13 +11,13 @@ from scapy.all import IP, IPv6, TCP, UDP, ICMP, Ether, Raw, rdpcap, wrpcap, wrpc
 from scapy.layers.inet6 import ICMPv6EchoRequest
 
 import glbref
-from glbsys import FIXTURES
+from glbsys import FIXTURES, read_pcap
 
 EXAMPLE = FIXTURES / "compat" / "director" / "example1"
 
 
 def frames(path):
-    return [bytes(p) for p in rdpcap(str(path))]
+    return read_pcap(path)
 
 
 def test_reference_example1_byte_for_byte(cli, tmp_path):
