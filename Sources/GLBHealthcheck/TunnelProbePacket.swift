@@ -115,15 +115,7 @@ public struct TunnelProbePacket: Equatable, Sendable {
 
     /// The Internet checksum (RFC 1071) of `bytes`.
     public static func checksum(_ bytes: [UInt8]) -> UInt16 {
-        var sum: UInt32 = 0
-        var i = 0
-        while i + 1 < bytes.count {
-            sum += UInt32(bytes[i]) << 8 | UInt32(bytes[i + 1])
-            i += 2
-        }
-        if i < bytes.count { sum += UInt32(bytes[i]) << 8 }
-        while sum >> 16 != 0 { sum = (sum & 0xffff) + (sum >> 16) }
-        return ~UInt16(sum)
+        InternetChecksum.of(bytes)
     }
 }
 

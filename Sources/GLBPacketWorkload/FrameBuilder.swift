@@ -15,15 +15,7 @@ public enum FrameBuilder {
 
     /// The Internet checksum of `bytes` (RFC 1071).
     public static func internetChecksum(_ bytes: [UInt8]) -> UInt16 {
-        var sum: UInt32 = 0
-        var i = 0
-        while i + 1 < bytes.count {
-            sum += UInt32(bytes[i]) << 8 | UInt32(bytes[i + 1])
-            i += 2
-        }
-        if i < bytes.count { sum += UInt32(bytes[i]) << 8 }
-        while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }
-        return ~UInt16(sum)
+        InternetChecksum.of(bytes)
     }
 
     /// Ethernet II, with an 802.1Q tag when `vlan` is given.

@@ -21,10 +21,12 @@ each lives in a namespace of its own run.
 import contextlib
 import ctypes
 import os
+import pathlib
 import re
 import secrets
 import signal
 import subprocess
+import sys
 import time
 
 PREFIX = "glbt"
@@ -32,39 +34,17 @@ CLONE_NEWNET = 0x40000000
 _NAME = re.compile(rf"^{PREFIX}(\d+)-")
 
 
-class CommandError(RuntimeError):
-    """A command failed; the message has its output."""
+# The namespace basics are the demo cluster's (demo/glbdemo/shell.py); tests add to them.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "demo"))
+from glbdemo.shell import CommandError, run  # noqa: E402
+from glbdemo.shell import Netns as _Netns  # noqa: E402
 
 
-def run(args, check=True, **kw):
-    """Run a command, capture its output as text; on failure raise with stderr in the message."""
-    res = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
-    if check and res.returncode != 0:
-        raise CommandError(f"{' '.join(map(str, args))} failed ({res.returncode}):\n{res.stdout}{res.stderr}")
-    return res
-
-
-class Netns:
+class Netns(_Netns):
     """One network namespace, created by `netns()` or `Lab.netns()`."""
-
-    def __init__(self, name):
-        self.name = name
 
     def __repr__(self):
         return f"Netns({self.name!r})"
-
-    def cmd(self, *args):
-        """argv that runs `args` inside this namespace."""
-        return ["ip", "netns", "exec", self.name, *map(str, args)]
-
-    def run(self, *args, check=True, **kw):
-        return run(self.cmd(*args), check=check, **kw)
-
-    def ip(self, *args, check=True):
-        return run(["ip", "-n", self.name, *args], check=check)
-
-    def sysctl(self, name, value):
-        self.run("sysctl", "-q", "-w", f"{name}={value}")
 
     def read_sysctl(self, name):
         return self.run("sysctl", "-n", name).stdout.strip()
@@ -73,10 +53,6 @@ class Netns:
         """TX checksum and segmentation offloads off (docs/design.md §10): frames that AF_PACKET
         or a tunnel copies must carry complete checksums."""
         self.run("ethtool", "-K", ifname, "tx", "off", "tso", "off", "gso", "off")
-
-    def pids(self):
-        out = run(["ip", "netns", "pids", self.name], check=False).stdout
-        return [int(p) for p in out.split()]
 
     def path(self):
         return f"/run/netns/{self.name}"
