@@ -52,7 +52,7 @@ enum Invariants {
         let frame = UnsafeRawPointer(buffer + headroom)
         let tagged = length >= 14 && original[12] == 0x81 && original[13] == 0x00
         let l3 = tagged ? 18 : 14
-        // Frames the rules of DESIGN.md §6 decide before looking at IP at all.
+        // Frames the rules of docs/design.md §6 decide before looking at IP at all.
         if length < 14 || (tagged && length < 18) {
             guard result.action == .drop, outcome == .malformedEthernet else { fail("short frame not dropped as malformed_ethernet") }
         } else {

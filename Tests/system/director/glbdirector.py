@@ -81,8 +81,9 @@ class Director:
                 "--forwarding-table", str(self.table_path)]
         return self.ns.cmd(*args) if self.ns else args
 
-    def start(self, timeout=60):
-        self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    def start(self, timeout=60, env=None):
+        self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True, env=env)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.wait_for(r"forwarding on", timeout=timeout)
