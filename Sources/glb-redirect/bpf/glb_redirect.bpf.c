@@ -668,11 +668,16 @@ send_rewritten(struct __sk_buff *skb, const struct glb_packet *pkt, __be32 hop)
 		ret = bpf_redirect(fib.ifindex, 0);
 		method = GLB_C_FORWARD_FIB_OK;
 	} else if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		struct bpf_redir_neigh nh = {
-			.nh_family = AF_INET,
-			.ipv4_nh = fib.ipv4_dst, /* the gateway, or hop itself */
-		};
+		struct bpf_redir_neigh nh;
 
+		/*
+		 * Every byte set: an initializer may leave the rest of the
+		 * address union unwritten, and a loader without CAP_PERFMON
+		 * may not hand uninitialized stack to a helper.
+		 */
+		__builtin_memset(&nh, 0, sizeof(nh));
+		nh.nh_family = AF_INET;
+		nh.ipv4_nh = fib.ipv4_dst; /* the gateway, or hop itself */
 		ret = bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
 		method = GLB_C_FORWARD_NEIGH_FALLBACK;
 	} else {
