@@ -9,7 +9,7 @@ Started by benchmarks/redirect/run, which builds glb-redirect and the blast send
 
 blast (pinned to one CPU) sends one frame as fast as it can into gen's eth0; the
 veth delivers it to the backend in the sender's own softirq, so the rate measures
-the receive path on that CPU. Three comparisons, each as A (without) / B (with):
+the receive path on that CPU. Four comparisons, each as A (without) / B (with):
 
   local    A: plain UDP to VIP:5000, no program
            B: the same datagram GUE-wrapped to the backend, glb-redirect attached:
@@ -22,6 +22,12 @@ the receive path on that CPU. Three comparisons, each as A (without) / B (with):
               that no local socket owns: glb-redirect rewrites it and sends it on
               (bpf_fib_lookup + bpf_redirect)
            rate = frames the sink's eth0 received
+  tc floor plain UDP to VIP:5000 without any program / with a tc program that only
+           returns TC_ACT_OK, attached the way glb-redirect is (clsact ingress,
+           direct action): what any tc program costs, a reference for the others
+
+A has no clsact qdisc: a backend without glb-redirect has none, and attaching it adds
+the qdisc, so its cost is part of what glb-redirect costs the backend.
 
 Runs alternate A and B (ABBA order), each `--seconds` long, `--rounds` times; the
 medians and the ratio B/A are printed. Nothing is asserted: this machine is shared
@@ -51,10 +57,10 @@ MACS = {"gen": "02:47:4c:00:01:01", "backend": "02:47:4c:00:01:02",
         "backend1": "02:47:4c:00:01:12", "sink": "02:47:4c:00:01:03"}
 PAYLOAD = bytes(18)  # inner UDP datagram of 64 bytes on the wire, as a minimal frame
 
-DROP_ALL = """#include <linux/bpf.h>
+TC_PROGRAM = """#include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
-SEC("tc") int drop_all(struct __sk_buff *skb) { return TC_ACT_SHOT; }
+SEC("tc") int %s(struct __sk_buff *skb) { return %s; }
 char LICENSE[] SEC("license") = "GPL";
 """
 
@@ -102,13 +108,11 @@ class Bench:
         self.backend.sysctl("net.ipv4.ip_forward", 1)
         self.sink.ip("addr", "add", f"{SINK_IP}/24", "dev", "eth0")
 
-        drop = self.workdir / "drop_all.bpf.c"
-        drop.write_text(DROP_ALL)
-        subprocess.run(["clang", "-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu",
-                        "-c", str(drop), "-o", str(drop.with_suffix(".o"))], check=True)
         self.sink.run("tc", "qdisc", "add", "dev", "eth0", "clsact")
         self.sink.run("tc", "filter", "add", "dev", "eth0", "ingress", "bpf", "da",
-                      "obj", drop.with_suffix(".o"), "sec", "tc")
+                      "obj", self.tc_program("drop_all", "TC_ACT_SHOT"), "sec", "tc")
+        self.pass_all = self.tc_program("pass_all", "TC_ACT_OK")
+        self.program = None
 
         # The socket is held here and never read: a full queue still counts every datagram
         # that reached it (RcvbufErrors), which is the path being measured.
@@ -122,12 +126,30 @@ class Bench:
             path.write_bytes(frame)
             self.frame_files[name] = path
 
-    def attached(self, on):
-        present = self.loader.status(self.backend, "eth0")[1] == 0
-        if on and not present:
-            self.loader.attach(self.backend, "eth0")
-        elif present and not on:
+    def tc_program(self, name, verdict):
+        """A tc program that returns `verdict` for every frame, compiled; its object file."""
+        source = self.workdir / f"{name}.bpf.c"
+        source.write_text(TC_PROGRAM % (name, verdict))
+        subprocess.run(["clang", "-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu",
+                        "-c", str(source), "-o", str(source.with_suffix(".o"))], check=True)
+        return source.with_suffix(".o")
+
+    def use(self, program):
+        """None, "glb-redirect" or "pass-all" at the backend's eth0 ingress."""
+        if program == self.program:
+            return
+        if self.program == "glb-redirect":
             self.loader.run(self.backend, "detach", "--iface", "eth0", check=True)
+        elif self.program == "pass-all":
+            self.backend.run("tc", "qdisc", "del", "dev", "eth0", "clsact")
+        self.program = None
+        if program == "glb-redirect":
+            self.loader.attach(self.backend, "eth0")
+        elif program == "pass-all":
+            self.backend.run("tc", "qdisc", "add", "dev", "eth0", "clsact")
+            self.backend.run("tc", "filter", "add", "dev", "eth0", "ingress", "bpf", "da",
+                             "obj", self.pass_all, "sec", "tc")
+        self.program = program
 
     def udp_reached(self):
         lines = self.backend.run("cat", "/proc/net/snmp").stdout.splitlines()
@@ -149,9 +171,11 @@ class Bench:
 
 CASES = [
     # name, (frame A, program A), (frame B, program B), what is counted
-    ("local: plain UDP / GUE-wrapped UDP, decapsulated", ("plain_udp", False), ("gue_udp", True), "udp"),
-    ("pass-through: plain UDP, no program / program", ("plain_udp", False), ("plain_udp", True), "udp"),
-    ("forward: kernel routing / glb-redirect to next hop", ("gue_to_sink", False), ("gue_via_backend", True), "sink"),
+    ("local: plain UDP / GUE-wrapped UDP, decapsulated", ("plain_udp", None), ("gue_udp", "glb-redirect"), "udp"),
+    ("pass-through: plain UDP, no program / program", ("plain_udp", None), ("plain_udp", "glb-redirect"), "udp"),
+    ("forward: kernel routing / glb-redirect to next hop", ("gue_to_sink", None), ("gue_via_backend", "glb-redirect"),
+     "sink"),
+    ("tc floor: plain UDP, no program / do-nothing program", ("plain_udp", None), ("plain_udp", "pass-all"), "udp"),
 ]
 
 
@@ -179,14 +203,14 @@ def main():
             for r in range(args.rounds):
                 order = (("A", a), ("B", b)) if r % 2 == 0 else (("B", b), ("A", a))
                 for label, (frame, program) in order:
-                    bench.attached(program)
+                    bench.use(program)
                     got, sent = bench.run_once(frame, counters[counted], args.seconds)
                     rates[label].append(got)
                     offered[label].append(sent)
             ma, mb = statistics.median(rates["A"]), statistics.median(rates["B"])
             print(f"{name:52} {ma:10.0f} {mb:10.0f} {mb / ma:6.2f}   "
                   f"({statistics.median(offered['A']):.0f} / {statistics.median(offered['B']):.0f})")
-        bench.attached(False)
+        bench.use(None)
         bench.sock.close()
 
 

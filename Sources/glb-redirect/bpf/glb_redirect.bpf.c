@@ -19,9 +19,21 @@
  *
  * The file reads top to bottom as the decision tree: glb_redirect() first,
  * then each step in the order it is called. Every exit is counted, see
- * glb_redirect_counters.h. Packet bytes are read with bpf_skb_load_bytes()
- * into stack copies, so no packet pointer survives a helper that rewrites the
- * packet, and non-linear skbs need no pull.
+ * glb_redirect_counters.h.
+ *
+ * Packet bytes are read into stack copies, so no packet pointer survives a
+ * helper that rewrites the packet. A helper call costs more than everything
+ * else the program does with a frame that is not GUE, so the headers are
+ * copied straight from the skb's linear data where they are at the offsets a
+ * director's packets put them at (load_at(), copy_inner4()), which is where
+ * they are in nearly every frame; anything else, and anything beyond the
+ * linear data, is read with bpf_skb_load_bytes(), so that a non-linear skb
+ * needs no pull and the skb is never changed just to be read. Either way the
+ * program sees the same bytes and decides the same. Nothing is written
+ * through a packet pointer: the verifier would then make the program unshare
+ * every cloned skb (one that a tap such as tcpdump also holds) before it
+ * starts, whatever the frame; the helpers that write unshare only the frames
+ * they change.
  *
  * Checksums when forwarding: the IPv4 header checksum is updated
  * incrementally; the outer UDP checksum is left at 0 when it is 0 (allowed
@@ -80,6 +92,7 @@ struct glb_settings {
 
 /* What the outer headers told us about a GLB GUE packet. */
 struct glb_packet {
+	__u64 netns;       /* for bpf_sk*_lookup_*(), from glb_config */
 	__u32 udp_off;     /* outer UDP header */
 	__u32 priv_off;    /* GLB private data (after the 4-byte GUE header) */
 	__u32 inner_off;   /* inner IP header; inner_off - ETH_HLEN bytes are removed on decap */
@@ -102,8 +115,7 @@ struct glb_icmp_hdr {
 
 static __always_inline void count(__u32 counter);
 static __always_inline struct glb_settings read_config(void);
-static __always_inline struct glb_decision parse_outer(struct __sk_buff *skb, __u16 gue_port,
-						       struct glb_packet *pkt);
+static __always_inline struct glb_decision parse_outer(struct __sk_buff *skb, struct glb_packet *pkt);
 static __always_inline struct glb_decision parse_gue(struct __sk_buff *skb, struct glb_packet *pkt);
 static __always_inline struct glb_decision decide_inner_ipv4(struct __sk_buff *skb,
 							     const struct glb_packet *pkt, __u64 netns);
@@ -120,14 +132,13 @@ static __always_inline int take_locally(struct __sk_buff *skb, const struct glb_
 SEC("tc")
 int glb_redirect(struct __sk_buff *skb)
 {
-	struct glb_settings cfg = read_config();
 	struct glb_packet pkt = {};
 	struct glb_decision d;
 
 	count(GLB_C_PACKETS);
 
 	/* 1. Only Ethernet / IPv4 / UDP to the GUE port is ours. */
-	d = parse_outer(skb, cfg.gue_port, &pkt);
+	d = parse_outer(skb, &pkt);
 	if (d.action != GLB_CONTINUE) {
 		count(d.counter);
 		return TC_ACT_OK;
@@ -142,9 +153,9 @@ int glb_redirect(struct __sk_buff *skb)
 
 	/* 3. Does the inner packet belong to this host? */
 	if (pkt.inner_proto == GLB_GUE_PROTO_IPV4)
-		d = decide_inner_ipv4(skb, &pkt, cfg.netns);
+		d = decide_inner_ipv4(skb, &pkt, pkt.netns);
 	else
-		d = decide_inner_ipv6(skb, &pkt, cfg.netns);
+		d = decide_inner_ipv6(skb, &pkt, pkt.netns);
 
 	/* 4. Act on it. */
 	switch (d.action) {
@@ -189,22 +200,66 @@ static __always_inline struct glb_settings read_config(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Reading the packet                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * data + off for a constant off, as the one "pointer += constant" instruction
+ * that the verifier accepts from a loader without CAP_PERFMON (attach needs
+ * only CAP_BPF and CAP_NET_ADMIN): it then refuses to add a variable to a
+ * packet pointer, as a Spectre v1 defence. Written in asm so that the
+ * compiler cannot merge several such additions (a switch's cases) into one
+ * addition of a variable.
+ */
+#define packet_at(data, off)                                                   \
+	({                                                                     \
+		void *__p = (data);                                            \
+		asm volatile("%0 += %1" : "+r"(__p) : "i"(off));               \
+		__p;                                                           \
+	})
+
+/*
+ * Copies sizeof(hdr) bytes of the frame at off into hdr; false when the frame
+ * ends before them. load() reads with bpf_skb_load_bytes(); load_at(), for an
+ * off known at compile time, copies straight from the packet when the bytes
+ * lie in the linear data (no helper call), else falls back to load();
+ * load_usually_at() is load_at() when off is usual_off, else load().
+ */
+#define load(skb, off, hdr) (bpf_skb_load_bytes((skb), (off), &(hdr), sizeof(hdr)) == 0)
+
+#define load_at(skb, off, hdr)                                                 \
+	({                                                                     \
+		const void *__at = packet_at((void *)(long)(skb)->data, off);  \
+		bool __ok = true;                                              \
+                                                                               \
+		if (__at + sizeof(hdr) <= (void *)(long)(skb)->data_end)       \
+			(hdr) = *(const typeof(hdr) *)__at;                    \
+		else                                                           \
+			__ok = load(skb, off, hdr);                            \
+		__ok;                                                          \
+	})
+
+#define load_usually_at(skb, off, usual_off, hdr)                              \
+	((off) == (usual_off) ? load_at(skb, usual_off, hdr) : load(skb, off, hdr))
+
+/* ------------------------------------------------------------------------ */
 /* 1. Outer headers: Ethernet / IPv4 / UDP to the GUE port                  */
 /* ------------------------------------------------------------------------ */
 
 static __always_inline struct glb_decision
-parse_outer(struct __sk_buff *skb, __u16 gue_port, struct glb_packet *pkt)
+parse_outer(struct __sk_buff *skb, struct glb_packet *pkt)
 {
-	struct ethhdr eth;
+	struct glb_settings cfg;
 	struct iphdr ip;
 	struct udphdr udp;
+	__be16 proto;
 	__u32 udp_off;
 
-	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0 ||
-	    eth.h_proto != bpf_htons(ETH_P_IP))
+	/* (Only the ethertype matters; a frame shorter than an Ethernet header has none.) */
+	if (!load_at(skb, offsetof(struct ethhdr, h_proto), proto) || proto != bpf_htons(ETH_P_IP))
 		return PASS(GLB_C_NOT_GUE);
 
-	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 ||
+	if (!load_at(skb, ETH_HLEN, ip) ||
 	    ip.version != 4 || ip.ihl < 5 || ip.protocol != IPPROTO_UDP)
 		return PASS(GLB_C_NOT_GUE);
 
@@ -212,9 +267,11 @@ parse_outer(struct __sk_buff *skb, __u16 gue_port, struct glb_packet *pkt)
 	if (ip.frag_off & bpf_htons(GLB_IPV4_OFFSET_MASK))
 		return PASS(GLB_C_OUTER_FRAGMENT);
 
+	/* Only UDP gets this far: the settings are read for it, not for every frame. */
+	cfg = read_config();
 	udp_off = ETH_HLEN + ip.ihl * 4;
-	if (bpf_skb_load_bytes(skb, udp_off, &udp, sizeof(udp)) < 0 ||
-	    udp.dest != bpf_htons(gue_port))
+	if (!load_usually_at(skb, udp_off, GLB_OUTER_UDP_OFF, udp) ||
+	    udp.dest != bpf_htons(cfg.gue_port))
 		return PASS(GLB_C_NOT_GUE);
 
 	/* GUE to our port, but only the first fragment: leave it to reassembly. */
@@ -229,6 +286,7 @@ parse_outer(struct __sk_buff *skb, __u16 gue_port, struct glb_packet *pkt)
 	if (skb->pkt_type != GLB_PACKET_HOST)
 		return PASS(GLB_C_NOT_FOR_THIS_HOST);
 
+	pkt->netns = cfg.netns;
 	pkt->udp_off = udp_off;
 	pkt->outer_saddr = ip.saddr;
 	pkt->outer_daddr = ip.daddr;
@@ -249,7 +307,7 @@ parse_gue(struct __sk_buff *skb, struct glb_packet *pkt)
 	__u32 gue_off = pkt->udp_off + sizeof(struct udphdr);
 	__u32 hlen;
 
-	if (bpf_skb_load_bytes(skb, gue_off, &gue, sizeof(gue)) < 0)
+	if (!load_usually_at(skb, gue_off, GLB_GUE_OFF, gue))
 		return DROP(GLB_C_DROP_TRUNCATED);
 
 	if ((gue.ver_c_hlen >> GLB_GUE_VERSION_SHIFT) != 0 ||
@@ -262,7 +320,7 @@ parse_gue(struct __sk_buff *skb, struct glb_packet *pkt)
 		return DROP(GLB_C_DROP_BAD_HLEN);
 
 	pkt->priv_off = gue_off + sizeof(gue);
-	if (bpf_skb_load_bytes(skb, pkt->priv_off, &priv, sizeof(priv)) < 0)
+	if (!load_usually_at(skb, pkt->priv_off, GLB_PRIV_OFF, priv))
 		return DROP(GLB_C_DROP_TRUNCATED);
 
 	if (priv.type != bpf_htons(GLB_PRIVATE_TYPE_HOPS))
@@ -361,32 +419,33 @@ decide_icmp_error(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tup
 	return TAKE(GLB_C_ACCEPTED_ICMP_ERROR);
 }
 
+/*
+ * ICMP: an echo request is answered here (the tunnel health check); an error
+ * is matched on the tuple of the packet it quotes, read from after the ICMP
+ * header at icmp_off.
+ */
 static __always_inline struct glb_decision
-decide_icmpv4(struct __sk_buff *skb, __u32 icmp_off, __u64 netns)
+decide_icmpv4(struct __sk_buff *skb, const struct glb_icmp_hdr *icmp, __u32 icmp_off, __u64 netns)
 {
 	struct bpf_sock_tuple tuple = {};
-	struct glb_icmp_hdr icmp;
 	struct glb_ports ports;
 	struct iphdr quoted;
 	__u32 quoted_off = icmp_off + GLB_ICMP_HDR_LEN;
 
-	if (bpf_skb_load_bytes(skb, icmp_off, &icmp, sizeof(icmp)) < 0)
-		return DROP(GLB_C_DROP_TRUNCATED);
-
-	if (icmp.type == GLB_ICMP_ECHO_REQUEST)
+	if (icmp->type == GLB_ICMP_ECHO_REQUEST)
 		return TAKE(GLB_C_ACCEPTED_ICMP_ECHO);
-	if (icmp.type != GLB_ICMP_DEST_UNREACH && icmp.type != GLB_ICMP_TIME_EXCEEDED &&
-	    icmp.type != GLB_ICMP_PARAMETER_PROB)
+	if (icmp->type != GLB_ICMP_DEST_UNREACH && icmp->type != GLB_ICMP_TIME_EXCEEDED &&
+	    icmp->type != GLB_ICMP_PARAMETER_PROB)
 		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
 
-	if (bpf_skb_load_bytes(skb, quoted_off, &quoted, sizeof(quoted)) < 0)
+	if (!load(skb, quoted_off, quoted))
 		return DROP(GLB_C_DROP_TRUNCATED);
 	if (quoted.version != 4 || quoted.ihl < 5 ||
 	    (quoted.frag_off & bpf_htons(GLB_IPV4_OFFSET_MASK)) ||
 	    (quoted.protocol != IPPROTO_TCP && quoted.protocol != IPPROTO_UDP))
 		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
 
-	if (bpf_skb_load_bytes(skb, quoted_off + quoted.ihl * 4, &ports, sizeof(ports)) < 0)
+	if (!load(skb, quoted_off + quoted.ihl * 4, ports))
 		return DROP(GLB_C_DROP_TRUNCATED);
 
 	tuple.ipv4.saddr = quoted.daddr;
@@ -396,78 +455,157 @@ decide_icmpv4(struct __sk_buff *skb, __u32 icmp_off, __u64 netns)
 	return decide_icmp_error(skb, &tuple, sizeof(tuple.ipv4), netns, quoted.protocol);
 }
 
+/*
+ * The start of the inner upper-layer header, as much as any decision reads:
+ * the whole TCP header (without options), the UDP ports, the ICMP header.
+ */
+union glb_l4_start {
+	struct tcphdr th;
+	struct glb_ports ports;
+	struct glb_icmp_hdr icmp;
+};
+
+/* An inner IPv4 header without options and the upper-layer header after it. */
+struct glb_inner4 {
+	struct iphdr ip;
+	union glb_l4_start l4;
+};
+
+/* An inner IPv6 header and the upper-layer header after it (no extension headers). */
+struct glb_inner6 {
+	struct ipv6hdr ip6;
+	union glb_l4_start l4;
+};
+
+#define GLB_COPY_AT(data, data_end, off, out)                                   \
+	case off: {                                                            \
+		const void *p = packet_at(data, off);                          \
+                                                                               \
+		if (p + sizeof(*(out)) > (data_end))                           \
+			return false;                                          \
+		*(out) = *(const typeof(*(out)) *)p;                           \
+		return true;                                                   \
+	}
+
+/*
+ * The inner headers copied straight from the linear data, when they start at
+ * one of the offsets a director's packets put them at and the linear data
+ * holds sizeof(*out) bytes there; false otherwise, and the caller reads what
+ * it needs with load(). Each case reads at a constant offset (packet_at()).
+ * When the copy succeeds, it holds every byte of the inner packet that a
+ * decision would otherwise load() (the network header, then up to 20 bytes
+ * of the upper layer right after it), so it decides the same.
+ */
+static __always_inline bool
+copy_inner4(struct __sk_buff *skb, __u32 off, struct glb_inner4 *out)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	switch (off) {
+	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(0), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(1), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(2), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(3), out);
+	default:
+		return false;
+	}
+}
+
+static __always_inline bool
+copy_inner6(struct __sk_buff *skb, __u32 off, struct glb_inner6 *out)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	switch (off) {
+	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(0), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(1), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(2), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(3), out);
+	default:
+		return false;
+	}
+}
+
+/*
+ * The first len bytes of the upper-layer header at l4_off into l4: already
+ * there when the copy of the inner headers covered it (have_l4).
+ */
+static __always_inline bool
+read_l4(struct __sk_buff *skb, __u32 l4_off, union glb_l4_start *l4, __u32 len, bool have_l4)
+{
+	return have_l4 || bpf_skb_load_bytes(skb, l4_off, l4, len) == 0;
+}
+
 static __always_inline struct glb_decision
 decide_inner_ipv4(struct __sk_buff *skb, const struct glb_packet *pkt, __u64 netns)
 {
 	struct bpf_sock_tuple tuple = {};
-	struct iphdr ip;
+	struct glb_inner4 in;
+	bool have_l4 = copy_inner4(skb, pkt->inner_off, &in);
 	__u32 l4_off;
 
-	if (bpf_skb_load_bytes(skb, pkt->inner_off, &ip, sizeof(ip)) < 0)
+	if (!have_l4 && bpf_skb_load_bytes(skb, pkt->inner_off, &in.ip, sizeof(in.ip)) < 0)
 		return DROP(GLB_C_DROP_TRUNCATED);
-	if (ip.version != 4 || ip.ihl < 5)
+	if (in.ip.version != 4 || in.ip.ihl < 5)
 		return DROP(GLB_C_DROP_BAD_INNER_PROTO);
 
 	/* A later fragment carries no ports to match. */
-	if (ip.frag_off & bpf_htons(GLB_IPV4_OFFSET_MASK))
+	if (in.ip.frag_off & bpf_htons(GLB_IPV4_OFFSET_MASK))
 		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
 
-	l4_off = pkt->inner_off + ip.ihl * 4;
-	tuple.ipv4.saddr = ip.saddr;
-	tuple.ipv4.daddr = ip.daddr;
+	/* IPv4 options: the copy did not reach the upper-layer header. */
+	if (in.ip.ihl != 5)
+		have_l4 = false;
+	l4_off = pkt->inner_off + in.ip.ihl * 4;
+	tuple.ipv4.saddr = in.ip.saddr;
+	tuple.ipv4.daddr = in.ip.daddr;
 
-	switch (ip.protocol) {
-	case IPPROTO_TCP: {
-		struct tcphdr th;
-
-		if (bpf_skb_load_bytes(skb, l4_off, &th, sizeof(th)) < 0)
+	switch (in.ip.protocol) {
+	case IPPROTO_TCP:
+		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.th), have_l4))
 			return DROP(GLB_C_DROP_TRUNCATED);
-		tuple.ipv4.sport = th.source;
-		tuple.ipv4.dport = th.dest;
-		return decide_tcp(skb, &tuple, sizeof(tuple.ipv4), netns, &ip, sizeof(ip), &th);
-	}
-	case IPPROTO_UDP: {
-		struct glb_ports ports;
-
-		if (bpf_skb_load_bytes(skb, l4_off, &ports, sizeof(ports)) < 0)
+		tuple.ipv4.sport = in.l4.th.source;
+		tuple.ipv4.dport = in.l4.th.dest;
+		return decide_tcp(skb, &tuple, sizeof(tuple.ipv4), netns, &in.ip, sizeof(in.ip), &in.l4.th);
+	case IPPROTO_UDP:
+		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.ports), have_l4))
 			return DROP(GLB_C_DROP_TRUNCATED);
-		tuple.ipv4.sport = ports.source;
-		tuple.ipv4.dport = ports.dest;
+		tuple.ipv4.sport = in.l4.ports.source;
+		tuple.ipv4.dport = in.l4.ports.dest;
 		return decide_udp(skb, &tuple, sizeof(tuple.ipv4), netns);
-	}
 	case IPPROTO_ICMP:
-		return decide_icmpv4(skb, l4_off, netns);
+		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.icmp), have_l4))
+			return DROP(GLB_C_DROP_TRUNCATED);
+		return decide_icmpv4(skb, &in.l4.icmp, l4_off, netns);
 	default:
 		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
 	}
 }
 
 static __always_inline struct glb_decision
-decide_icmpv6(struct __sk_buff *skb, __u32 icmp_off, __u64 netns)
+decide_icmpv6(struct __sk_buff *skb, const struct glb_icmp_hdr *icmp, __u32 icmp_off, __u64 netns)
 {
 	struct bpf_sock_tuple tuple = {};
-	struct glb_icmp_hdr icmp;
 	struct glb_ports ports;
 	struct ipv6hdr quoted;
 	__u32 quoted_off = icmp_off + GLB_ICMP_HDR_LEN;
 
-	if (bpf_skb_load_bytes(skb, icmp_off, &icmp, sizeof(icmp)) < 0)
-		return DROP(GLB_C_DROP_TRUNCATED);
-
-	if (icmp.type == GLB_ICMPV6_ECHO_REQUEST)
+	if (icmp->type == GLB_ICMPV6_ECHO_REQUEST)
 		return TAKE(GLB_C_ACCEPTED_ICMP_ECHO);
-	if (icmp.type != GLB_ICMPV6_DEST_UNREACH && icmp.type != GLB_ICMPV6_PKT_TOOBIG &&
-	    icmp.type != GLB_ICMPV6_TIME_EXCEED && icmp.type != GLB_ICMPV6_PARAMPROB)
+	if (icmp->type != GLB_ICMPV6_DEST_UNREACH && icmp->type != GLB_ICMPV6_PKT_TOOBIG &&
+	    icmp->type != GLB_ICMPV6_TIME_EXCEED && icmp->type != GLB_ICMPV6_PARAMPROB)
 		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
 
-	if (bpf_skb_load_bytes(skb, quoted_off, &quoted, sizeof(quoted)) < 0)
+	if (!load(skb, quoted_off, quoted))
 		return DROP(GLB_C_DROP_TRUNCATED);
 	/* The quoted header's extension headers are not walked (as in GLB). */
 	if (quoted.version != 6 ||
 	    (quoted.nexthdr != IPPROTO_TCP && quoted.nexthdr != IPPROTO_UDP))
 		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
 
-	if (bpf_skb_load_bytes(skb, quoted_off + sizeof(quoted), &ports, sizeof(ports)) < 0)
+	if (!load(skb, quoted_off + sizeof(quoted), ports))
 		return DROP(GLB_C_DROP_TRUNCATED);
 
 	__builtin_memcpy(tuple.ipv6.saddr, &quoted.daddr, sizeof(tuple.ipv6.saddr));
@@ -481,31 +619,32 @@ static __always_inline struct glb_decision
 decide_inner_ipv6(struct __sk_buff *skb, const struct glb_packet *pkt, __u64 netns)
 {
 	struct bpf_sock_tuple tuple = {};
-	struct ipv6hdr ip6;
-	__u32 l4_off = pkt->inner_off + sizeof(ip6);
+	struct glb_inner6 in;
+	bool have_l4 = copy_inner6(skb, pkt->inner_off, &in);
+	__u32 l4_off = pkt->inner_off + sizeof(in.ip6);
 	__u8 nexthdr;
 	int i;
 
-	if (bpf_skb_load_bytes(skb, pkt->inner_off, &ip6, sizeof(ip6)) < 0)
+	if (!have_l4 && bpf_skb_load_bytes(skb, pkt->inner_off, &in.ip6, sizeof(in.ip6)) < 0)
 		return DROP(GLB_C_DROP_TRUNCATED);
-	if (ip6.version != 6)
+	if (in.ip6.version != 6)
 		return DROP(GLB_C_DROP_BAD_INNER_PROTO);
 
 	/* Skip extension headers to the upper layer, as the director does. */
-	nexthdr = ip6.nexthdr;
+	nexthdr = in.ip6.nexthdr;
 	for (i = 0; i < GLB_MAX_IPV6_EXT_HDRS; i++) {
 		if (nexthdr == GLB_NEXTHDR_HOP || nexthdr == GLB_NEXTHDR_ROUTING ||
 		    nexthdr == GLB_NEXTHDR_DEST) {
 			struct glb_ipv6_opt_hdr opt;
 
-			if (bpf_skb_load_bytes(skb, l4_off, &opt, sizeof(opt)) < 0)
+			if (!load(skb, l4_off, opt))
 				return DROP(GLB_C_DROP_TRUNCATED);
 			nexthdr = opt.nexthdr;
 			l4_off += (opt.hdrlen + 1) * 8;
 		} else if (nexthdr == GLB_NEXTHDR_FRAGMENT) {
 			struct glb_ipv6_frag_hdr frag;
 
-			if (bpf_skb_load_bytes(skb, l4_off, &frag, sizeof(frag)) < 0)
+			if (!load(skb, l4_off, frag))
 				return DROP(GLB_C_DROP_TRUNCATED);
 			/* A later fragment carries no ports to match. */
 			if (frag.frag_off & bpf_htons(GLB_IPV6_FRAG_OFFSET_MASK))
@@ -515,32 +654,30 @@ decide_inner_ipv6(struct __sk_buff *skb, const struct glb_packet *pkt, __u64 net
 		} else {
 			break;
 		}
+		/* The copy did not reach the upper-layer header. */
+		have_l4 = false;
 	}
 
-	__builtin_memcpy(tuple.ipv6.saddr, &ip6.saddr, sizeof(tuple.ipv6.saddr));
-	__builtin_memcpy(tuple.ipv6.daddr, &ip6.daddr, sizeof(tuple.ipv6.daddr));
+	__builtin_memcpy(tuple.ipv6.saddr, &in.ip6.saddr, sizeof(tuple.ipv6.saddr));
+	__builtin_memcpy(tuple.ipv6.daddr, &in.ip6.daddr, sizeof(tuple.ipv6.daddr));
 
 	switch (nexthdr) {
-	case IPPROTO_TCP: {
-		struct tcphdr th;
-
-		if (bpf_skb_load_bytes(skb, l4_off, &th, sizeof(th)) < 0)
+	case IPPROTO_TCP:
+		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.th), have_l4))
 			return DROP(GLB_C_DROP_TRUNCATED);
-		tuple.ipv6.sport = th.source;
-		tuple.ipv6.dport = th.dest;
-		return decide_tcp(skb, &tuple, sizeof(tuple.ipv6), netns, &ip6, sizeof(ip6), &th);
-	}
-	case IPPROTO_UDP: {
-		struct glb_ports ports;
-
-		if (bpf_skb_load_bytes(skb, l4_off, &ports, sizeof(ports)) < 0)
+		tuple.ipv6.sport = in.l4.th.source;
+		tuple.ipv6.dport = in.l4.th.dest;
+		return decide_tcp(skb, &tuple, sizeof(tuple.ipv6), netns, &in.ip6, sizeof(in.ip6), &in.l4.th);
+	case IPPROTO_UDP:
+		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.ports), have_l4))
 			return DROP(GLB_C_DROP_TRUNCATED);
-		tuple.ipv6.sport = ports.source;
-		tuple.ipv6.dport = ports.dest;
+		tuple.ipv6.sport = in.l4.ports.source;
+		tuple.ipv6.dport = in.l4.ports.dest;
 		return decide_udp(skb, &tuple, sizeof(tuple.ipv6), netns);
-	}
 	case IPPROTO_ICMPV6:
-		return decide_icmpv6(skb, l4_off, netns);
+		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.icmp), have_l4))
+			return DROP(GLB_C_DROP_TRUNCATED);
+		return decide_icmpv6(skb, &in.l4.icmp, l4_off, netns);
 	default:
 		/* Other protocols, or more extension headers than we walk. */
 		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
@@ -569,7 +706,7 @@ forward_to_next_hop(struct __sk_buff *skb, const struct glb_packet *pkt)
 	for (i = 0; i < GLB_MAX_HOPS; i++) {
 		if (idx >= pkt->hop_count)
 			break;
-		if (bpf_skb_load_bytes(skb, hops_off + idx * 4, &hop, sizeof(hop)) < 0) {
+		if (!load_usually_at(skb, hops_off + idx * 4, GLB_HOPS_OFF, hop)) {
 			count(GLB_C_DROP_TRUNCATED);
 			return TC_ACT_SHOT;
 		}
@@ -668,11 +805,16 @@ send_rewritten(struct __sk_buff *skb, const struct glb_packet *pkt, __be32 hop)
 		ret = bpf_redirect(fib.ifindex, 0);
 		method = GLB_C_FORWARD_FIB_OK;
 	} else if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		struct bpf_redir_neigh nh = {
-			.nh_family = AF_INET,
-			.ipv4_nh = fib.ipv4_dst, /* the gateway, or hop itself */
-		};
+		struct bpf_redir_neigh nh;
 
+		/*
+		 * Every byte set: an initializer may leave the rest of the
+		 * address union unwritten, and a loader without CAP_PERFMON
+		 * may not hand uninitialized stack to a helper.
+		 */
+		__builtin_memset(&nh, 0, sizeof(nh));
+		nh.nh_family = AF_INET;
+		nh.ipv4_nh = fib.ipv4_dst; /* the gateway, or hop itself */
 		ret = bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
 		method = GLB_C_FORWARD_NEIGH_FALLBACK;
 	} else {

@@ -49,6 +49,19 @@ struct glb_private_hdr {
 	/* __be32 hops[hop_count]; */
 } __attribute__((packed));
 
+/*
+ * Where a director's packets have each header: Ethernet (14), an outer IPv4
+ * header without options (20), UDP (8), GUE (4), the GLB private data (4),
+ * the hop list, and the inner packet after 0 to 3 hops (GLB lists one hop,
+ * or three with alt_hash_fields). glb-redirect reads headers found there
+ * without a helper call; other layouts are read with bpf_skb_load_bytes().
+ */
+#define GLB_OUTER_UDP_OFF (14 + 20)
+#define GLB_GUE_OFF (GLB_OUTER_UDP_OFF + 8)
+#define GLB_PRIV_OFF (GLB_GUE_OFF + sizeof(struct glb_gue_hdr))
+#define GLB_HOPS_OFF (GLB_PRIV_OFF + sizeof(struct glb_private_hdr))
+#define GLB_INNER_OFF(hops) (GLB_HOPS_OFF + 4 * (hops))
+
 /* First 8 bytes of a TCP or UDP header, as far as a socket lookup needs. */
 struct glb_ports {
 	__be16 source;

@@ -264,6 +264,57 @@ def test_reattach_loses_no_packet(loader, hosts):
     assert received == [b"%d" % i for i in range(sent[0])]
 
 
+def tcp_ack(src, dst, sport, dport, payload):
+    """An IPv4 TCP ACK of a connection nobody here knows (its checksum is not looked at)."""
+    return ipv4(src, dst, 6, struct.pack("!HHIIBBHHH", sport, dport, 1000, 2000, 5 << 4, 0x10, 8192, 0, 0)
+                + payload)
+
+
+def test_headers_beyond_the_linear_data_are_read_all_the_same(loader, hosts):
+    """A packet socket builds a frame of a page or more as an skb whose linear data is only
+    the Ethernet header, the rest in page fragments; a veth hands it on like that, so
+    the program sees the outer and inner headers only through bpf_skb_load_bytes(). Such
+    a GUE datagram is still decapsulated and delivered whole, and a GUE segment for an
+    unknown flow is still forwarded to its next hop with only the outer header changed."""
+    peer, backend = hosts.peer, hosts.backend
+    for ns in (peer, backend):
+        ns.ip("link", "set", IFACE, "mtu", "9000")
+    loader.attach(backend, IFACE)
+    listener = udp_listener(hosts)
+    with netns.entered(peer):
+        tap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    tap.bind((IFACE, 0))
+    sender = Sender(hosts)
+    big = bytes(range(256)) * 20  # 5120 bytes
+    try:
+        sender.gue_udp(big)
+        listener.settimeout(2.0)
+        received = listener.recv(65535)
+
+        inner = tcp_ack(CLIENT, VIP, 40001, 80, big)
+        sent = ether(hosts.backend_mac, hosts.peer_mac,
+                     gue(inner, hops=(PEER_IP,), outer_src=PEER_IP, outer_dst=BACKEND_IP))
+        sender.sock.send(sent)
+        expected = bytearray(gue(inner, hops=(PEER_IP,), outer_src=BACKEND_IP, outer_dst=PEER_IP))
+        expected[20 + 8 + 4 + 2] = 1  # next_hop
+        tap.settimeout(2.0)
+        forwarded = None
+        while forwarded is None:
+            frame, addr = tap.recvfrom(65535)
+            if addr[2] != socket.PACKET_OUTGOING and frame[14:] == bytes(expected):
+                forwarded = frame
+    finally:
+        tap.close()
+        sender.close()
+        listener.close()
+    assert received == big
+    assert forwarded[:12] == bytes.fromhex(hosts.peer_mac.replace(":", "") + hosts.backend_mac.replace(":", ""))
+    stats = loader.stats(backend, IFACE)
+    assert stats["accepted_udp_socket"] == 1
+    assert stats["forwarded"] == 1
+    assert stats["drop_truncated"] == 0 and stats["forward_error"] == 0 and stats["decap_error"] == 0
+
+
 @pytest.mark.parametrize("args,expected", [
     ([], (GUE_PORT, 0, 0)),
     (["--gue-port", "4000"], (4000, 0, 0)),
