@@ -195,6 +195,9 @@ struct ClassificationTests {
         let ip = Build.ipv6(src: "2001:db8:ffff::9", dst: "2001:db8::80", next: 0, hopByHop + destOpts + routing + tcp)
         let out = h.run(Build.ethernet(ip, type: 0x86DD))
         #expect(out.result.action == .forward)
+        // An authentication header counts its length in 4-byte words, minus two.
+        let ah: [UInt8] = [6, 4, 0, 0] + Build.be32(0x1000) + Build.be32(1) + [UInt8](repeating: 0, count: 12)
+        #expect(h.run(Build.ethernet(Build.ipv6(src: "2001:db8:ffff::9", dst: "2001:db8::80", next: 51, ah + tcp), type: 0x86DD)).result.action == .forward)
         let truncated = Build.ipv6(src: "2001:db8:ffff::9", dst: "2001:db8::80", next: 0, [60, 9, 0, 0, 0, 0, 0, 0])
         #expect(h.run(Build.ethernet(truncated, type: 0x86DD)).result.action == .drop)
         #expect(h.counters[.malformedIPv6Extension] == 1)

@@ -641,6 +641,14 @@ decide_inner_ipv6(struct __sk_buff *skb, const struct glb_packet *pkt, __u64 net
 				return DROP(GLB_C_DROP_TRUNCATED);
 			nexthdr = opt.nexthdr;
 			l4_off += (opt.hdrlen + 1) * 8;
+		} else if (nexthdr == GLB_NEXTHDR_AUTH) {
+			struct glb_ipv6_opt_hdr auth;
+
+			/* AH counts its length in 4-byte words, minus two. */
+			if (!load(skb, l4_off, auth))
+				return DROP(GLB_C_DROP_TRUNCATED);
+			nexthdr = auth.nexthdr;
+			l4_off += (auth.hdrlen + 2) * 4;
 		} else if (nexthdr == GLB_NEXTHDR_FRAGMENT) {
 			struct glb_ipv6_frag_hdr frag;
 

@@ -34,7 +34,7 @@
 #define GLB_MAX_HOPS 30
 
 /* IPv6 extension headers skipped (at most) before the inner upper layer. */
-#define GLB_MAX_IPV6_EXT_HDRS 4
+#define GLB_MAX_IPV6_EXT_HDRS 8
 
 struct glb_gue_hdr {
 	__u8 ver_c_hlen;   /* version:2, C:1, hlen:5 */
@@ -91,6 +91,7 @@ struct glb_ipv6_frag_hdr {
 #define GLB_NEXTHDR_ROUTING 43
 #define GLB_NEXTHDR_FRAGMENT 44
 #define GLB_NEXTHDR_DEST 60
+#define GLB_NEXTHDR_AUTH 51
 
 /* ICMP types that matter here. */
 #define GLB_ICMP_ECHO_REQUEST 8

@@ -551,6 +551,7 @@ OTHER_INNER = {
     / IPv6ExtHdrFragment(nh=6, offset=10, m=1, id=9) / Raw(b"q" * 40),
     "ipv6_too_many_extension_headers": lambda: IPv6(src="2001:db8:1::7", dst="2001:db8::10")
     / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt()
+    / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt() / IPv6ExtHdrDestOpt()
     / IPv6ExtHdrDestOpt() / TCP(flags="A"),
 }
 
@@ -564,6 +565,10 @@ def test_other_inner_packets_are_taken_locally(glb, name):
 def test_ipv6_extension_headers_are_walked(glb, netns):
     syn = IPv6(src="2001:db8:1::7", dst="2001:db8::10") / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt() / TCP(flags="S")
     check_taken(glb, gue_frame(syn), syn, "accepted_syn")
+    # An authentication header (length in 4-byte words, minus two), as the director skips it.
+    ah = bytes([6, 4, 0, 0]) + struct.pack("!II", 0x1000, 1) + b"\x00" * 12
+    behind_ah = IPv6(src="2001:db8:1::7", dst="2001:db8::10", nh=51) / Raw(ah) / TCP(flags="S")
+    check_taken(glb, gue_frame(behind_ah), behind_ah, "accepted_syn")
     long_opts = IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\xff" * 20)])
     assert len(bytes(long_opts)) == 24
     cport = next_port()
