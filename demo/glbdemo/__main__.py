@@ -25,6 +25,8 @@ def main():
 
     def interrupted(*_):
         raise KeyboardInterrupt
+    # Also when started in the background, where SIGINT arrives ignored.
+    signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     try:
         print("demo: building the cluster (namespaces, router, director, backends b1-b4, health checker)")
