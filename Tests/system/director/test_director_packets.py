@@ -95,11 +95,13 @@ def flows(n, seed):
     ({"src_port": True}, None),
     ({"src_addr": True, "src_port": True}, {"src_addr": True}),
 ])
-def test_hash_fields(hugepages, pair, bin_dir, tmp_path, hash_fields, alt):
+@pytest.mark.parametrize("pmd", ["af_packet", "af_xdp"])
+def test_hash_fields(hugepages, make_pair, bin_dir, tmp_path, hash_fields, alt, pmd):
+    pair = make_pair(1600 if pmd == "af_xdp" else 9100)
     extra = {"hash_fields": hash_fields}
     if alt:
         extra["alt_hash_fields"] = alt
-    d = director(pair, bin_dir, tmp_path, config=extra)
+    d = director(pair, bin_dir, tmp_path, pmd=pmd, config=extra)
     sent = flows(60, seed=len(json.dumps(extra)))
     with d, Wire(pair.tester, "t0") as wire:
         wire.drain()
@@ -122,8 +124,10 @@ def outer(frame):
     return frame[30:34], frame[50:54]
 
 
-def test_reload_moves_flows_off_an_unhealthy_primary(hugepages, pair, bin_dir, tmp_path):
-    d = director(pair, bin_dir, tmp_path, metrics_port=9101, table=table_with({}))
+@pytest.mark.parametrize("pmd", ["af_packet", "af_xdp"])
+def test_reload_moves_flows_off_an_unhealthy_primary(hugepages, make_pair, bin_dir, tmp_path, pmd):
+    pair = make_pair(1600 if pmd == "af_xdp" else 9100)
+    d = director(pair, bin_dir, tmp_path, pmd=pmd, metrics_port=9101, table=table_with({}))
     sent = [f for f in flows(90, seed=7) if f[12:14] == b"\x08\x00"]
     with d, Wire(pair.tester, "t0") as wire:
         wire.drain()
@@ -163,11 +167,13 @@ def test_corrupt_table_on_reload_is_rejected(hugepages, pair, bin_dir, tmp_path)
         assert m["glb_director_table_generation"] == 1
 
 
-def test_exception_path_both_ways(hugepages, pair, bin_dir, tmp_path):
+@pytest.mark.parametrize("pmd", ["af_packet", "af_xdp"])
+def test_exception_path_both_ways(hugepages, make_pair, bin_dir, tmp_path, pmd):
     """With kni, unmatched packets reach the kernel on vglb_kni0, and what the kernel sends
     there leaves through the NIC."""
+    pair = make_pair(1600 if pmd == "af_xdp" else 9100)
     cfg = {"lcores": {"lcore-1": {"rx": True, "tx": True, "flow_paths": [0], "kni": True}}}
-    d = director(pair, bin_dir, tmp_path, config=cfg, metrics_port=9103)
+    d = director(pair, bin_dir, tmp_path, pmd=pmd, config=cfg, metrics_port=9103)
     with d:
         pair.director.ip("link", "set", "vglb_kni0", "up")
         pair.director.ip("addr", "add", "192.0.2.200/24", "dev", "vglb_kni0")
