@@ -49,10 +49,9 @@ enum PacketLoops {
             var idle = true
             for p in 0..<ctx.pathCount {
                 let path = ctx.paths[p]
-                let n = Int(rte_eth_rx_burst(path.rxPort, path.rxQueue, b.rx, UInt16(burstSize)))
+                let n = receive(path, into: b.rx, ctx.engine)
                 if n == 0 { continue }
                 idle = false
-                ctx.engine.add(.rxPackets, n)
                 let (forwarded, exceptions) = dispatch(b, n, plane: plane, route: path.route, ctx: ctx)
                 if forwarded > 0 {
                     send(path.route.txPort, path.route.txQueue, b.tx, forwarded, ctx.engine, .txPackets, .txDropped)
@@ -69,6 +68,14 @@ enum PacketLoops {
         }
         rte_rcu_qsbr_thread_offline(ctx.qsbr, ctx.qsbrThread)
         rte_rcu_qsbr_thread_unregister(ctx.qsbr, ctx.qsbrThread)
+    }
+
+    /// One rx burst from a flow path's queue, counted.
+    @inline(__always)
+    static func receive(_ path: RxPath, into pkts: UnsafeMutablePointer<OpaquePointer?>, _ engine: EngineCounters) -> Int {
+        let n = Int(rte_eth_rx_burst(path.rxPort, path.rxQueue, pkts, UInt16(burstSize)))
+        if n > 0 { engine.add(.rxPackets, n) }
+        return n
     }
 
     /// Runs the packet path on the `n` mbufs of `b.rx`: forwarded ones go to `b.tx`, those for
@@ -173,11 +180,9 @@ enum PacketLoops {
         while glb_stop_requested() == 0 {
             var idle = true
             for p in 0..<ctx.pathCount {
-                let path = ctx.paths[p]
-                let n = Int(rte_eth_rx_burst(path.rxPort, path.rxQueue, b.rx, UInt16(burstSize)))
+                let n = receive(ctx.paths[p], into: b.rx, ctx.engine)
                 if n == 0 { continue }
                 idle = false
-                ctx.engine.add(.rxPackets, n)
                 for w in 0..<workers { stagedCount[w] = 0 }
                 for i in 0..<n {
                     let m = b.rx[i]!

@@ -15,15 +15,7 @@ struct BPFMap: Sendable {
 
     /// Opens a map by id and reads its description.
     static func open(id: UInt32) throws -> BPFMap {
-        let rc = bpf_map_get_fd_by_id(id)
-        guard rc >= 0 else {
-            let code = libbpfErrno(rc)
-            if code == EPERM || code == EACCES {
-                throw LoaderError.permission(action: "opening map id \(id)", capabilities: Needs.inspect)
-            }
-            throw LoaderError.system(action: "opening map id \(id)", errno: code)
-        }
-        let fd = FileDescriptor(rc)
+        let fd = try openBPFObject("map", id: id, bpf_map_get_fd_by_id)!
         var info = bpf_map_info()
         var length = UInt32(MemoryLayout<bpf_map_info>.size)
         let status = bpf_obj_get_info_by_fd(fd.raw, &info, &length)

@@ -63,6 +63,21 @@ func errorText(_ code: Int32) -> String {
 }
 
 /// libbpf 1.x returns -errno on failure (and sets errno as well).
+/// Opens a BPF object (program or map) by id with `open`, mapping failures to the loader's
+/// errors; nil when it is gone (ENOENT) and `missingIsNil` is set.
+func openBPFObject(_ kind: String, id: UInt32, missingIsNil: Bool = false, _ open: (UInt32) -> Int32) throws -> FileDescriptor? {
+    let rc = open(id)
+    guard rc >= 0 else {
+        let code = libbpfErrno(rc)
+        if code == ENOENT && missingIsNil { return nil }
+        if code == EPERM || code == EACCES {
+            throw LoaderError.permission(action: "opening \(kind) id \(id)", capabilities: Needs.inspect)
+        }
+        throw LoaderError.system(action: "opening \(kind) id \(id)", errno: code)
+    }
+    return FileDescriptor(rc)
+}
+
 func libbpfErrno(_ rc: Int32) -> Int32 {
     rc < 0 ? -rc : rc
 }

@@ -14,16 +14,7 @@ struct ProgramInfo {
     /// Reads the program's name and map ids. Throws `.permission` without CAP_SYS_ADMIN, and
     /// returns nil if the program is gone (replaced or detached since its id was read).
     static func read(id: UInt32) throws -> ProgramInfo? {
-        let rc = bpf_prog_get_fd_by_id(id)
-        guard rc >= 0 else {
-            let code = libbpfErrno(rc)
-            if code == ENOENT { return nil }
-            if code == EPERM || code == EACCES {
-                throw LoaderError.permission(action: "opening program id \(id)", capabilities: Needs.inspect)
-            }
-            throw LoaderError.system(action: "opening program id \(id)", errno: code)
-        }
-        let fd = FileDescriptor(rc)
+        guard let fd = try openBPFObject("program", id: id, missingIsNil: true, bpf_prog_get_fd_by_id) else { return nil }
 
         // Twice: first to learn how many maps it uses, then to read their ids.
         var info = bpf_prog_info()

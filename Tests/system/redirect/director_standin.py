@@ -25,18 +25,11 @@ import struct
 import sys
 import zlib
 
+from glbredirect import checksum  # this folder is on the path: the script lives here
+
 ETH_P_IP = 0x0800
 PACKET_HOST = 0
 GUE_PORT = 19523
-
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def mac_bytes(text):

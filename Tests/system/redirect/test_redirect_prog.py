@@ -33,6 +33,8 @@ from scapy.layers.inet6 import (
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Raw
 
+from glbredirect import checksum
+
 TC_ACT_OK = 0
 TC_ACT_SHOT = 2
 TC_ACT_REDIRECT = 7
@@ -600,17 +602,8 @@ def test_forward_rewrites_only_the_outer_addresses_and_next_hop(glb, v):
     assert out[14 + 20:nh] == frame[14 + 20:nh]                           # UDP (csum 0), GUE, type
     assert (frame[nh], out[nh]) == (0, 1)                                 # next_hop 0 -> 1
     assert out[nh + 1:] == frame[nh + 1:]                                 # hop_count, hops, inner
-    assert _csum16(out[14:34]) == 0                                       # valid IPv4 header checksum
+    assert checksum(out[14:34]) == 0                                       # valid IPv4 header checksum
     check_forwarded(glb, inner, (HOP_B, HOP_C))
-
-
-def _csum16(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
 
 
 @pytest.mark.parametrize("v", [4, 6])
