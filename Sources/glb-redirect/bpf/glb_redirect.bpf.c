@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * glb-redirect: the backend half of GLB (docs/design.md §7) as an eBPF TC program,
- * attached at clsact ingress of the backend's interface.
+ * attached at tcx ingress of the backend's interface (or, on kernels before
+ * 6.6, as a clsact ingress filter).
  *
  * A GLB GUE packet (Ethernet / IPv4 / UDP to the GUE port / GUE / GLB hop list
  * / inner IPv4 or IPv6 packet) is
@@ -14,8 +15,12 @@
  *   - dropped when it is addressed to our GUE port but malformed: such a
  *     packet can be neither decapsulated nor forwarded safely, and the stack
  *     could do nothing useful with it either (no GUE socket listens there).
- * Everything else passes untouched (TC_ACT_OK), and so do GUE packets in
- * frames not addressed to this host's MAC and outer IPv4 fragments.
+ * Everything else passes untouched, and so do GUE packets in frames not
+ * addressed to this host's MAC and outer IPv4 fragments. Such packets get
+ * TC_ACT_UNSPEC (TCX_NEXT), not TC_ACT_OK: "no opinion", so the programs and
+ * filters after this one on the same hook still see them, as they would
+ * without glb-redirect. A verdict of OK would end the hook's processing and
+ * silently bypass another tool's filters for all of the host's traffic.
  *
  * The file reads top to bottom as the decision tree: glb_redirect() first,
  * then each step in the order it is called. Every exit is counted, see
@@ -67,7 +72,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* What one step decided, and the counter that says why. */
 enum glb_action {
 	GLB_CONTINUE,      /* parsing step passed: go on */
-	GLB_PASS,          /* not ours: TC_ACT_OK, untouched */
+	GLB_PASS,          /* not ours: TC_ACT_UNSPEC, untouched */
 	GLB_TAKE_LOCALLY,  /* decapsulate, TC_ACT_OK */
 	GLB_FORWARD,       /* no local flow: next hop, or last resort */
 	GLB_DROP,          /* malformed GLB GUE: TC_ACT_SHOT */
@@ -141,7 +146,7 @@ int glb_redirect(struct __sk_buff *skb)
 	d = parse_outer(skb, &pkt);
 	if (d.action != GLB_CONTINUE) {
 		count(d.counter);
-		return TC_ACT_OK;
+		return TC_ACT_UNSPEC;
 	}
 
 	/* 2. The GUE header and the GLB hop list must be well-formed. */

@@ -36,6 +36,7 @@ from scapy.packet import Raw
 from glbredirect import checksum
 
 TC_ACT_OK = 0
+TC_ACT_UNSPEC = 0xFFFFFFFF  # -1 as the u32 retval of BPF_PROG_TEST_RUN: "no opinion", pass on
 TC_ACT_SHOT = 2
 TC_ACT_REDIRECT = 7
 
@@ -310,7 +311,7 @@ NOT_GUE = {
 @pytest.mark.parametrize("name", NOT_GUE)
 def test_not_gue_passes_untouched(glb, name):
     frame = NOT_GUE[name]()
-    check(glb.run(frame), TC_ACT_OK, frame, {"not_gue": 1})
+    check(glb.run(frame), TC_ACT_UNSPEC, frame, {"not_gue": 1})
 
 
 def test_outer_fragments_pass_untouched(glb):
@@ -320,25 +321,25 @@ def test_outer_fragments_pass_untouched(glb):
     later = bytearray(gue_frame(inner))
     later[14 + 6:14 + 8] = struct.pack("!H", 0x4000 | 100)  # DF is nonsense here, but offset 800
     for frame in (bytes(first), bytes(later)):
-        check(glb.run(frame), TC_ACT_OK, frame, {"outer_fragment": 1})
+        check(glb.run(frame), TC_ACT_UNSPEC, frame, {"outer_fragment": 1})
     # A first fragment of UDP to another port is simply not GUE.
     other = bytearray(gue_frame(inner, port=53))
     other[14 + 6] |= 0x20
-    check(glb.run(bytes(other)), TC_ACT_OK, bytes(other), {"not_gue": 1})
+    check(glb.run(bytes(other)), TC_ACT_UNSPEC, bytes(other), {"not_gue": 1})
 
 
 @pytest.mark.parametrize("eth_dst", ["02:00:00:00:00:99", "ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:01"])
 def test_gue_in_a_frame_for_another_mac_passes_untouched(glb, netns, eth_dst):
     """Promiscuous interface, bridge port, broadcast or multicast: not ours to forward."""
     frame = gue_frame(tcp4(flags="A", sport=next_port()), eth_dst=eth_dst)
-    check(glb.run(frame), TC_ACT_OK, frame, {"not_for_this_host": 1})
+    check(glb.run(frame), TC_ACT_UNSPEC, frame, {"not_for_this_host": 1})
     # The same frame to the device's own MAC is handled.
     frame = gue_frame(tcp4(flags="A", sport=next_port()), eth_dst=netns.fib_dev_mac, dst=netns.fib_local,
                       hops=(netns.fib_neigh,))
     assert glb.run(frame, ifindex=netns.fib_ifindex).verdict == TC_ACT_REDIRECT
     frame = gue_frame(tcp4(flags="A", sport=next_port()), eth_dst=eth_dst, dst=netns.fib_local,
                       hops=(netns.fib_neigh,))
-    check(glb.run(frame, ifindex=netns.fib_ifindex), TC_ACT_OK, frame, {"not_for_this_host": 1})
+    check(glb.run(frame, ifindex=netns.fib_ifindex), TC_ACT_UNSPEC, frame, {"not_for_this_host": 1})
 
 
 # --------------------------------------------------------------------------
@@ -775,12 +776,12 @@ def test_gue_port_from_config(glb):
     syn = tcp4(flags="S")
     glb.set_config(gue_port=6080)
     frame = gue_frame(syn, port=GUE_PORT)
-    check(glb.run(frame), TC_ACT_OK, frame, {"not_gue": 1})
+    check(glb.run(frame), TC_ACT_UNSPEC, frame, {"not_gue": 1})
     check_taken(glb, gue_frame(syn, port=6080), syn, "accepted_syn")
     glb.set_config(gue_port=0)
     check_taken(glb, gue_frame(syn, port=GUE_PORT), syn, "accepted_syn")
     frame = gue_frame(syn, port=6080)
-    check(glb.run(frame), TC_ACT_OK, frame, {"not_gue": 1})
+    check(glb.run(frame), TC_ACT_UNSPEC, frame, {"not_gue": 1})
 
 
 def test_netns_id_from_config(glb, netns):
