@@ -74,4 +74,40 @@ static inline int glb_tc_detach(int ifindex, __u32 handle, __u32 priority)
 	return bpf_tc_detach(&hook, &opts);
 }
 
+/*
+ * tcx (Linux 6.6 and later): the tc hook without a qdisc, where several programs run in a
+ * list. Debian 12's headers predate it, so its attach type and flags are spelled out here
+ * with the kernel's values. Attached with BPF_PROG_ATTACH (no link), a program stays until
+ * it is detached or the interface goes, like a tc filter, and any process can find it
+ * again with BPF_PROG_QUERY.
+ */
+#define GLB_BPF_TCX_INGRESS 46
+#define GLB_BPF_F_REPLACE (1U << 2)
+#define GLB_BPF_F_BEFORE (1U << 3)
+
+/* The ids of the programs on ifindex's tcx ingress hook, in the order they run. */
+static inline int glb_tcx_query(int ifindex, __u32 *prog_ids, __u32 *count)
+{
+	return bpf_prog_query(ifindex, (enum bpf_attach_type)GLB_BPF_TCX_INGRESS, 0, NULL, prog_ids, count);
+}
+
+/*
+ * Attaches prog_fd first in the list, or, with replace_fd >= 0, in place of that program in
+ * one step (every packet sees one of the two).
+ */
+static inline int glb_tcx_attach(int ifindex, int prog_fd, int replace_fd)
+{
+	LIBBPF_OPTS(bpf_prog_attach_opts, opts, .flags = GLB_BPF_F_BEFORE);
+	if (replace_fd >= 0) {
+		opts.flags = GLB_BPF_F_REPLACE;
+		opts.replace_prog_fd = replace_fd;
+	}
+	return bpf_prog_attach_opts(prog_fd, ifindex, (enum bpf_attach_type)GLB_BPF_TCX_INGRESS, &opts);
+}
+
+static inline int glb_tcx_detach(int ifindex, int prog_fd)
+{
+	return bpf_prog_detach2(prog_fd, ifindex, (enum bpf_attach_type)GLB_BPF_TCX_INGRESS);
+}
+
 #endif

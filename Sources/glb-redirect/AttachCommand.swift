@@ -9,12 +9,14 @@ struct Attach: ParsableCommand {
         abstract: "Load the program and attach it to an interface's tc ingress (or replace it).",
         discussion: """
             Loads the program (the one built into glb-redirect, or --object), writes its \
-            settings into its config map, adds a clsact qdisc to the interface if it has none, \
-            and puts the program in glb-redirect's tc filter slot. If a glb-redirect program \
-            is already attached there, the new one replaces it in a single step: no packet \
-            goes unprocessed or is dropped during the switch, and the new program has its \
-            settings before it sees its first packet. The new program starts with zeroed \
-            counters.
+            settings into its config map and attaches it to the interface's ingress: first \
+            on the tcx hook (Linux 6.6 and later), or, with --hook clsact or on older \
+            kernels, as a tc filter in glb-redirect's slot on a clsact qdisc (added if the \
+            interface has none). If a glb-redirect program is already attached, the new one \
+            replaces it in a single step: no packet goes unprocessed or is dropped during \
+            the switch, and the new program has its settings before it sees its first \
+            packet. Moving between hooks works the same way: the new program is attached \
+            first, then the old one removed. The new program starts with zeroed counters.
 
             Run it in the backend's network namespace (e.g. under `ip netns exec`). The \
             program stays attached after glb-redirect exits, until `detach`.
@@ -35,6 +37,13 @@ struct Attach: ParsableCommand {
         interface the tunnel arrives on.
         """, valueName: "id"))
     var netnsId: Int32?
+
+    @Option(help: ArgumentHelp(
+        """
+        Where to attach: tcx (Linux 6.6 and later; costs each packet less and needs no \
+        qdisc), clsact (a tc filter, for older kernels), or auto: tcx when the kernel has it.
+        """, valueName: "hook"))
+    var hook: HookChoice = .auto
 
     @Option(help: ArgumentHelp(
         "Load this eBPF object file instead of the program built into glb-redirect.",
@@ -72,22 +81,66 @@ struct Attach: ParsableCommand {
         let program = try LoadedProgram.load(from: source, verifierLogPath: verifierLog)
         // Settings first: from its first packet on, the program must see them.
         try program.config.update(0, config.bytes)
+        let hook = try self.hook.resolve(on: interface)
 
+        // What else changed (a program moved off the other hook) follows on lines of its own.
+        var alsoDone: [String] = []
+        let line: String
+        switch hook {
+        case .tcx: line = try attachToTCX(program, interface, &alsoDone)
+        case .clsact: line = try attachToClsact(program, interface, &alsoDone)
+        }
+        Console.out(line + "; GUE port \(config.effectiveGUEPort), \(config.socketLookupText)")
+        alsoDone.forEach(Console.out)
+    }
+
+    /// First on the tcx hook, in place of a glb-redirect program there; then a glb-redirect
+    /// filter left on clsact goes (tcx runs before clsact, so it sees no GUE packet any more).
+    private func attachToTCX(_ program: LoadedProgram, _ interface: Interface,
+                             _ alsoDone: inout [String]) throws -> String {
+        let tcx = TCXIngress(interface: interface)
+        let previous = try tcx.glbRedirectPrograms()
+        let id = try tcx.attach(programFD: program.programFD, replacing: previous.first)
+        var line = "attached \(ProgramNames.program) (id \(id)) to \(interface.name) \(Hook.tcx.text)"
+        if let first = previous.first { line += ", replacing id \(first.id)" }
+        for extra in previous.dropFirst() {
+            if try tcx.detach(extra) { line += ", removing id \(extra.id)" }
+        }
+        do {
+            if let removed = try ClsactSlot.remove(from: interface, keepQdisc: false) {
+                alsoDone.append(removed)
+            }
+        } catch LoaderError.foreignProgram {
+            // Another tool's filter in the slot: not glb-redirect's to remove.
+        }
+        return line
+    }
+
+    /// In glb-redirect's clsact slot, in place of the program there; then any glb-redirect
+    /// program on the tcx hook goes (until then it ran first and handled every GUE packet).
+    private func attachToClsact(_ program: LoadedProgram, _ interface: Interface,
+                                _ alsoDone: inout [String]) throws -> String {
         let tc = TCIngress(interface: interface)
         let createdClsact = try tc.ensureClsact()
+        let line: String
         do {
             let previous = try previousProgram(tc)
             let id = try tc.attach(programFD: program.programFD)
-            var line = "attached \(ProgramNames.program) (id \(id)) to \(interface.name) ingress"
-            if let previous { line += ", replacing id \(previous)" }
-            Console.out(line + "; GUE port \(config.effectiveGUEPort), \(config.socketLookupText)")
+            line = "attached \(ProgramNames.program) (id \(id)) to \(interface.name) \(Hook.clsact.text)"
+                + (previous.map { ", replacing id \($0)" } ?? "")
         } catch {
             // Leave the interface as it was: no empty clsact qdisc of ours behind.
             if createdClsact { try? tc.removeClsact() }
             throw error
         }
+        let tcx = TCXIngress(interface: interface)
+        for old in try tcx.glbRedirectPrograms() {
+            if try tcx.detach(old) {
+                alsoDone.append("detached \(ProgramNames.program) (id \(old.id)) from \(interface.name) \(Hook.tcx.text)")
+            }
+        }
+        return line
     }
-
     /// The id of the glb-redirect program already in the slot, if any. Refuses to replace a
     /// program of another tool that happens to use the same slot.
     private func previousProgram(_ tc: TCIngress) throws -> UInt32? {

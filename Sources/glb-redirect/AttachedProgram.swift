@@ -2,43 +2,53 @@
 import Glibc
 #endif
 
-/// glb-redirect as it runs on an interface: the program in its tc slot and the two maps,
+/// glb-redirect as it runs on an interface: the program on its hook and the two maps,
 /// found from the interface alone.
 struct AttachedProgram {
     let interface: Interface
+    let hook: Hook
     let info: ProgramInfo
     let config: BPFMap
     let counters: BPFMap
 
-    /// Finds the program in glb-redirect's tc slot on `interface`. Throws `.notAttached` if
-    /// the slot is empty and `.foreignProgram` if another program sits there.
+    /// Finds glb-redirect's program on `interface`: on the tcx hook, else in glb-redirect's
+    /// clsact filter slot (where it runs on kernels without tcx, or when attached with
+    /// --hook clsact). Throws `.notAttached` if it is in neither place and `.foreignProgram`
+    /// if the clsact slot holds another program.
     static func find(on interface: Interface) throws -> AttachedProgram {
-        let tc = TCIngress(interface: interface)
-        // The program can be replaced between reading its id and opening it: look again.
-        for _ in 0..<3 {
-            guard let id = try tc.attachedProgramID() else {
+        do {
+            if let info = try TCXIngress(interface: interface).glbRedirectPrograms().first {
+                return try AttachedProgram(interface: interface, hook: .tcx, info: info)
+            }
+            guard let info = try ClsactSlot.program(on: interface) else {
                 throw LoaderError.notAttached(interface: interface.name)
             }
-            guard let info = try ProgramInfo.read(id: id) else { continue }
-            guard info.isGLBRedirect else {
-                throw LoaderError.foreignProgram(interface: interface.name, programID: id, name: info.name)
-            }
-            var config: BPFMap?
-            var counters: BPFMap?
-            for mapID in info.mapIDs {
-                let map = try BPFMap.open(id: mapID)
-                if map.name == ProgramNames.config { config = map }
-                if map.name == ProgramNames.counters { counters = map }
-            }
-            guard let config, let counters else {
-                throw LoaderError.objectInvalid(
-                    source: "program \(info.name) (id \(id)) on \(interface.name)",
-                    detail: "it has no map \(config == nil ? ProgramNames.config : ProgramNames.counters)",
-                    libbpf: [])
-            }
-            return AttachedProgram(interface: interface, info: info, config: config, counters: counters)
+            return try AttachedProgram(interface: interface, hook: .clsact, info: info)
+        } catch LoaderError.permission(let action, _) {
+            // CAP_SYS_ADMIN alone is enough for every step here.
+            throw LoaderError.permission(action: action, capabilities: Needs.inspect)
         }
-        throw LoaderError.system(action: "reading the program on \(interface.name): it keeps changing", errno: EAGAIN)
+    }
+
+    private init(interface: Interface, hook: Hook, info: ProgramInfo) throws {
+        var config: BPFMap?
+        var counters: BPFMap?
+        for mapID in info.mapIDs {
+            let map = try BPFMap.open(id: mapID)
+            if map.name == ProgramNames.config { config = map }
+            if map.name == ProgramNames.counters { counters = map }
+        }
+        guard let config, let counters else {
+            throw LoaderError.objectInvalid(
+                source: "program \(info.name) (id \(info.id)) on \(interface.name)",
+                detail: "it has no map \(config == nil ? ProgramNames.config : ProgramNames.counters)",
+                libbpf: [])
+        }
+        self.interface = interface
+        self.hook = hook
+        self.info = info
+        self.config = config
+        self.counters = counters
     }
 
     func readConfig() throws -> RedirectConfig {
@@ -51,5 +61,24 @@ struct AttachedProgram {
 
     func readCounters() throws -> CounterValues {
         try CounterValues.read(from: counters)
+    }
+}
+
+/// glb-redirect's clsact filter slot (TCSlot) as seen from its program.
+enum ClsactSlot {
+    /// The glb-redirect program in the slot, opened; nil if the slot is empty. Throws
+    /// `.foreignProgram` if another program sits there.
+    static func program(on interface: Interface) throws -> ProgramInfo? {
+        let tc = TCIngress(interface: interface)
+        // The program can be replaced between reading its id and opening it: look again.
+        for _ in 0..<3 {
+            guard let id = try tc.attachedProgramID() else { return nil }
+            guard let info = try ProgramInfo.read(id: id) else { continue }
+            guard info.isGLBRedirect else {
+                throw LoaderError.foreignProgram(interface: interface.name, programID: id, name: info.name)
+            }
+            return info
+        }
+        throw LoaderError.system(action: "reading the program on \(interface.name): it keeps changing", errno: EAGAIN)
     }
 }

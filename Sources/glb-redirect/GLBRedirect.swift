@@ -15,16 +15,18 @@ struct GLBRedirect: ParsableCommand {
             connections survive when the forwarding table changes. It replaces GLB's \
             iptables module (ipt_GLBREDIRECT) and needs no iptables rules.
 
-            The program is built into this binary; `attach` loads it and adds it as a tc \
-            filter on the interface's clsact ingress hook (handle \(TCSlot.handleText), \
-            priority \(TCSlot.priority)). The filter keeps the program loaded after \
-            glb-redirect exits; nothing is pinned. `status`, `stats` and `detach` find the \
-            program again from the interface's tc filter, so they work from any process \
-            in the same network namespace, including under `ip netns exec`.
+            The program is built into this binary; `attach` loads it and attaches it to the \
+            interface's tcx ingress hook (Linux 6.6 and later), or on older kernels adds it \
+            as a tc filter on the clsact ingress hook (handle \(TCSlot.handleText), priority \
+            \(TCSlot.priority)). The hook keeps the program loaded after glb-redirect exits; \
+            nothing is pinned. `status`, `stats` and `detach` find the program again from \
+            the interface, so they work from any process in the same network namespace, \
+            including under `ip netns exec`.
 
-            attach and detach need root, or CAP_BPF and CAP_NET_ADMIN; status and stats \
-            need root, or CAP_SYS_ADMIN (the kernel opens a program by id only for it). \
-            See docs/glb-redirect.md for backend setup and troubleshooting.
+            attach needs root, or CAP_BPF and CAP_NET_ADMIN; status and stats need root, or \
+            CAP_SYS_ADMIN (the kernel opens a program by id only for it); detach needs \
+            CAP_NET_ADMIN, and CAP_SYS_ADMIN too on tcx. See docs/glb-redirect.md for \
+            backend setup and troubleshooting.
             """,
         subcommands: [Attach.self, Detach.self, Status.self, Stats.self]
     )

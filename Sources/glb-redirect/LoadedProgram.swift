@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// glb-redirect's object, opened and loaded into the kernel (verified, maps created), not yet
-/// attached anywhere. Closing it after attaching is fine: the tc filter holds the program,
+/// attached anywhere. Closing it after attaching is fine: the hook holds the program,
 /// and the program holds its maps.
 final class LoadedProgram {
     private let object: OpaquePointer
@@ -49,7 +49,11 @@ final class LoadedProgram {
         guard let object = opened else {
             let code = errno
             image?.deallocate()
-            if code == ENOENT, case .file(let path) = source { throw LoaderError.objectNotFound(path) }
+            // libbpf also says ENOENT for a file without the BTF its maps need: only a file
+            // that is not there is "not found".
+            if code == ENOENT, case .file(let path) = source, access(path, F_OK) != 0 {
+                throw LoaderError.objectNotFound(path)
+            }
             throw LoaderError.objectInvalid(
                 source: source.label, detail: "not a usable eBPF object (\(errorText(code)))",
                 libbpf: LibBPFLog.take())

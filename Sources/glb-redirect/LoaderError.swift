@@ -13,6 +13,7 @@ enum LoaderError: Error, CustomStringConvertible {
     case objectNotFound(String)
     case objectInvalid(source: String, detail: String, libbpf: [String])
     case notAttached(interface: String)
+    case noTCX(interface: String)
     case foreignProgram(interface: String, programID: UInt32, name: String)
     case system(action: String, errno: Int32)
 
@@ -41,7 +42,11 @@ enum LoaderError: Error, CustomStringConvertible {
             return text
         case .notAttached(let interface):
             return "glb-redirect is not attached to \(interface) "
-                + "(no tc filter at clsact ingress handle \(TCSlot.handleText), priority \(TCSlot.priority))"
+                + "(no program glb_redirect on its tcx ingress hook, and no tc filter at clsact ingress "
+                + "handle \(TCSlot.handleText), priority \(TCSlot.priority))"
+        case .noTCX(let interface):
+            return "this kernel has no tcx hook for \(interface) (it needs Linux 6.6 or later); "
+                + "attach with --hook clsact instead"
         case .foreignProgram(let interface, let programID, let name):
             return "the tc filter at clsact ingress handle \(TCSlot.handleText), priority \(TCSlot.priority) "
                 + "of \(interface) runs program '\(name)' (id \(programID)), not glb_redirect; "
@@ -87,4 +92,7 @@ enum Needs {
     static let load = "CAP_BPF and CAP_NET_ADMIN (to load a tc program)"
     static let tc = "CAP_NET_ADMIN (to change tc filters)"
     static let inspect = "CAP_SYS_ADMIN (to open a loaded program by its id)"
+    static let list = "CAP_NET_ADMIN or CAP_SYS_ADMIN (to list the programs on a tcx hook)"
+    static let detach = "CAP_NET_ADMIN, and CAP_SYS_ADMIN when the program is on the tcx hook "
+        + "(to tell it from other programs there)"
 }

@@ -10,6 +10,8 @@ struct ProgramInfo {
     let id: UInt32
     let name: String
     let mapIDs: [UInt32]
+    /// Keeps the program loaded while it is looked at; tcx detaches and replaces by fd.
+    let descriptor: FileDescriptor
 
     /// Reads the program's name and map ids. Throws `.permission` without CAP_SYS_ADMIN, and
     /// returns nil if the program is gone (replaced or detached since its id was read).
@@ -31,7 +33,7 @@ struct ProgramInfo {
                 try check(bpf_obj_get_info_by_fd(fd.raw, &again, &length), id: id)
             }
         }
-        return ProgramInfo(id: id, name: name, mapIDs: mapIDs)
+        return ProgramInfo(id: id, name: name, mapIDs: mapIDs, descriptor: fd)
     }
 
     private static func check(_ rc: Int32, id: UInt32) throws {

@@ -5,7 +5,7 @@ struct Status: ParsableCommand {
         abstract: "Show whether the program is attached, its settings and a counter summary.",
         discussion: """
             Exit status: 0 if glb-redirect is attached to the interface, 3 if it is not, \
-            1 on any error (e.g. another program in glb-redirect's tc slot).
+            1 on any error (e.g. another program in glb-redirect's clsact slot).
             """
     )
 
@@ -36,8 +36,9 @@ struct Status: ParsableCommand {
                 ("attached", "true"),
                 ("prog_id", "\(attached.info.id)"),
                 ("prog_name", JSON.string(attached.info.name)),
-                ("tc_handle", "\(TCSlot.handle)"),
-                ("tc_priority", "\(TCSlot.priority)"),
+                ("hook", JSON.string(attached.hook.rawValue)),
+                ("tc_handle", attached.hook == .clsact ? "\(TCSlot.handle)" : "null"),
+                ("tc_priority", attached.hook == .clsact ? "\(TCSlot.priority)" : "null"),
                 ("gue_port", "\(config.effectiveGUEPort)"),
                 ("netns_id", config.netnsID.map { "\($0)" } ?? "null"),
                 ("counters", counters.json),
@@ -46,8 +47,7 @@ struct Status: ParsableCommand {
         }
         Console.out("""
             glb-redirect on \(interface.name): attached
-              program:  \(attached.info.name), id \(attached.info.id), tc clsact ingress \
-            handle \(TCSlot.handleText) priority \(TCSlot.priority)
+              program:  \(attached.info.name), id \(attached.info.id), \(attached.hook.text)
               config:   GUE port \(config.effectiveGUEPort), \(config.socketLookupText)\
             \(config.unknownFlags == 0 ? "" : ", unknown flags 0x\(String(config.unknownFlags, radix: 16))")
               counters: \(counters.summary)

@@ -8,12 +8,16 @@ Started by benchmarks/redirect/run, which builds glb-redirect and the blast send
                                 on VIP:5000 that nobody reads               everything
 
 blast (pinned to one CPU) sends one frame as fast as it can into gen's eth0; the
-veth delivers it to the backend in the sender's own softirq, so the rate measures
-the receive path on that CPU. Four comparisons, each as A (without) / B (with):
+veth delivers it to the backend in the sender's own softirq, so the rate is that
+CPU's rate for sending a frame and for the backend's whole receive path. The
+sender's share is the same in A and B (bar the frame's size), so B/A understates
+what the program costs the receive path alone. The comparisons, each as A (without)
+/ B (with):
 
   local    A: plain UDP to VIP:5000, no program
-           B: the same datagram GUE-wrapped to the backend, glb-redirect attached:
-              socket lookup and decapsulation, then the same delivery
+           B: the same datagram GUE-wrapped to the backend, glb-redirect attached
+              (on tcx, where `attach` puts it on this kernel): socket lookup and
+              decapsulation, then the same delivery
            rate = datagrams that reached the UDP socket (InDatagrams + RcvbufErrors)
   pass     plain UDP to VIP:5000 without / with the program: its cost on traffic
            that is not GUE; rate as for local
@@ -22,12 +26,14 @@ the receive path on that CPU. Four comparisons, each as A (without) / B (with):
               that no local socket owns: glb-redirect rewrites it and sends it on
               (bpf_fib_lookup + bpf_redirect)
            rate = frames the sink's eth0 received
-  tc floor plain UDP to VIP:5000 without any program / with a tc program that only
-           returns TC_ACT_OK, attached the way glb-redirect is (clsact ingress,
-           direct action): what any tc program costs, a reference for the others
+  local, clsact  local with glb-redirect attached as a clsact filter (--hook clsact,
+           what kernels before 6.6 get)
+  floor    plain UDP to VIP:5000 without any program / with a program that only
+           returns TC_ACT_OK, on tcx and on clsact (a direct-action filter): what
+           any program on that hook costs, a reference for the others
 
-A has no clsact qdisc: a backend without glb-redirect has none, and attaching it adds
-the qdisc, so its cost is part of what glb-redirect costs the backend.
+A has no program and no clsact qdisc: a backend without glb-redirect has neither, so
+the hook's cost is part of what glb-redirect costs the backend.
 
 Runs alternate A and B (ABBA order), each `--seconds` long, `--rounds` times; the
 medians and the ratio B/A are printed. Nothing is asserted: this machine is shared
@@ -60,8 +66,18 @@ PAYLOAD = bytes(18)  # inner UDP datagram of 64 bytes on the wire, as a minimal 
 TC_PROGRAM = """#include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
+%s
 SEC("tc") int %s(struct __sk_buff *skb) { return %s; }
 char LICENSE[] SEC("license") = "GPL";
+"""
+
+# The tcx floor's program is attached with glb-redirect itself (Debian 12's tools predate
+# tcx): so it has glb-redirect's name and maps, and does nothing with them.
+GLB_REDIRECT_MAPS = """
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1);
+         __type(key, __u32); __type(value, __u64); } glb_config SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 24);
+         __type(key, __u32); __type(value, __u64); } glb_counters SEC(".maps");
 """
 
 
@@ -112,6 +128,7 @@ class Bench:
         self.sink.run("tc", "filter", "add", "dev", "eth0", "ingress", "bpf", "da",
                       "obj", self.tc_program("drop_all", "TC_ACT_SHOT"), "sec", "tc")
         self.pass_all = self.tc_program("pass_all", "TC_ACT_OK")
+        self.pass_all_as_glb_redirect = self.tc_program("glb_redirect", "TC_ACT_OK", GLB_REDIRECT_MAPS)
         self.program = None
 
         # The socket is held here and never read: a full queue still counts every datagram
@@ -126,26 +143,31 @@ class Bench:
             path.write_bytes(frame)
             self.frame_files[name] = path
 
-    def tc_program(self, name, verdict):
+    def tc_program(self, name, verdict, maps=""):
         """A tc program that returns `verdict` for every frame, compiled; its object file."""
         source = self.workdir / f"{name}.bpf.c"
-        source.write_text(TC_PROGRAM % (name, verdict))
-        subprocess.run(["clang", "-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu",
+        source.write_text(TC_PROGRAM % (maps, name, verdict))
+        subprocess.run(["clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu",
                         "-c", str(source), "-o", str(source.with_suffix(".o"))], check=True)
         return source.with_suffix(".o")
 
     def use(self, program):
-        """None, "glb-redirect" or "pass-all" at the backend's eth0 ingress."""
+        """None, "glb-redirect" (tcx), "glb-redirect-clsact", "pass-all-tcx" or
+        "pass-all-clsact" at the backend's eth0 ingress."""
         if program == self.program:
             return
-        if self.program == "glb-redirect":
+        if self.program in ("glb-redirect", "glb-redirect-clsact", "pass-all-tcx"):
             self.loader.run(self.backend, "detach", "--iface", "eth0", check=True)
-        elif self.program == "pass-all":
+        elif self.program == "pass-all-clsact":
             self.backend.run("tc", "qdisc", "del", "dev", "eth0", "clsact")
         self.program = None
         if program == "glb-redirect":
-            self.loader.attach(self.backend, "eth0")
-        elif program == "pass-all":
+            self.loader.attach(self.backend, "eth0", "--hook", "tcx")
+        elif program == "glb-redirect-clsact":
+            self.loader.attach(self.backend, "eth0", "--hook", "clsact")
+        elif program == "pass-all-tcx":
+            self.loader.attach(self.backend, "eth0", "--hook", "tcx", "--object", self.pass_all_as_glb_redirect)
+        elif program == "pass-all-clsact":
             self.backend.run("tc", "qdisc", "add", "dev", "eth0", "clsact")
             self.backend.run("tc", "filter", "add", "dev", "eth0", "ingress", "bpf", "da",
                              "obj", self.pass_all, "sec", "tc")
@@ -175,7 +197,9 @@ CASES = [
     ("pass-through: plain UDP, no program / program", ("plain_udp", None), ("plain_udp", "glb-redirect"), "udp"),
     ("forward: kernel routing / glb-redirect to next hop", ("gue_to_sink", None), ("gue_via_backend", "glb-redirect"),
      "sink"),
-    ("tc floor: plain UDP, no program / do-nothing program", ("plain_udp", None), ("plain_udp", "pass-all"), "udp"),
+    ("local, clsact hook: plain UDP / GUE-wrapped UDP", ("plain_udp", None), ("gue_udp", "glb-redirect-clsact"), "udp"),
+    ("floor, tcx: plain UDP, no program / do-nothing", ("plain_udp", None), ("plain_udp", "pass-all-tcx"), "udp"),
+    ("floor, clsact: plain UDP, no program / do-nothing", ("plain_udp", None), ("plain_udp", "pass-all-clsact"), "udp"),
 ]
 
 

@@ -1,7 +1,9 @@
 """The glb-redirect binary as the tests run it, and what it left in the kernel as seen
 by other tools (tc, bpftool), so that tests never check the loader only against itself."""
 
+import ctypes
 import json
+import os
 import re
 import socket
 import struct
@@ -76,6 +78,33 @@ def slot_programs(ns, iface):
         prog = f["options"].get("prog", {})
         out.append((int(f["options"]["handle"], 16), f["pref"], prog.get("id"), prog.get("name")))
     return out
+
+
+BPF_PROG_QUERY = 16
+BPF_TCX_INGRESS = 46
+SYS_BPF = 321  # x86_64
+
+
+def tcx_programs(ns, iface):
+    """(prog id, prog name) of every program on iface's tcx ingress hook, in the order they
+    run, asked of the kernel with BPF_PROG_QUERY (Debian 12's bpftool predates tcx)."""
+    import netns  # here: the director stand-in imports this module without Tests/system on its path
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    ids = (ctypes.c_uint32 * 64)()
+    attr = ctypes.create_string_buffer(128)
+    with netns.entered(ns):
+        ifindex = socket.if_nametoindex(iface)
+        # union bpf_attr's query: target_ifindex, attach_type, query_flags, attach_flags,
+        # prog_ids, prog_cnt.
+        struct.pack_into("<IIIIQI", attr, 0, ifindex, BPF_TCX_INGRESS, 0, 0, ctypes.addressof(ids), len(ids))
+        rc = libc.syscall(ctypes.c_long(SYS_BPF), ctypes.c_int(BPF_PROG_QUERY), attr, ctypes.c_uint(len(attr)))
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"BPF_PROG_QUERY tcx ingress of {iface}: {os.strerror(err)}")
+    count = struct.unpack_from("<I", attr, 24)[0]
+    return [(ids[i], bpftool("prog", "show", "id", ids[i])["name"]) for i in range(count)]
 
 
 def has_clsact(ns, iface):

@@ -1,8 +1,10 @@
 """The glb-redirect loader (Sources/glb-redirect) run as operators run it: attach,
 status, stats and detach on a veth in a network namespace, from other processes and
-under `ip netns exec`, re-attaching, and every error it must explain.
+under `ip netns exec`, re-attaching, moving between the tcx and clsact hooks, and every
+error it must explain.
 
-What the loader did is checked with tc and bpftool, not only with its own output.
+What the loader did is checked with tc, bpftool and BPF_PROG_QUERY, not only with its
+own output.
 Topology (one test's own namespaces, see Tests/system/netns.py):
 
     peer  eth0 10.0.0.1/24  <-- veth -->  backend  eth0 10.0.0.2/24, VIP on lo
@@ -37,6 +39,7 @@ from glbredirect import (
     mac_of,
     prog_exists,
     slot_programs,
+    tcx_programs,
     udp,
 )
 
@@ -76,10 +79,19 @@ def hosts():
                                     backend_mac=mac_of(backend, IFACE), peer_mac=mac_of(peer, IFACE))
 
 
-def only_program(ns):
-    """The prog id in glb-redirect's slot; fails unless it is the interface's only filter."""
-    filters = slot_programs(ns, IFACE)
-    assert len(filters) == 1, filters
+HOOKS = ["tcx", "clsact"]
+
+
+def only_program(ns, hook="tcx"):
+    """The id of glb-redirect's program on `hook`; fails unless it is the only program on
+    the interface's ingress, on either hook."""
+    filters, on_tcx = slot_programs(ns, IFACE), tcx_programs(ns, IFACE)
+    if hook == "tcx":
+        assert filters == [] and len(on_tcx) == 1, (filters, on_tcx)
+        prog_id, name = on_tcx[0]
+        assert name == "glb_redirect"
+        return prog_id
+    assert on_tcx == [] and len(filters) == 1, (filters, on_tcx)
     handle, prio, prog_id, name = filters[0]
     assert (handle, prio, name) == (TC_HANDLE, TC_PRIORITY, "glb_redirect")
     return prog_id
@@ -137,16 +149,18 @@ def drain(sock, timeout=1.0):
 # Attach, inspect, detach
 # --------------------------------------------------------------------------
 
+@pytest.mark.parametrize("hook", HOOKS)
 @pytest.mark.parametrize("attach_via,inspect_via", [("exec", "nsenter"), ("nsenter", "exec")])
-def test_attach_status_stats_detach_across_processes(loader, hosts, attach_via, inspect_via):
+def test_attach_status_stats_detach_across_processes(loader, hosts, attach_via, inspect_via, hook):
     ns = hosts.backend
     status, rc = loader.status(ns, IFACE, via=inspect_via)
     assert rc == 3 and status == {"interface": IFACE, "attached": False}
 
-    res = loader.attach(ns, IFACE, via=attach_via)
-    prog_id = only_program(ns)
+    res = loader.attach(ns, IFACE, "--hook", hook, via=attach_via)
+    prog_id = only_program(ns, hook)
     assert f"(id {prog_id})" in res.stdout
-    assert has_clsact(ns, IFACE)
+    # tcx needs no qdisc; glb-redirect adds clsact only to attach there.
+    assert has_clsact(ns, IFACE) == (hook == "clsact")
 
     # Another process, in the namespace by ip netns exec (private /sys) or by setns only.
     status, rc = loader.status(ns, IFACE, via=inspect_via)
@@ -154,7 +168,9 @@ def test_attach_status_stats_detach_across_processes(loader, hosts, attach_via, 
     assert status["attached"] is True
     assert status["prog_id"] == prog_id
     assert status["prog_name"] == "glb_redirect"
-    assert (status["tc_handle"], status["tc_priority"]) == (TC_HANDLE, TC_PRIORITY)
+    assert status["hook"] == hook
+    slot = (TC_HANDLE, TC_PRIORITY) if hook == "clsact" else (None, None)
+    assert (status["tc_handle"], status["tc_priority"]) == slot
     assert status["gue_port"] == GUE_PORT and status["netns_id"] is None
     assert list(status["counters"]) == counter_names()
 
@@ -167,7 +183,7 @@ def test_attach_status_stats_detach_across_processes(loader, hosts, attach_via, 
 
     res = loader.run(ns, "detach", "--iface", IFACE, via=inspect_via, check=True)
     assert f"(id {prog_id})" in res.stdout
-    assert slot_programs(ns, IFACE) == []
+    assert slot_programs(ns, IFACE) == [] and tcx_programs(ns, IFACE) == []
     assert not has_clsact(ns, IFACE), "detach must remove the clsact qdisc it no longer needs"
     wait_gone(prog_id)
     assert loader.status(ns, IFACE, via=attach_via)[1] == 3
@@ -206,24 +222,45 @@ def test_stats_count_traffic_as_bpftool_reads_the_map(loader, hosts):
     assert re.match(r"accepted_udp_socket\s+25\s+decapsulated: ", table[counter_names().index("accepted_udp_socket")])
 
 
-def test_reattach_replaces_the_program_in_place(loader, hosts):
+@pytest.mark.parametrize("hook", HOOKS)
+def test_reattach_replaces_the_program_in_place(loader, hosts, hook):
     ns = hosts.backend
-    loader.attach(ns, IFACE)
-    first = only_program(ns)
-    res = loader.attach(ns, IFACE, "--gue-port", "4000")
-    second = only_program(ns)
+    loader.attach(ns, IFACE, "--hook", hook)
+    first = only_program(ns, hook)
+    res = loader.attach(ns, IFACE, "--hook", hook, "--gue-port", "4000")
+    second = only_program(ns, hook)
     assert second != first
     assert f"replacing id {first}" in res.stdout
     assert config_bytes(second) == struct.pack("<HHi", 4000, 0, 0)
     wait_gone(first)
     loader.run(ns, "detach", "--iface", IFACE, check=True)
-    assert not has_clsact(ns, IFACE)
+    assert not has_clsact(ns, IFACE) and tcx_programs(ns, IFACE) == []
+
+
+@pytest.mark.parametrize("start,move_to", [("clsact", "tcx"), ("tcx", "clsact")])
+def test_attach_moves_the_program_between_hooks(loader, hosts, start, move_to):
+    """Attaching on the other hook leaves one glb-redirect program, on the new hook, and
+    no clsact qdisc that only glb-redirect used."""
+    ns = hosts.backend
+    loader.attach(ns, IFACE, "--hook", start)
+    old = only_program(ns, start)
+    res = loader.attach(ns, IFACE, "--hook", move_to)
+    new = only_program(ns, move_to)
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith(f"attached glb_redirect (id {new}) to {IFACE} "
+                               + ("tcx ingress" if move_to == "tcx" else "tc clsact ingress"))
+    assert lines[1].startswith(f"detached glb_redirect (id {old}) from {IFACE} {start}"), lines
+    assert has_clsact(ns, IFACE) == (move_to == "clsact")
+    wait_gone(old)
+    status, _ = loader.status(ns, IFACE)
+    assert status["hook"] == move_to and status["prog_id"] == new
 
 
 def test_reattach_loses_no_packet(loader, hosts):
-    """GUE datagrams sent while the program is replaced five times all arrive: had there
-    been a moment without the program, the stack would have dropped the still
-    encapsulated datagrams (nothing listens on the GUE port)."""
+    """GUE datagrams sent while the program is replaced five times, on the same hook and
+    moving between tcx and clsact, all arrive: had there been a moment without the
+    program, the stack would have dropped the still encapsulated datagrams (nothing
+    listens on the GUE port)."""
     ns = hosts.backend
     loader.attach(ns, IFACE)
     listener = udp_listener(hosts)
@@ -247,11 +284,11 @@ def test_reattach_loses_no_packet(loader, hosts):
     thread.start()
     ids, during = [], []
     try:
-        for _ in range(5):
+        for hook in ("tcx", "clsact", "clsact", "tcx", "tcx"):
             before = sent[0]
-            loader.attach(ns, IFACE)
+            loader.attach(ns, IFACE, "--hook", hook)
             during.append(sent[0] - before)
-            ids.append(only_program(ns))
+            ids.append(only_program(ns, hook))
         time.sleep(0.1)
     finally:
         stop.set()
@@ -366,7 +403,7 @@ def prog_tag(prog_id):
 
 def test_detach_keeps_a_clsact_qdisc_that_other_filters_use(loader, hosts, tmp_path):
     ns = hosts.backend
-    loader.attach(ns, IFACE)
+    loader.attach(ns, IFACE, "--hook", "clsact")
     obj = compile_bpf(tmp_path, "other", OTHER)
     ns.run("tc", "filter", "add", "dev", IFACE, "egress", "prio", "1", "bpf", "da", "obj", obj, "sec", "tc")
     res = loader.run(ns, "detach", "--iface", IFACE, check=True)
@@ -385,7 +422,7 @@ def test_verbose_attach_shows_what_libbpf_did(loader, hosts):
 
 def test_detach_can_keep_an_empty_clsact_qdisc(loader, hosts):
     ns = hosts.backend
-    loader.attach(ns, IFACE)
+    loader.attach(ns, IFACE, "--hook", "clsact")
     loader.run(ns, "detach", "--iface", IFACE, "--keep-qdisc", check=True)
     assert has_clsact(ns, IFACE)
     assert slot_programs(ns, IFACE) == []
@@ -402,7 +439,7 @@ def assert_fails(res, *phrases, code=1):
 
 
 def assert_untouched(ns):
-    assert slot_programs(ns, IFACE) == []
+    assert slot_programs(ns, IFACE) == [] and tcx_programs(ns, IFACE) == []
     assert not has_clsact(ns, IFACE)
 
 
@@ -440,30 +477,40 @@ def test_nothing_attached(loader, hosts):
 NO_CAPS = ("setpriv", "--bounding-set=-all", "--inh-caps=-all")
 
 
-def test_without_privileges(loader, hosts):
+@pytest.mark.parametrize("hook", HOOKS)
+def test_without_privileges(loader, hosts, hook):
     ns = hosts.backend
-    res = loader.run(ns, "attach", "--iface", IFACE, wrap=NO_CAPS)
+    res = loader.run(ns, "attach", "--iface", IFACE, "--hook", hook, wrap=NO_CAPS)
     assert_fails(res, "operation not permitted", "needs root, or CAP_BPF and CAP_NET_ADMIN")
     assert_untouched(ns)
 
-    loader.attach(ns, IFACE)
-    prog_id = only_program(ns)
+    loader.attach(ns, IFACE, "--hook", hook)
+    prog_id = only_program(ns, hook)
     for command in ("status", "stats"):
         res = loader.run(ns, command, "--iface", IFACE, wrap=NO_CAPS)
         assert_fails(res, "needs root, or CAP_SYS_ADMIN")
     res = loader.run(ns, "detach", "--iface", IFACE, wrap=NO_CAPS)
     assert_fails(res, "needs root, or CAP_NET_ADMIN")
-    assert only_program(ns) == prog_id
+    assert only_program(ns, hook) == prog_id
 
 
-def test_with_only_the_documented_capabilities(loader, hosts):
+def caps(*names):
+    return ("setpriv", "--bounding-set=-all" + "".join(f",+{n}" for n in names), "--inh-caps=-all")
+
+
+@pytest.mark.parametrize("hook,detach_caps", [("tcx", ("net_admin", "sys_admin")), ("clsact", ("net_admin",))])
+def test_with_only_the_documented_capabilities(loader, hosts, hook, detach_caps):
+    """attach: CAP_BPF and CAP_NET_ADMIN; status: CAP_SYS_ADMIN; detach: CAP_NET_ADMIN,
+    and CAP_SYS_ADMIN on tcx, where only the program's name tells it from others."""
     ns = hosts.backend
-    loader.attach(ns, IFACE, wrap=("setpriv", "--bounding-set=-all,+bpf,+net_admin", "--inh-caps=-all"))
-    prog_id = only_program(ns)
-    status, rc = loader.status(ns, IFACE, wrap=("setpriv", "--bounding-set=-all,+sys_admin", "--inh-caps=-all"))
+    loader.attach(ns, IFACE, "--hook", hook, wrap=caps("bpf", "net_admin"))
+    prog_id = only_program(ns, hook)
+    status, rc = loader.status(ns, IFACE, wrap=caps("sys_admin"))
     assert rc == 0 and status["prog_id"] == prog_id
-    loader.run(ns, "detach", "--iface", IFACE, check=True,
-               wrap=("setpriv", "--bounding-set=-all,+net_admin", "--inh-caps=-all"))
+    if hook == "tcx":
+        res = loader.run(ns, "detach", "--iface", IFACE, wrap=caps("net_admin"))
+        assert_fails(res, "needs root, or CAP_NET_ADMIN, and CAP_SYS_ADMIN when the program is on the tcx hook")
+    loader.run(ns, "detach", "--iface", IFACE, check=True, wrap=caps(*detach_caps))
     assert_untouched(ns)
 
 
@@ -519,6 +566,22 @@ def test_verifier_log_goes_to_a_new_file_by_default(loader, hosts, tmp_path):
     assert "invalid access to packet" in open(path).read()
 
 
+def test_an_object_without_btf_is_not_called_missing(loader, hosts, tmp_path):
+    """libbpf answers ENOENT for maps declared without BTF (clang without -g); the file
+    is there, so the error must say what is wrong with it."""
+    src = tmp_path / "no_btf.bpf.c"
+    src.write_text("#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n" + MAPS
+                   + 'SEC("tc") int glb_redirect(struct __sk_buff *skb) { return 0; }\n'
+                   + 'char LICENSE[] SEC("license") = "GPL";\n')
+    obj = tmp_path / "no_btf.o"
+    subprocess.run(["clang", "-O2", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu",
+                    "-c", str(src), "-o", str(obj)], check=True)
+    res = loader.run(hosts.backend, "attach", "--iface", IFACE, "--object", obj)
+    assert_fails(res, f"{obj}: not a usable eBPF object", "BTF is required")
+    assert "not found" not in res.stderr
+    assert_untouched(hosts.backend)
+
+
 def test_an_object_without_the_program(loader, hosts, tmp_path):
     obj = compile_bpf(tmp_path, "other", MAPS + OTHER)
     res = loader.run(hosts.backend, "attach", "--iface", IFACE, "--object", obj)
@@ -534,10 +597,51 @@ def test_another_program_in_the_slot_is_left_alone(loader, hosts, tmp_path):
            "handle", hex(TC_HANDLE), "bpf", "da", "obj", obj, "sec", "tc")
     before = slot_programs(ns, IFACE)
     assert [name for *_, name in before] == ["other_prog"]
-    for command in ("attach", "detach", "stats", "status"):
-        res = loader.run(ns, command, "--iface", IFACE)
+    for command in (("attach", "--hook", "clsact"), ("detach",), ("stats",), ("status",)):
+        res = loader.run(ns, *command, "--iface", IFACE)
         assert_fails(res, "runs program 'other_prog'", "not glb_redirect")
-    assert slot_programs(ns, IFACE) == before
+    assert slot_programs(ns, IFACE) == before and tcx_programs(ns, IFACE) == []
+
+    # On tcx, glb-redirect runs beside it, and comes and goes without touching it.
+    loader.attach(ns, IFACE)
+    assert [name for _, name in tcx_programs(ns, IFACE)] == ["glb_redirect"]
+    status, rc = loader.status(ns, IFACE)
+    assert rc == 0 and status["hook"] == "tcx"
+    loader.run(ns, "detach", "--iface", IFACE, check=True)
+    assert slot_programs(ns, IFACE) == before and tcx_programs(ns, IFACE) == []
+
+
+DROP_ALL = 'SEC("tc") int drop_all(struct __sk_buff *skb) { return 2; /* TC_ACT_SHOT */ }'
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_traffic_that_is_not_glb_redirects_still_reaches_later_filters(loader, hosts, tmp_path, hook):
+    """A packet glb-redirect does not take gets no verdict from it (TC_ACT_UNSPEC), so a
+    clsact filter that runs after it still sees the packet, as it would without
+    glb-redirect: a filter dropping everything, at a priority after glb-redirect's slot,
+    stops pings (and ARP). The GUE datagrams glb-redirect takes are its to deliver: they
+    arrive."""
+    ns = hosts.backend
+    loader.attach(ns, IFACE, "--hook", hook)
+    if hook == "tcx":
+        ns.run("tc", "qdisc", "add", "dev", IFACE, "clsact")
+    obj = compile_bpf(tmp_path, "drop_all", DROP_ALL)
+    ns.run("tc", "filter", "add", "dev", IFACE, "ingress", "prio", str(TC_PRIORITY + 1),
+           "bpf", "da", "obj", obj, "sec", "tc")
+    listener = udp_listener(hosts)
+    sender = Sender(hosts)
+    try:
+        for i in range(5):
+            sender.gue_udp(b"through %d" % i)
+        received = drain(listener, timeout=0.5)
+    finally:
+        sender.close()
+        listener.close()
+    ping = hosts.peer.run("ping", "-c", "2", "-i", "0.2", "-W", "1", BACKEND_IP, check=False)
+    assert received == [b"through %d" % i for i in range(5)]
+    assert ping.returncode != 0, "the drop-all filter after glb-redirect never saw the pings"
+    stats = loader.stats(ns, IFACE)
+    assert stats["accepted_udp_socket"] == 5 and stats["not_gue"] >= 2
 
 
 @pytest.mark.parametrize("args,phrase", [
@@ -554,7 +658,7 @@ def test_bad_arguments(loader, hosts, args, phrase):
 
 def test_help_explains_every_flag(loader, hosts):
     flags = {
-        "attach": ["--iface", "--gue-port", "--netns-id", "--object", "--verifier-log", "--verbose"],
+        "attach": ["--iface", "--gue-port", "--netns-id", "--hook", "--object", "--verifier-log", "--verbose"],
         "detach": ["--iface", "--keep-qdisc"],
         "status": ["--iface", "--json"],
         "stats": ["--iface", "--json"],
