@@ -26,6 +26,11 @@ what the program costs the receive path alone. The comparisons, each as A (witho
               that no local socket owns: glb-redirect rewrites it and sends it on
               (bpf_fib_lookup + bpf_redirect)
            rate = frames the sink's eth0 received
+  local TCP  A: a bare ACK of an established connection (CLIENT:port -> VIP:80)
+           B: the same segment GUE-wrapped: the program finds the connection's socket
+              (bpf_skc_lookup_tcp) and decapsulates it
+           rate = segments the backend's TCP received (InSegs); the ACK is a duplicate
+           that the connection takes on its fast path and answers with nothing
   local, clsact  local with glb-redirect attached as a clsact filter (--hook clsact,
            what kernels before 6.6 get)
   floor    plain UDP to VIP:5000 without any program / with a program that only
@@ -81,9 +86,9 @@ struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 24);
 """
 
 
-def tcp_ack(src, dst, sport, dport):
-    """A bare ACK of a connection the backend does not know."""
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, 1000, 2000, 5 << 4, 0x10, 8192, 0, 0)
+def tcp_ack(src, dst, sport, dport, seq=1000, ack=2000, window=8192):
+    """A bare ACK; by default of a connection the backend does not know."""
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, 0x10, window, 0, 0)
     pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, 20)
     hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr)) + hdr[18:]
     return ipv4(src, dst, 6, hdr)
@@ -137,11 +142,54 @@ class Bench:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((VIP, 5000))
 
+        all_frames = frames()
+        all_frames.update(self.tcp_connection())
         self.frame_files = {}
-        for name, frame in frames().items():
+        for name, frame in all_frames.items():
             path = self.workdir / f"{name}.bin"
             path.write_bytes(frame)
             self.frame_files[name] = path
+
+    def tcp_connection(self):
+        """Opens a TCP connection from CLIENT (on gen) to VIP:80 (on the backend) and returns
+        frames of a bare ACK in it, plain and GUE-wrapped, as the client would send it next.
+        Without timestamps and window scaling the ACK is 20 bytes of header with the window
+        the client advertised, which is what the backend's fast path predicts."""
+        self.gen.sysctl("net.ipv4.tcp_timestamps", 0)
+        self.gen.sysctl("net.ipv4.tcp_window_scaling", 0)
+        self.gen.ip("addr", "add", f"{CLIENT}/32", "dev", "eth0")
+        self.gen.ip("route", "add", f"{VIP}/32", "via", BACKEND_IP, "src", CLIENT)
+        with netns.entered(self.backend):
+            self.tcp_listener = socket.socket()
+        self.tcp_listener.bind((VIP, 80))
+        self.tcp_listener.listen()
+        with netns.entered(self.gen):
+            tap = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL: outgoing too
+            self.tcp_client = socket.socket()
+        tap.bind(("eth0", 0))
+        tap.settimeout(5)
+        self.tcp_client.bind((CLIENT, 0))
+        self.tcp_client.connect((VIP, 80))
+        self.tcp_server, _ = self.tcp_listener.accept()
+        port = self.tcp_client.getsockname()[1]
+        # The handshake as it went over gen's eth0: the client's last ACK carries seq, ack and
+        # window; the socket has sent nothing since.
+        last_ack = None
+        while last_ack is None:
+            frame = tap.recv(2048)
+            ip = frame[14:]
+            if frame[12:14] != b"\x08\x00" or ip[9] != 6 or ip[12:16] != socket.inet_aton(CLIENT):
+                continue
+            tcp = ip[(ip[0] & 0x0F) * 4:]
+            sport, dport, seq, ack, _, flags, window = struct.unpack("!HHIIBBH", tcp[:16])
+            if (sport, dport, flags) == (port, 80, 0x10):
+                last_ack = (seq, ack, window)
+        tap.close()
+        seq, ack, window = last_ack
+        segment = tcp_ack(CLIENT, VIP, port, 80, seq=seq, ack=ack, window=window)
+        to_backend = lambda outer: ether(MACS["backend"], MACS["gen"], outer)  # noqa: E731
+        return {"tcp_ack": to_backend(segment),
+                "gue_tcp_ack": to_backend(gue(segment, outer_src=GEN_IP, outer_dst=BACKEND_IP))}
 
     def tc_program(self, name, verdict, maps=""):
         """A tc program that returns `verdict` for every frame, compiled; its object file."""
@@ -179,6 +227,11 @@ class Bench:
         row = dict(zip(head[1:], map(int, values[1:])))
         return row["InDatagrams"] + row["RcvbufErrors"]
 
+    def tcp_received(self):
+        lines = self.backend.run("cat", "/proc/net/snmp").stdout.splitlines()
+        head, values = [l.split() for l in lines if l.startswith("Tcp:")][:2]
+        return int(dict(zip(head[1:], values[1:]))["InSegs"])
+
     def sink_received(self):
         link = json.loads(self.sink.ip("-s", "-j", "link", "show", "dev", "eth0").stdout)[0]
         return link["stats64"]["rx"]["packets"]
@@ -197,6 +250,7 @@ CASES = [
     ("pass-through: plain UDP, no program / program", ("plain_udp", None), ("plain_udp", "glb-redirect"), "udp"),
     ("forward: kernel routing / glb-redirect to next hop", ("gue_to_sink", None), ("gue_via_backend", "glb-redirect"),
      "sink"),
+    ("local TCP: plain ACK / GUE-wrapped ACK, established", ("tcp_ack", None), ("gue_tcp_ack", "glb-redirect"), "tcp"),
     ("local, clsact hook: plain UDP / GUE-wrapped UDP", ("plain_udp", None), ("gue_udp", "glb-redirect-clsact"), "udp"),
     ("floor, tcx: plain UDP, no program / do-nothing", ("plain_udp", None), ("plain_udp", "pass-all-tcx"), "udp"),
     ("floor, clsact: plain UDP, no program / do-nothing", ("plain_udp", None), ("plain_udp", "pass-all-clsact"), "udp"),
@@ -217,7 +271,7 @@ def main():
     netns.reap_stale()
     with tempfile.TemporaryDirectory(prefix="glb-redirect-bench-") as workdir, netns.Lab() as lab:
         bench = Bench(lab, Loader(args.glb_redirect), args.blast, workdir, args.cpu)
-        counters = {"udp": bench.udp_reached, "sink": bench.sink_received}
+        counters = {"udp": bench.udp_reached, "sink": bench.sink_received, "tcp": bench.tcp_received}
         print(f"{args.rounds} rounds of {args.seconds:g} s per run, sender on CPU {args.cpu}, "
               f"frames {len(frames()['plain_udp'])}-{len(frames()['gue_via_backend'])} bytes\n")
         print(f"{'case':52} {'A pps':>10} {'B pps':>10} {'B/A':>6}   (sender pps A / B)")
@@ -235,7 +289,8 @@ def main():
             print(f"{name:52} {ma:10.0f} {mb:10.0f} {mb / ma:6.2f}   "
                   f"({statistics.median(offered['A']):.0f} / {statistics.median(offered['B']):.0f})")
         bench.use(None)
-        bench.sock.close()
+        for sock in (bench.sock, bench.tcp_client, bench.tcp_server, bench.tcp_listener):
+            sock.close()
 
 
 if __name__ == "__main__":
