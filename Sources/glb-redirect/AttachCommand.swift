@@ -83,64 +83,59 @@ struct Attach: ParsableCommand {
         try program.config.update(0, config.bytes)
         let hook = try self.hook.resolve(on: interface)
 
-        // What else changed (a program moved off the other hook) follows on lines of its own.
-        var alsoDone: [String] = []
-        let line: String
+        let settings = "GUE port \(config.effectiveGUEPort), \(config.socketLookupText)"
         switch hook {
-        case .tcx: line = try attachToTCX(program, interface, &alsoDone)
-        case .clsact: line = try attachToClsact(program, interface, &alsoDone)
+        case .tcx: try attachToTCX(program, interface, settings: settings)
+        case .clsact: try attachToClsact(program, interface, settings: settings)
         }
-        Console.out(line + "; GUE port \(config.effectiveGUEPort), \(config.socketLookupText)")
-        alsoDone.forEach(Console.out)
     }
 
     /// First on the tcx hook, in place of a glb-redirect program there; then a glb-redirect
     /// filter left on clsact goes (tcx runs before clsact, so it sees no GUE packet any more).
-    private func attachToTCX(_ program: LoadedProgram, _ interface: Interface,
-                             _ alsoDone: inout [String]) throws -> String {
+    /// The attach is reported as soon as it is done, so that an error while tidying up after
+    /// it cannot hide that the new program runs.
+    private func attachToTCX(_ program: LoadedProgram, _ interface: Interface, settings: String) throws {
         let tcx = TCXIngress(interface: interface)
         let previous = try tcx.glbRedirectPrograms()
         let id = try tcx.attach(programFD: program.programFD, replacing: previous.first)
-        var line = "attached \(ProgramNames.program) (id \(id)) to \(interface.name) \(Hook.tcx.text)"
-        if let first = previous.first { line += ", replacing id \(first.id)" }
-        for extra in previous.dropFirst() {
-            if try tcx.detach(extra) { line += ", removing id \(extra.id)" }
+        Console.out("attached \(ProgramNames.program) (id \(id)) to \(interface.name) \(Hook.tcx.text)"
+            + (previous.first.map { ", replacing id \($0.id)" } ?? "") + "; " + settings)
+        for extra in previous.dropFirst() where try tcx.detach(extra) {
+            Console.out("detached \(ProgramNames.program) (id \(extra.id)) from \(interface.name) \(Hook.tcx.text)")
         }
         do {
             if let removed = try ClsactSlot.remove(from: interface, keepQdisc: false) {
-                alsoDone.append(removed)
+                Console.out(removed)
             }
         } catch LoaderError.foreignProgram {
             // Another tool's filter in the slot: not glb-redirect's to remove.
         }
-        return line
     }
 
     /// In glb-redirect's clsact slot, in place of the program there; then any glb-redirect
     /// program on the tcx hook goes (until then it ran first and handled every GUE packet).
-    private func attachToClsact(_ program: LoadedProgram, _ interface: Interface,
-                                _ alsoDone: inout [String]) throws -> String {
+    /// Those are found before anything changes: a lookup that fails then leaves the
+    /// interface as it was.
+    private func attachToClsact(_ program: LoadedProgram, _ interface: Interface, settings: String) throws {
+        let tcx = TCXIngress(interface: interface)
+        let onTCX = try tcx.glbRedirectPrograms()
         let tc = TCIngress(interface: interface)
         let createdClsact = try tc.ensureClsact()
-        let line: String
         do {
             let previous = try previousProgram(tc)
             let id = try tc.attach(programFD: program.programFD)
-            line = "attached \(ProgramNames.program) (id \(id)) to \(interface.name) \(Hook.clsact.text)"
-                + (previous.map { ", replacing id \($0)" } ?? "")
+            Console.out("attached \(ProgramNames.program) (id \(id)) to \(interface.name) \(Hook.clsact.text)"
+                + (previous.map { ", replacing id \($0)" } ?? "") + "; " + settings)
         } catch {
             // Leave the interface as it was: no empty clsact qdisc of ours behind.
             if createdClsact { try? tc.removeClsact() }
             throw error
         }
-        let tcx = TCXIngress(interface: interface)
-        for old in try tcx.glbRedirectPrograms() {
-            if try tcx.detach(old) {
-                alsoDone.append("detached \(ProgramNames.program) (id \(old.id)) from \(interface.name) \(Hook.tcx.text)")
-            }
+        for old in onTCX where try tcx.detach(old) {
+            Console.out("detached \(ProgramNames.program) (id \(old.id)) from \(interface.name) \(Hook.tcx.text)")
         }
-        return line
     }
+
     /// The id of the glb-redirect program already in the slot, if any. Refuses to replace a
     /// program of another tool that happens to use the same slot.
     private func previousProgram(_ tc: TCIngress) throws -> UInt32? {

@@ -17,15 +17,24 @@ struct AttachedProgram {
     /// if the clsact slot holds another program.
     static func find(on interface: Interface) throws -> AttachedProgram {
         do {
-            if let info = try TCXIngress(interface: interface).glbRedirectPrograms().first {
-                return try AttachedProgram(interface: interface, hook: .tcx, info: info)
+            // Older kernels let only CAP_NET_ADMIN list a hook's programs, even one they do
+            // not have: if listing is refused, the clsact slot may still hold the program,
+            // which CAP_SYS_ADMIN can open.
+            var refused: LoaderError?
+            do {
+                if let info = try TCXIngress(interface: interface).glbRedirectPrograms().first {
+                    return try AttachedProgram(interface: interface, hook: .tcx, info: info)
+                }
+            } catch let error as LoaderError {
+                guard case .permission = error else { throw error }
+                refused = error
             }
-            guard let info = try ClsactSlot.program(on: interface) else {
-                throw LoaderError.notAttached(interface: interface.name)
+            if let info = try ClsactSlot.program(on: interface) {
+                return try AttachedProgram(interface: interface, hook: .clsact, info: info)
             }
-            return try AttachedProgram(interface: interface, hook: .clsact, info: info)
+            throw refused ?? LoaderError.notAttached(interface: interface.name)
         } catch LoaderError.permission(let action, _) {
-            // CAP_SYS_ADMIN alone is enough for every step here.
+            // CAP_SYS_ADMIN alone is enough for every step here on current kernels.
             throw LoaderError.permission(action: action, capabilities: Needs.inspect)
         }
     }

@@ -25,8 +25,9 @@ struct GLBRedirect: ParsableCommand {
 
             attach needs root, or CAP_BPF and CAP_NET_ADMIN; status and stats need root, or \
             CAP_SYS_ADMIN (the kernel opens a program by id only for it); detach needs \
-            CAP_NET_ADMIN, and CAP_SYS_ADMIN too on tcx. See docs/glb-redirect.md for \
-            backend setup and troubleshooting.
+            CAP_NET_ADMIN. attach and detach need CAP_SYS_ADMIN as well whenever the tcx \
+            hook holds programs. See docs/glb-redirect.md for backend setup and \
+            troubleshooting.
             """,
         subcommands: [Attach.self, Detach.self, Status.self, Stats.self]
     )

@@ -93,6 +93,8 @@ enum Needs {
     static let tc = "CAP_NET_ADMIN (to change tc filters)"
     static let inspect = "CAP_SYS_ADMIN (to open a loaded program by its id)"
     static let list = "CAP_NET_ADMIN or CAP_SYS_ADMIN (to list the programs on a tcx hook)"
-    static let detach = "CAP_NET_ADMIN, and CAP_SYS_ADMIN when the program is on the tcx hook "
-        + "(to tell it from other programs there)"
+    static let tell = "CAP_SYS_ADMIN as well as what the command needs otherwise (to tell "
+        + "glb-redirect's program from the others on the tcx hook by its name)"
+    static let detach = "CAP_NET_ADMIN, and CAP_SYS_ADMIN whenever the tcx hook holds programs "
+        + "(to tell glb-redirect's from the others)"
 }

@@ -39,20 +39,30 @@ struct TCXIngress {
     /// The glb-redirect programs on the hook (normally one), opened. Needs CAP_SYS_ADMIN
     /// whenever the hook holds any program: only the name tells glb-redirect's apart.
     func glbRedirectPrograms() throws -> [ProgramInfo] {
-        guard let ids = try programIDs() else { return [] }
-        var programs: [ProgramInfo] = []
-        for id in ids {
-            let info: ProgramInfo?
-            do {
-                info = try ProgramInfo.read(id: id)
-            } catch LoaderError.permission {
-                throw LoaderError.permission(
-                    action: "telling glb-redirect's program from the \(ids.count) on the tcx hook of \(interface.name)",
-                    capabilities: Needs.inspect)
+        // A program can be replaced or detached between the query and opening it by id:
+        // then the list is stale, and is read again.
+        for _ in 0..<3 {
+            guard let ids = try programIDs() else { return [] }
+            var programs: [ProgramInfo] = []
+            var stale = false
+            for id in ids {
+                let info: ProgramInfo?
+                do {
+                    info = try ProgramInfo.read(id: id)
+                } catch LoaderError.permission {
+                    throw LoaderError.permission(
+                        action: "telling glb-redirect's program from the \(ids.count) on the tcx hook of \(interface.name)",
+                        capabilities: Needs.tell)
+                }
+                guard let info else {
+                    stale = true
+                    break
+                }
+                if info.isGLBRedirect { programs.append(info) }
             }
-            if let info, info.isGLBRedirect { programs.append(info) }
+            if !stale { return programs }
         }
-        return programs
+        throw LoaderError.system(action: "reading the tcx programs of \(interface.name): they keep changing", errno: EAGAIN)
     }
 
     /// Puts the program first on the hook, or in the place of `replacing` in one step (every

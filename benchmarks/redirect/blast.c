@@ -8,9 +8,13 @@
  * small, so the rate is set by what the receiving side does with each frame. On a
  * veth, the receive path runs in the sender's softirq context on the same CPU: pin
  * the sender (taskset) and the measured rate is that CPU's packet rate.
+ *
+ * SIGTERM or SIGINT ends the run early, with the same report: a test can send for as
+ * long as it needs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <net/if.h>
 #include <linux/if_packet.h>
 #include <netinet/in.h>
@@ -31,8 +35,17 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 int main(int argc, char **argv)
 {
+	struct sigaction sa;
 	static unsigned char frame[9000];
 	struct mmsghdr msgs[BATCH];
 	struct sockaddr_ll addr;
@@ -87,6 +100,11 @@ int main(int argc, char **argv)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
 	start = now();
 	do {
 		int n = sendmmsg(fd, msgs, BATCH, 0);
@@ -98,7 +116,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		sent += n;
-	} while ((elapsed = now() - start) < seconds);
+	} while ((elapsed = now() - start) < seconds && !stop);
 
 	printf("%llu %.6f\n", sent, elapsed);
 	return 0;

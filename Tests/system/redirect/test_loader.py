@@ -10,6 +10,7 @@ Topology (one test's own namespaces, see Tests/system/netns.py):
     peer  eth0 10.0.0.1/24  <-- veth -->  backend  eth0 10.0.0.2/24, VIP on lo
 """
 
+import json
 import os
 import re
 import socket
@@ -38,6 +39,7 @@ from glbredirect import (
     ipv4,
     mac_of,
     prog_exists,
+    prog_maps,
     slot_programs,
     tcx_programs,
     udp,
@@ -509,7 +511,7 @@ def test_with_only_the_documented_capabilities(loader, hosts, hook, detach_caps)
     assert rc == 0 and status["prog_id"] == prog_id
     if hook == "tcx":
         res = loader.run(ns, "detach", "--iface", IFACE, wrap=caps("net_admin"))
-        assert_fails(res, "needs root, or CAP_NET_ADMIN, and CAP_SYS_ADMIN when the program is on the tcx hook")
+        assert_fails(res, "needs root, or CAP_NET_ADMIN, and CAP_SYS_ADMIN whenever the tcx hook holds programs")
     loader.run(ns, "detach", "--iface", IFACE, check=True, wrap=caps(*detach_caps))
     assert_untouched(ns)
 
@@ -611,23 +613,31 @@ def test_another_program_in_the_slot_is_left_alone(loader, hosts, tmp_path):
     assert slot_programs(ns, IFACE) == before and tcx_programs(ns, IFACE) == []
 
 
-DROP_ALL = 'SEC("tc") int drop_all(struct __sk_buff *skb) { return 2; /* TC_ACT_SHOT */ }'
+# Drops every frame, and counts what it sees in map `seen`.
+DROP_ALL = """
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1);
+         __type(key, __u32); __type(value, __u64); } seen SEC(".maps");
+SEC("tc") int drop_all(struct __sk_buff *skb)
+{
+	__u32 key = 0;
+	__u64 *n = bpf_map_lookup_elem(&seen, &key);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	return 2; /* TC_ACT_SHOT */
+}
+"""
 
 
-@pytest.mark.parametrize("hook", HOOKS)
-def test_traffic_that_is_not_glb_redirects_still_reaches_later_filters(loader, hosts, tmp_path, hook):
-    """A packet glb-redirect does not take gets no verdict from it (TC_ACT_UNSPEC), so a
-    clsact filter that runs after it still sees the packet, as it would without
-    glb-redirect: a filter dropping everything, at a priority after glb-redirect's slot,
-    stops pings (and ARP). The GUE datagrams glb-redirect takes are its to deliver: they
-    arrive."""
-    ns = hosts.backend
-    loader.attach(ns, IFACE, "--hook", hook)
-    if hook == "tcx":
-        ns.run("tc", "qdisc", "add", "dev", IFACE, "clsact")
-    obj = compile_bpf(tmp_path, "drop_all", DROP_ALL)
-    ns.run("tc", "filter", "add", "dev", IFACE, "ingress", "prio", str(TC_PRIORITY + 1),
-           "bpf", "da", "obj", obj, "sec", "tc")
+def frames_seen(prog_id):
+    """Entry 0 of the drop-all program's `seen` map."""
+    value = bpftool("map", "lookup", "id", prog_maps(prog_id)["seen"], "key", 0, 0, 0, 0)["value"]
+    return value if isinstance(value, int) else int.from_bytes(bytes(int(b, 16) for b in value), "little")
+
+
+def send_gue_and_ping(hosts):
+    """Five GUE datagrams to the VIP's socket and two pings to the backend: the datagrams
+    that arrived, and whether the pings were answered."""
     listener = udp_listener(hosts)
     sender = Sender(hosts)
     try:
@@ -638,10 +648,168 @@ def test_traffic_that_is_not_glb_redirects_still_reaches_later_filters(loader, h
         sender.close()
         listener.close()
     ping = hosts.peer.run("ping", "-c", "2", "-i", "0.2", "-W", "1", BACKEND_IP, check=False)
+    return received, ping.returncode == 0
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_traffic_that_is_not_glb_redirects_still_reaches_later_filters(loader, hosts, tmp_path, hook):
+    """A packet glb-redirect does not take gets no verdict from it (TC_ACT_UNSPEC), so a
+    clsact filter that runs after it still sees the packet, as it would without
+    glb-redirect: a filter dropping everything, at a priority after glb-redirect's slot,
+    sees and stops the pings (and ARP). The GUE datagrams glb-redirect takes are its to
+    deliver: they arrive."""
+    ns = hosts.backend
+    loader.attach(ns, IFACE, "--hook", hook)
+    if hook == "tcx":
+        ns.run("tc", "qdisc", "add", "dev", IFACE, "clsact")
+    obj = compile_bpf(tmp_path, "drop_all", DROP_ALL)
+    ns.run("tc", "filter", "add", "dev", IFACE, "ingress", "prio", str(TC_PRIORITY + 1),
+           "bpf", "da", "obj", obj, "sec", "tc")
+    drop_all = [prog_id for _, prio, prog_id, name in slot_programs(ns, IFACE) if name == "drop_all"]
+    assert len(drop_all) == 1
+
+    received, answered = send_gue_and_ping(hosts)
     assert received == [b"through %d" % i for i in range(5)]
-    assert ping.returncode != 0, "the drop-all filter after glb-redirect never saw the pings"
+    assert not answered
     stats = loader.stats(ns, IFACE)
     assert stats["accepted_udp_socket"] == 5 and stats["not_gue"] >= 2
+    # Everything glb-redirect passed on, and nothing it took.
+    assert frames_seen(drop_all[0]) == stats["not_gue"]
+
+
+@pytest.fixture(scope="module")
+def tcx_attach(tmp_path_factory):
+    """Tests/system/redirect/tcx_attach.c, built: attaches a program last on a tcx hook."""
+    out = tmp_path_factory.mktemp("tcx_attach") / "tcx_attach"
+    subprocess.run(["clang", "-O2", "-Wall", "-Werror", "-o", str(out),
+                    str(REPO / "Tests" / "system" / "redirect" / "tcx_attach.c"), "-lbpf"], check=True)
+    return out
+
+
+def test_other_programs_on_the_tcx_hook_keep_theirs(loader, hosts, tmp_path, tcx_attach):
+    """Another tool's tcx program: glb-redirect goes before it, hands it every packet that
+    is not glb-redirect's, is replaced and detached without touching it, and needs
+    CAP_SYS_ADMIN to tell its own program from it."""
+    ns = hosts.backend
+    ns.run(tcx_attach, IFACE, compile_bpf(tmp_path, "drop_all", DROP_ALL))
+    [(other, name)] = tcx_programs(ns, IFACE)
+    assert name == "drop_all"
+
+    loader.attach(ns, IFACE)
+    first = tcx_programs(ns, IFACE)
+    assert [name for _, name in first] == ["glb_redirect", "drop_all"]
+    received, answered = send_gue_and_ping(hosts)
+    assert received == [b"through %d" % i for i in range(5)] and not answered
+    stats = loader.stats(ns, IFACE)
+    assert frames_seen(other) == stats["not_gue"] >= 2
+
+    res = loader.attach(ns, IFACE, "--gue-port", "4000")
+    second = tcx_programs(ns, IFACE)
+    assert [name for _, name in second] == ["glb_redirect", "drop_all"]
+    assert second[1][0] == other and second[0][0] != first[0][0]
+    assert f"replacing id {first[0][0]}" in res.stdout
+
+    res = loader.run(ns, "attach", "--iface", IFACE, wrap=caps("bpf", "net_admin"))
+    assert_fails(res, "needs root, or CAP_SYS_ADMIN as well")
+    assert tcx_programs(ns, IFACE) == second
+
+    loader.run(ns, "detach", "--iface", IFACE, check=True)
+    assert tcx_programs(ns, IFACE) == [(other, "drop_all")]
+    assert loader.status(ns, IFACE)[1] == 3
+
+
+def test_a_second_glb_redirect_program_on_tcx_is_tidied_away(loader, hosts, tmp_path, tcx_attach):
+    """Two glb_redirect programs on the hook (one attached by hand, say): attach replaces the
+    first and removes the other, and detach would have removed both."""
+    ns = hosts.backend
+    built = tmp_path / "glb_redirect.o"
+    subprocess.run(["bash", str(REPO / "scripts" / "build-bpf"), str(built)], check=True)
+    loader.attach(ns, IFACE)
+    ns.run(tcx_attach, IFACE, built)
+    (first, _), (second, _) = tcx_programs(ns, IFACE)
+    status, _ = loader.status(ns, IFACE)
+    assert status["prog_id"] == first
+
+    res = loader.attach(ns, IFACE)
+    new = only_program(ns)
+    assert res.stdout.splitlines()[1:] == [f"detached glb_redirect (id {second}) from {IFACE} tcx ingress"]
+    assert f"replacing id {first}" in res.stdout.splitlines()[0]
+
+    ns.run(tcx_attach, IFACE, built)
+    (_, _), (third, _) = tcx_programs(ns, IFACE)
+    res = loader.run(ns, "detach", "--iface", IFACE, check=True)
+    assert res.stdout.splitlines() == [f"detached glb_redirect (id {new}) from {IFACE} tcx ingress",
+                                       f"detached glb_redirect (id {third}) from {IFACE} tcx ingress"]
+    assert tcx_programs(ns, IFACE) == []
+
+
+@pytest.fixture(scope="module")
+def blast(tmp_path_factory):
+    """benchmarks/redirect/blast.c, built: one frame, sent over and over at full speed."""
+    out = tmp_path_factory.mktemp("blast") / "blast"
+    subprocess.run(["clang", "-O2", "-Wall", "-Werror", "-o", str(out),
+                    str(REPO / "benchmarks" / "redirect" / "blast.c")], check=True)
+    return out
+
+
+def snmp(ns, group):
+    lines = [line.split() for line in ns.run("cat", "/proc/net/snmp").stdout.splitlines()
+             if line.startswith(group + ":")]
+    return dict(zip(lines[0][1:], map(int, lines[1][1:])))
+
+
+def veth_tx_dropped(ns):
+    link = json.loads(ns.ip("-s", "-j", "link", "show", "dev", IFACE).stdout)[0]
+    return link["stats64"]["tx"]["dropped"]
+
+
+def test_replacing_under_full_load_leaves_no_gap(loader, hosts, blast, tmp_path):
+    """GUE datagrams at the sender's full speed while the program is replaced twelve
+    times, on its hook and across hooks. A datagram that met no program would reach UDP
+    port 19523, where nothing listens, and count in the backend's NoPorts: none does, and
+    every datagram sent is accounted for, delivered to the VIP's socket or dropped by the
+    veth before the backend saw it. Datagrams arrive during every single replacement."""
+    ns = hosts.backend
+    loader.attach(ns, IFACE)
+    # The kernel counts a datagram in InDatagrams when it is read, in RcvbufErrors when the
+    # socket's queue is full: a small queue, drained at the end, accounts for every one.
+    with netns.entered(ns):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    listener.bind((VIP, 5000))
+    inner = ipv4(CLIENT, VIP, 17, udp(CLIENT, VIP, 40000, 5000, bytes(18)))
+    frame = tmp_path / "gue.bin"
+    frame.write_bytes(ether(hosts.backend_mac, hosts.peer_mac,
+                            gue(inner, outer_src=PEER_IP, outer_dst=BACKEND_IP)))
+
+    def delivered():
+        udp = snmp(ns, "Udp")
+        return udp["InDatagrams"] + udp["RcvbufErrors"]
+
+    udp_before, dropped_before = snmp(ns, "Udp"), veth_tx_dropped(hosts.peer)
+    # Sends until stopped (SIGTERM), then reports what it sent.
+    sender = subprocess.Popen(hosts.peer.cmd("taskset", "-c", "0", blast, IFACE, frame, "600"),
+                              stdout=subprocess.PIPE, text=True)
+    during = []
+    try:
+        start = delivered()
+        netns.wait_for(lambda: delivered() > start, "GUE datagrams to arrive", timeout=10)
+        for hook in ["tcx", "tcx", "clsact", "clsact"] * 3:
+            before = delivered()
+            loader.attach(ns, IFACE, "--hook", hook)
+            during.append(delivered() - before)
+        sender.terminate()
+        sent = int(sender.communicate(timeout=30)[0].split()[0])
+        drain(listener, timeout=0.5)
+    finally:
+        sender.kill()
+        sender.wait()
+        listener.close()
+    udp_after, dropped = snmp(ns, "Udp"), veth_tx_dropped(hosts.peer) - dropped_before
+    delta = {k: udp_after[k] - udp_before[k] for k in udp_after}
+    assert all(n > 0 for n in during), f"datagrams delivered during each attach: {during}"
+    assert delta["NoPorts"] == 0 and delta["InCsumErrors"] == 0, delta
+    assert delta["InDatagrams"] + delta["RcvbufErrors"] + dropped == sent, (delta, dropped, sent)
 
 
 @pytest.mark.parametrize("args,phrase", [
