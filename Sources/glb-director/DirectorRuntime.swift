@@ -156,13 +156,13 @@ final class DirectorRuntime {
         for (i, k) in kernel.enumerated() { kernelPaths[i] = k }
         let running = allocate(UInt32.self, count: 1)
         running.initialize(to: 0)
-        let index = launched.count
         let context = allocate(LoopContext.self, count: 1)
         context.initialize(to: LoopContext(
             paths: paths, pathCount: flowPaths.count, planeSlot: planeSlot, qsbr: qsbr,
             qsbrThread: UInt32(processingIndex ?? 0),
             // A distributor does not run the packet path: it never writes the counter block it is given.
-            counters: counters.worker(processingIndex ?? 0), engine: engine.block(index), running: running,
+            // The engine block is the launch order's (see launch()), as its readers count.
+            counters: counters.worker(processingIndex ?? 0), engine: engine.block(0), running: running,
             toWorker: nil, fromWorker: nil, exceptionsFromWorker: nil, workerCount: 0,
             routesByPort: routes, kernelPaths: kernelPaths, kernelPathCount: kernel.count))
         return context
@@ -211,6 +211,9 @@ final class DirectorRuntime {
     }
 
     private func launch(_ entry: @convention(c) (UnsafeMutableRawPointer?) -> Int32, _ context: UnsafeMutablePointer<LoopContext>, lcore: Int, role: String) throws(Failure) {
+        // Engine counters are read back by position in `launched`: a distributor is launched
+        // after its workers, so its block is only known here, not when its context is made.
+        context.pointee.engine = engine.block(launched.count)
         let status = rte_eal_remote_launch(entry, UnsafeMutableRawPointer(context), UInt32(lcore))
         guard status == 0 else {
             throw Failure(description: "cannot launch lcore \(lcore) (\(role)): error \(status)")
