@@ -42,24 +42,16 @@ public struct ClassifierView: @unchecked Sendable {
         var level = 0
         while level < levelCount {
             let length = Int(levels[level])
-            let (mh, ml) = ClassifierView.mask(hi: hi, lo: lo, bits: bits, length: length)
-            var i = ClassifierView.slotIndex(hi: mh, lo: ml, length: length) & slotMask
-            while true {
-                let slot = slots[i]
-                if slot.length == ClassifierSlot.empty { break }
-                if Int(slot.length) == length && slot.hi == mh && slot.lo == ml {
-                    var e = Int(slot.first)
-                    let end = e &+ Int(slot.count)
-                    while e < end {
-                        let entry = entries[e]
-                        if entry.proto == proto && port >= entry.portStart && port <= entry.portEnd {
-                            return Int(entry.table) | length << 16
-                        }
-                        e &+= 1
+            if let slot = find(hi: hi, lo: lo, bits: bits, length: length) {
+                var e = Int(slot.first)
+                let end = e &+ Int(slot.count)
+                while e < end {
+                    let entry = entries[e]
+                    if entry.proto == proto && port >= entry.portStart && port <= entry.portEnd {
+                        return Int(entry.table) | length << 16
                     }
-                    break
+                    e &+= 1
                 }
-                i = (i &+ 1) & slotMask
             }
             level &+= 1
         }
@@ -104,7 +96,8 @@ public struct ClassifierView: @unchecked Sendable {
         return found
     }
 
-    @inlinable
+    /// The slot of the prefix of `length` bits that holds the address, if any binds it.
+    @inlinable @inline(__always)
     func find(hi: UInt64, lo: UInt64, bits: Int, length: Int) -> ClassifierSlot? {
         let (mh, ml) = ClassifierView.mask(hi: hi, lo: lo, bits: bits, length: length)
         var i = ClassifierView.slotIndex(hi: mh, lo: ml, length: length) & slotMask

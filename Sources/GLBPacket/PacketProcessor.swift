@@ -109,7 +109,8 @@ public enum PacketProcessor {
             let qihl = Int(q.u8(0) & 0x0f) &* 4
             guard q.u8(0) >> 4 == 4, qihl >= 20, l4Length >= 8 &+ qihl &+ 4 else { return .malformedICMP }
             let qproto = q.u8(9)
-            guard qproto == 6 || qproto == 17 else { return .notMatched }
+            // A quoted fragment after the first has no ports where they would be (as for IPv6).
+            guard qproto == 6 || qproto == 17, q.be16(6) & 0x1fff == 0 else { return .notMatched }
             let ports = q + qihl
             let vip = UInt64(q.be32(12))
             let match = plane.pointee.ipv4.lookup(hi: 0, lo: vip, bits: 32, proto: qproto, port: ports.be16(0))

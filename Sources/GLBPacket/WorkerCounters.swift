@@ -50,6 +50,16 @@ public enum Counter: Int, CaseIterable, Sendable {
         }
     }
 
+    /// A detail of `forwarded` (which counts these packets too), not an outcome of its own.
+    public var isForwardedDetail: Bool {
+        self == .forwardedICMPError || self == .forwardedEcho || self == .forwardedFragment
+    }
+
+    /// A packet dropped as unusable: neither forwarded nor handed to the exception path.
+    public var isDrop: Bool {
+        self != .forwarded && !isForwardedDetail && self != .notMatched && self != .notIP
+    }
+
     /// The most tables a director serves (bounds the per-table counters).
     public static let maxTables = TableLimits.maxTables
     /// Slots of one worker's block: the counters above, then one per table.

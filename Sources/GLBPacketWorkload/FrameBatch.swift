@@ -10,8 +10,6 @@ public final class FrameBatch {
     public let starts: UnsafeMutablePointer<UnsafeMutableRawPointer>
     /// Each frame's length.
     public let lengths: UnsafeMutablePointer<Int>
-    /// Total bytes of all frames.
-    public let totalBytes: Int
     private let memory: UnsafeMutableRawPointer
     private let pristine: UnsafeMutableRawPointer
     private let pristineStarts: UnsafeMutablePointer<UnsafeRawPointer>
@@ -22,7 +20,7 @@ public final class FrameBatch {
         self.headroom = headroom
         let slotSizes = frames.map { (headroom + $0.count + 63) / 64 * 64 }
         let bytes = slotSizes.reduce(0, +)
-        totalBytes = frames.reduce(0) { $0 + $1.count }
+        let totalBytes = frames.reduce(0) { $0 + $1.count }
         memory = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         pristine = UnsafeMutableRawPointer.allocate(byteCount: max(totalBytes, 1), alignment: 64)

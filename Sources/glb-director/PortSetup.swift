@@ -10,9 +10,6 @@ enum PortSetup {
     struct Port {
         var id: UInt16
         var mac: MACAddress
-        var driver: String
-        var rxQueues: Int
-        var txQueues: Int
     }
 
     static func start(port: UInt16, queues: Int, descriptors: (Int, Int), pool: OpaquePointer, rxDropEnabled: Bool, maxFrame: Int) throws(Failure) -> Port {
@@ -28,7 +25,7 @@ enum PortSetup {
         guard status == 0 else { throw Failure(description: string(error)) }
         let driver = withUnsafeBytes(of: setup.driver) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         log.info("port \(port) (\(driver)) started: \(queues) rx/tx queue(s), \(setup.rx_descriptors_used)/\(setup.tx_descriptors_used) descriptors, driver MTU \(setup.mtu)\(setup.rss_hash_functions != 0 ? ", RSS over IP/TCP/UDP" : "")")
-        return Port(id: port, mac: macAddress(port), driver: driver, rxQueues: queues, txQueues: queues)
+        return Port(id: port, mac: macAddress(port))
     }
 
     static func driverName(_ port: UInt16) -> String {
@@ -52,7 +49,7 @@ enum PortSetup {
         guard status == 0 else {
             throw Failure(description: "cannot create the exception interface vglb_kni\(port) (net_tap): error \(status) (is /dev/net/tun available?)")
         }
-        var started: Port
+        let started: Port
         do {
             started = try start(port: tapPort, queues: queues, descriptors: (MemoryPlan.tapDescriptors, MemoryPlan.tapDescriptors),
                                 pool: pool, rxDropEnabled: false, maxFrame: maxFrame)
@@ -60,7 +57,6 @@ enum PortSetup {
             rte_vdev_uninit(name)
             throw error
         }
-        started.driver = "net_tap (vglb_kni\(port))"
         log.info("exception path for port \(port): unmatched packets go to the kernel on vglb_kni\(port) (DPDK port \(tapPort))")
         return started
     }

@@ -53,7 +53,7 @@ final class StatsdReporter {
             if let w = processing.firstIndex(of: lcore) {
                 let c = runtime.counters.worker(w)
                 let unmatched = c[.notMatched] &+ c[.notIP]
-                let failures = Counter.allCases.filter { ![.forwarded, .forwardedICMPError, .forwardedEcho, .forwardedFragment, .notMatched, .notIP].contains($0) }
+                let failures = Counter.allCases.filter(\.isDrop)
                 delta("core.packets.matched", tag, c[.forwarded])
                 delta("core.packets.unmatched", tag, unmatched)
                 delta("core.packets.encap.success", tag, c[.forwarded])

@@ -99,6 +99,8 @@ struct ClassificationTests {
         Build.ipv4(src: "198.18.0.1", dst: "192.0.2.81", proto: 1, Build.icmp(type: 3, code: 4, Array(Build.ipv4(src: "192.0.2.80", dst: "203.0.113.7", proto: 6, Build.tcp(sport: 443, dport: 4000)).prefix(28)))),
         // another unreachable code
         Build.ipv4(src: "198.18.0.1", dst: "192.0.2.80", proto: 1, Build.icmp(type: 3, code: 1, Array(Build.ipv4(src: "192.0.2.80", dst: "203.0.113.7", proto: 6, Build.tcp(sport: 443, dport: 4000)).prefix(28)))),
+        // the quoted packet is a fragment after the first: the "ports" there are payload
+        Build.ipv4(src: "198.18.0.1", dst: "192.0.2.80", proto: 1, Build.icmp(type: 3, code: 4, Array(Build.ipv4(src: "192.0.2.80", dst: "203.0.113.7", proto: 6, Build.tcp(sport: 443, dport: 4000), fragment: 185).prefix(28)))),
         // time exceeded
         Build.ipv4(src: "198.18.0.1", dst: "192.0.2.80", proto: 1, Build.icmp(type: 11, code: 0, Array(Build.ipv4(src: "192.0.2.80", dst: "203.0.113.7", proto: 6, Build.tcp(sport: 443, dport: 4000)).prefix(28)))),
         // echo reply

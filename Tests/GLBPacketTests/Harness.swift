@@ -4,7 +4,6 @@ import GLBPacket
 /// Runs frames through the packet path with a given table and configuration.
 final class Harness {
     let table: CompiledForwardingTable
-    let config: DirectorConfig
     let plane: ForwardingPlane
     let storage = CounterStorage(workers: 1)
     static let headroom = 128
@@ -13,7 +12,6 @@ final class Harness {
     init(tables: [TableConfig], configure: (inout DirectorConfig) -> Void = { _ in }) throws {
         var config = DirectorConfig(outboundGatewayMAC: MACAddress("52:54:00:12:34:56")!, outboundSourceIP: IPAddress("10.255.255.1")!)
         configure(&config)
-        self.config = config
         table = RendezvousCompiler.compile(ForwardingTableConfig(tables: tables))
         plane = try ForwardingPlane(table: table, config: config)
     }
