@@ -130,45 +130,32 @@ public struct DirectorConfig: Equatable, Sendable {
 extension DirectorConfig {
     /// Reads and checks `director.conf`; every problem names its key.
     public static func load(path: String) throws(ConfigErrors) -> DirectorConfig {
-        let bytes: [UInt8]
-        do {
-            bytes = try FileIO.read(path: path, limit: 16 << 20)
-        } catch {
-            throw ConfigErrors([ConfigIssue(.error, file: path, message: error.description)])
-        }
-        return try decode(bytes: bytes, file: path)
+        try decode(ConfigDocument.read(path: path, limit: 16 << 20), file: path)
     }
 
     public static func decode(bytes: [UInt8], file: String) throws(ConfigErrors) -> DirectorConfig {
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(bytes)
-        } catch {
-            throw ConfigErrors([ConfigIssue(.error, file: file, message: "invalid JSON at \(error)")])
-        }
+        try decode(ConfigDocument.parse(bytes, file: file), file: file)
+    }
+
+    static func decode(_ json: JSONValue, file: String) throws(ConfigErrors) -> DirectorConfig {
         var reader = DirectorConfigReader(file: file)
         let config = reader.read(json)
-        guard let config, !reader.issues.contains(where: { $0.severity == .error }) else {
-            throw ConfigErrors(reader.issues)
+        guard let config, !reader.issues.hasErrors else {
+            throw ConfigErrors(reader.issues.issues)
         }
         return config
     }
 }
 
 private struct DirectorConfigReader {
-    let file: String
-    var issues: [ConfigIssue] = []
+    var issues: IssueList
 
-    init(file: String) { self.file = file }
-
-    mutating func error(_ field: String, _ message: String) {
-        issues.append(ConfigIssue(.error, file: file, field: field, message: message))
-    }
+    init(file: String) { issues = IssueList(file: file) }
 
     mutating func bool(_ o: JSONObject, _ key: String, default value: Bool, path: String? = nil) -> Bool {
         guard let v = o[key] else { return value }
         guard case .bool(let b) = v else {
-            error(path.map { "\($0).\(key)" } ?? key, "expected true or false, got \(v.kindName)")
+            issues.error(path.map { "\($0).\(key)" } ?? key, "expected true or false, got \(v.kindName)")
             return value
         }
         return b
@@ -178,11 +165,11 @@ private struct DirectorConfigReader {
         guard let v = o[key] else { return nil }
         let field = path.map { "\($0).\(key)" } ?? key
         guard case .integer(let i) = v else {
-            error(field, "expected an integer, got \(v.kindName)")
+            issues.error(field, "expected an integer, got \(v.kindName)")
             return nil
         }
         guard range.contains(i) else {
-            error(field, "\(i) is out of range (expected \(range.lowerBound)-\(range.upperBound))")
+            issues.error(field, "\(i) is out of range (expected \(range.lowerBound)-\(range.upperBound))")
             return nil
         }
         return Int(i)
@@ -191,22 +178,22 @@ private struct DirectorConfigReader {
     mutating func hashFields(_ o: JSONObject, _ key: String) -> HashFields? {
         guard let v = o[key] else { return nil }
         guard case .object(let h) = v else {
-            error(key, "expected an object such as {\"src_addr\": true}, got \(v.kindName)")
+            issues.error(key, "expected an object such as {\"src_addr\": true}, got \(v.kindName)")
             return nil
         }
         for k in h.keys where !["src_addr", "dst_addr", "src_port", "dst_port"].contains(k) {
-            error("\(key).\(k)", "unknown field (expected src_addr, dst_addr, src_port, dst_port)")
+            issues.error("\(key).\(k)", "unknown field (expected src_addr, dst_addr, src_port, dst_port)")
         }
         let fields = HashFields(
             srcAddr: bool(h, "src_addr", default: false, path: key), dstAddr: bool(h, "dst_addr", default: false, path: key),
             srcPort: bool(h, "src_port", default: false, path: key), dstPort: bool(h, "dst_port", default: false, path: key))
-        if fields.isEmpty { error(key, "must contain at least one field set to true") }
+        if fields.isEmpty { issues.error(key, "must contain at least one field set to true") }
         return fields
     }
 
     mutating func read(_ json: JSONValue) -> DirectorConfig? {
         guard case .object(let root) = json else {
-            error("(document)", "expected a JSON object, got \(json.kindName)")
+            issues.error("(document)", "expected a JSON object, got \(json.kindName)")
             return nil
         }
         let known: Set<String> = [
@@ -215,25 +202,25 @@ private struct DirectorConfigReader {
             "mbuf_pool_size", "mbuf_data_size", "udp_checksum", "drop_foreign_dst_mac",
         ]
         for key in root.keys where !known.contains(key) {
-            issues.append(ConfigIssue(.warning, file: file, field: key, message: "unknown key, ignored"))
+            issues.warning(key, "unknown key, ignored")
         }
 
         var mac: MACAddress?
         switch root["outbound_gateway_mac"] {
         case .string(let s)?:
             mac = MACAddress(s)
-            if mac == nil { error("outbound_gateway_mac", "expected a MAC address like 52:54:00:12:34:56, got \"\(s)\"") }
-        case let other?: error("outbound_gateway_mac", "expected a MAC address string, got \(other.kindName)")
-        case nil: error("outbound_gateway_mac", "missing: the MAC of the router every encapsulated packet is sent to")
+            if mac == nil { issues.error("outbound_gateway_mac", "expected a MAC address like 52:54:00:12:34:56, got \"\(s)\"") }
+        case let other?: issues.error("outbound_gateway_mac", "expected a MAC address string, got \(other.kindName)")
+        case nil: issues.error("outbound_gateway_mac", "missing: the MAC of the router every encapsulated packet is sent to")
         }
 
         var src: IPAddress?
         switch root["outbound_src_ip"] {
         case .string(let s)?:
             src = IPAddress(s)
-            if src?.family != .ipv4 { error("outbound_src_ip", "expected an IPv4 address, got \"\(s)\""); src = nil }
-        case let other?: error("outbound_src_ip", "expected an IPv4 address string, got \(other.kindName)")
-        case nil: error("outbound_src_ip", "missing: the IPv4 source address of encapsulated packets")
+            if src?.family != .ipv4 { issues.error("outbound_src_ip", "expected an IPv4 address, got \"\(s)\""); src = nil }
+        case let other?: issues.error("outbound_src_ip", "expected an IPv4 address string, got \(other.kindName)")
+        case nil: issues.error("outbound_src_ip", "missing: the IPv4 source address of encapsulated packets")
         }
 
         let hash = hashFields(root, "hash_fields")
@@ -249,7 +236,7 @@ private struct DirectorConfigReader {
                Self.isListenHost(String(s[..<colon])) {
                 metrics = s
             } else {
-                error("metrics_address", "expected an address and port such as \"127.0.0.1:9100\" or \"[::1]:9100\"")
+                issues.error("metrics_address", "expected an address and port such as \"127.0.0.1:9100\" or \"[::1]:9100\"")
             }
         }
 
@@ -284,23 +271,23 @@ private struct DirectorConfigReader {
 
     mutating func readFlowPaths(_ value: JSONValue?) -> [FlowPath] {
         guard let value else {
-            error("flow_paths", "missing: expected a list of {\"rx_port\", \"rx_queue\", \"tx_port\", \"tx_queue\"}")
+            issues.error("flow_paths", "missing: expected a list of {\"rx_port\", \"rx_queue\", \"tx_port\", \"tx_queue\"}")
             return []
         }
         guard case .array(let items) = value else {
-            error("flow_paths", "expected an array, got \(value.kindName)")
+            issues.error("flow_paths", "expected an array, got \(value.kindName)")
             return []
         }
         var paths: [FlowPath] = []
         for (i, item) in items.enumerated() {
             let path = "flow_paths[\(i)]"
             guard case .object(let o) = item else {
-                error(path, "expected an object, got \(item.kindName)")
+                issues.error(path, "expected an object, got \(item.kindName)")
                 continue
             }
             var values: [UInt16] = []
             for key in ["rx_port", "rx_queue", "tx_port", "tx_queue"] {
-                if o[key] == nil { error("\(path).\(key)", "missing") }
+                if o[key] == nil { issues.error("\(path).\(key)", "missing") }
                 values.append(UInt16(int(o, key, path: path, range: 0...1023) ?? 0))
             }
             paths.append(FlowPath(rxPort: values[0], rxQueue: values[1], txPort: values[2], txQueue: values[3]))
@@ -310,22 +297,22 @@ private struct DirectorConfigReader {
 
     mutating func readLcores(_ value: JSONValue?, flowPathCount: Int) -> [LcoreConfig] {
         guard let value else {
-            error("lcores", "missing: expected an object of \"lcore-N\" entries")
+            issues.error("lcores", "missing: expected an object of \"lcore-N\" entries")
             return []
         }
         guard case .object(let o) = value else {
-            error("lcores", "expected an object, got \(value.kindName)")
+            issues.error("lcores", "expected an object, got \(value.kindName)")
             return []
         }
         var lcores: [LcoreConfig] = []
         for (key, item) in o.members {
             let path = "lcores.\(key)"
             guard key.hasPrefix("lcore-"), let n = Int(key.dropFirst(6)), (0..<1024).contains(n) else {
-                error(path, "expected keys named lcore-N (N a DPDK lcore number)")
+                issues.error(path, "expected keys named lcore-N (N a DPDK lcore number)")
                 continue
             }
             guard case .object(let c) = item else {
-                error(path, "expected an object, got \(item.kindName)")
+                issues.error(path, "expected an object, got \(item.kindName)")
                 continue
             }
             var lcore = LcoreConfig(lcore: n)
@@ -339,33 +326,33 @@ private struct DirectorConfigReader {
                 case .array(let ids)?:
                     for (j, id) in ids.enumerated() {
                         guard case .integer(let f) = id, f >= 0, f < flowPathCount else {
-                            error("\(path).flow_paths[\(j)]", "expected the index of one of the \(flowPathCount) flow_paths")
+                            issues.error("\(path).flow_paths[\(j)]", "expected the index of one of the \(flowPathCount) flow_paths")
                             continue
                         }
                         lcore.flowPaths.append(Int(f))
                     }
-                    if ids.isEmpty { error("\(path).flow_paths", "an rx/tx lcore needs at least one flow path") }
+                    if ids.isEmpty { issues.error("\(path).flow_paths", "an rx/tx lcore needs at least one flow path") }
                 case let other?:
-                    error("\(path).flow_paths", "expected an array of flow path indexes, got \(other.kindName)")
+                    issues.error("\(path).flow_paths", "expected an array of flow path indexes, got \(other.kindName)")
                 case nil:
-                    error("\(path).flow_paths", "missing: an rx/tx lcore needs the flow paths it serves")
+                    issues.error("\(path).flow_paths", "missing: an rx/tx lcore needs the flow paths it serves")
                 }
-                if lcore.rx != lcore.tx { error(path, "rx and tx must be enabled together (the lcore sends what it receives)") }
+                if lcore.rx != lcore.tx { issues.error(path, "rx and tx must be enabled together (the lcore sends what it receives)") }
             }
             if lcore.dist {
                 lcore.numDistWorkers = int(c, "num_dist_workers", path: path, range: 1...128) ?? 0
-                if c["num_dist_workers"] == nil { error("\(path).num_dist_workers", "missing: distributors need their worker count") }
-                if !lcore.rx { error(path, "a distributor must also have rx and tx") }
+                if c["num_dist_workers"] == nil { issues.error("\(path).num_dist_workers", "missing: distributors need their worker count") }
+                if !lcore.rx { issues.error(path, "a distributor must also have rx and tx") }
             }
             if lcore.work {
                 lcore.workSource = int(c, "work_source", path: path, range: 0...1023)
-                if c["work_source"] == nil { error("\(path).work_source", "missing: workers need the lcore of their distributor") }
+                if c["work_source"] == nil { issues.error("\(path).work_source", "missing: workers need the lcore of their distributor") }
             }
             if lcore.work && (lcore.rx || lcore.tx || lcore.dist) {
-                error(path, "an lcore is either a worker (\"work\") or an rx/tx/dist lcore, not both")
+                issues.error(path, "an lcore is either a worker (\"work\") or an rx/tx/dist lcore, not both")
             }
             if !(lcore.rx || lcore.work) {
-                issues.append(ConfigIssue(.warning, file: file, field: path, message: "does nothing (neither rx/tx nor work)"))
+                issues.warning(path, "does nothing (neither rx/tx nor work)")
             }
             lcores.append(lcore)
         }
@@ -373,18 +360,18 @@ private struct DirectorConfigReader {
         for lcore in lcores where lcore.work {
             guard let source = lcore.workSource else { continue }
             guard let dist = lcores.first(where: { $0.lcore == source }), dist.dist else {
-                error("lcores.lcore-\(lcore.lcore).work_source", "lcore \(source) is not a distributor (\"dist\": true)")
+                issues.error("lcores.lcore-\(lcore.lcore).work_source", "lcore \(source) is not a distributor (\"dist\": true)")
                 continue
             }
         }
         for dist in lcores where dist.dist {
             let workers = lcores.filter { $0.work && $0.workSource == dist.lcore }.count
             if workers != dist.numDistWorkers {
-                error("lcores.lcore-\(dist.lcore).num_dist_workers", "is \(dist.numDistWorkers) but \(workers) worker(s) name this lcore as work_source")
+                issues.error("lcores.lcore-\(dist.lcore).num_dist_workers", "is \(dist.numDistWorkers) but \(workers) worker(s) name this lcore as work_source")
             }
         }
         if !lcores.contains(where: { $0.rx }) {
-            error("lcores", "no lcore receives packets: give one lcore \"rx\": true, \"tx\": true and its \"flow_paths\"")
+            issues.error("lcores", "no lcore receives packets: give one lcore \"rx\": true, \"tx\": true and its \"flow_paths\"")
         }
         return lcores
     }

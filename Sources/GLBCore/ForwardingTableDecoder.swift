@@ -19,21 +19,19 @@ extension ForwardingTableConfig {
 
     /// Reads and decodes a file; unreadable files and JSON syntax errors become issues too.
     public static func load(path: String) -> Decoded {
-        let bytes: [UInt8]
         do {
-            bytes = try FileIO.read(path: path, limit: 64 << 20)
+            return decode(try ConfigDocument.read(path: path, limit: 64 << 20), file: path)
         } catch {
-            return Decoded(config: nil, issues: [ConfigIssue(.error, file: path, message: "\(error)")])
+            return Decoded(config: nil, issues: error.issues)
         }
-        return decode(bytes: bytes, file: path)
     }
 
     /// Decodes JSON text; `file` names the source in messages.
     public static func decode(bytes: [UInt8], file: String) -> Decoded {
         do {
-            return decode(try JSONValue.parse(bytes), file: file)
+            return decode(try ConfigDocument.parse(bytes, file: file), file: file)
         } catch {
-            return Decoded(config: nil, issues: [ConfigIssue(.error, file: file, message: "invalid JSON at \(error)")])
+            return Decoded(config: nil, issues: error.issues)
         }
     }
 
@@ -41,85 +39,56 @@ extension ForwardingTableConfig {
     public static func decode(_ json: JSONValue, file: String) -> Decoded {
         var reader = TableSourceReader(file: file)
         let config = reader.readDocument(json)
-        let hasErrors = reader.issues.contains { $0.severity == .error }
-        return Decoded(config: hasErrors ? nil : config, issues: reader.issues)
+        return Decoded(config: reader.issues.hasErrors ? nil : config, issues: reader.issues.issues)
     }
 }
 
 private struct TableSourceReader {
-    let file: String
-    var issues: [ConfigIssue] = []
-    var tableIndex: Int?
-    var tableName: String?
+    var issues: IssueList
 
-    init(file: String) { self.file = file }
-
-    mutating func error(_ field: String?, _ message: String) {
-        issues.append(ConfigIssue(.error, file: file, tableIndex: tableIndex, tableName: tableName, field: field, message: message))
-    }
-
-    mutating func warning(_ field: String?, _ message: String) {
-        issues.append(ConfigIssue(.warning, file: file, tableIndex: tableIndex, tableName: tableName, field: field, message: message))
-    }
-
-    static func describe(_ v: JSONValue) -> String {
-        switch v {
-        case .string(let s): return "\"\(s)\""
-        case .integer(let i): return String(i)
-        case .number(let d): return String(d)
-        case .bool(let b): return String(b)
-        default: return v.kindName
-        }
-    }
-
-    mutating func warnUnknownKeys(_ object: JSONObject, known: Set<String>, at path: String?) {
-        for key in object.keys where !known.contains(key) {
-            let field = path.map { "\($0).\(key)" } ?? key
-            warning(field, "unknown key, ignored (expected one of: \(known.sorted().joined(separator: ", ")))")
-        }
-    }
+    init(file: String) { issues = IssueList(file: file) }
 
     mutating func readDocument(_ json: JSONValue) -> ForwardingTableConfig? {
         guard case .object(let root) = json else {
-            error(nil, "expected a JSON object with a \"tables\" array, got \(json.kindName)")
+            issues.error(nil, "expected a JSON object with a \"tables\" array, got \(json.kindName)")
             return nil
         }
         guard let tablesValue = root["tables"] else {
-            error("tables", "missing: the file must contain a \"tables\" array listing each forwarding table")
+            issues.error("tables", "missing: the file must contain a \"tables\" array listing each forwarding table")
             return nil
         }
         guard case .array(let tableValues) = tablesValue else {
-            error("tables", "expected an array of tables, got \(tablesValue.kindName)")
+            issues.error("tables", "expected an array of tables, got \(tablesValue.kindName)")
             return nil
         }
         if tableValues.isEmpty {
-            warning("tables", "no tables: the director will forward nothing")
+            issues.warning("tables", "no tables: the director will forward nothing")
         }
         if tableValues.count > TableLimits.maxTables {
-            error("tables", "\(tableValues.count) tables, a director serves at most \(TableLimits.maxTables)")
+            issues.error("tables", "\(tableValues.count) tables, a director serves at most \(TableLimits.maxTables)")
             return nil
         }
         var tables: [TableConfig] = []
         for (index, value) in tableValues.enumerated() {
-            tableIndex = index
-            tableName = nil
+            issues.tableIndex = index
+            issues.tableName = nil
             if let table = readTable(value) { tables.append(table) }
         }
-        tableIndex = nil
-        tableName = nil
+        issues.tableIndex = nil
+        issues.tableName = nil
         return ForwardingTableConfig(tables: tables)
     }
 
     mutating func readTable(_ value: JSONValue) -> TableConfig? {
         guard case .object(let object) = value else {
-            error(nil, "expected a table object, got \(value.kindName)")
+            issues.error(nil, "expected a table object, got \(value.kindName)")
             return nil
         }
         var name: String?
         if let nameValue = object["name"] {
-            if case .string(let s) = nameValue { name = s; tableName = s } else { error("name", "expected a string, got \(nameValue.kindName)") }
+            if case .string(let s) = nameValue { name = s; issues.tableName = s } else { issues.error("name", "expected a string, got \(nameValue.kindName)") }
         }
-        warnUnknownKeys(object, known: ["name", "hash_key", "seed", "binds", "backends", "healthchecks"], at: nil)
+        issues.warnUnknownKeys(object, known: ["name", "hash_key", "seed", "binds", "backends", "healthchecks"], at: nil)
 
         let hashKey = readKey(object, "hash_key")
         let seed = readKey(object, "seed")
@@ -132,15 +101,15 @@ private struct TableSourceReader {
 
     mutating func readKey(_ object: JSONObject, _ field: String) -> SipHashKey? {
         guard let value = object[field] else {
-            error(field, "missing: expected 32 hexadecimal digits (16 bytes)")
+            issues.error(field, "missing: expected 32 hexadecimal digits (16 bytes)")
             return nil
         }
         guard case .string(let text) = value else {
-            error(field, "expected a string of 32 hexadecimal digits, got \(value.kindName)")
+            issues.error(field, "expected a string of 32 hexadecimal digits, got \(value.kindName)")
             return nil
         }
         guard text.utf8.count == 32, let bytes = Hex.decode(text) else {
-            error(field, "expected 32 hexadecimal digits (16 bytes), got \"\(text)\" (\(text.count) characters)")
+            issues.error(field, "expected 32 hexadecimal digits (16 bytes), got \"\(text)\" (\(text.count) characters)")
             return nil
         }
         return SipHashKey(bytes: bytes)
@@ -148,25 +117,25 @@ private struct TableSourceReader {
 
     mutating func readBinds(_ object: JSONObject) -> [Bind]? {
         guard let value = object["binds"] else {
-            error("binds", "missing: expected an array of binds ({\"ip\", \"proto\", \"port\"})")
+            issues.error("binds", "missing: expected an array of binds ({\"ip\", \"proto\", \"port\"})")
             return nil
         }
         guard case .array(let items) = value else {
-            error("binds", "expected an array, got \(value.kindName)")
+            issues.error("binds", "expected an array, got \(value.kindName)")
             return nil
         }
         if items.count > TableLimits.maxBinds {
-            error("binds", "\(items.count) binds, at most \(TableLimits.maxBinds) fit in a table")
+            issues.error("binds", "\(items.count) binds, at most \(TableLimits.maxBinds) fit in a table")
             return nil
         }
-        if items.isEmpty { warning("binds", "no binds: this table will receive no traffic") }
+        if items.isEmpty { issues.warning("binds", "no binds: this table will receive no traffic") }
         var binds: [Bind] = []
         var ok = true
         var seen: [Bind: Int] = [:]
         for (i, item) in items.enumerated() {
             guard let bind = readBind(item, path: "binds[\(i)]") else { ok = false; continue }
             if let first = seen[bind] {
-                warning("binds[\(i)]", "same bind as binds[\(first)] (\(bind))")
+                issues.warning("binds[\(i)]", "same bind as binds[\(first)] (\(bind))")
             } else {
                 seen[bind] = i
             }
@@ -177,53 +146,53 @@ private struct TableSourceReader {
 
     mutating func readBind(_ value: JSONValue, path: String) -> Bind? {
         guard case .object(let object) = value else {
-            error(path, "expected a bind object, got \(value.kindName)")
+            issues.error(path, "expected a bind object, got \(value.kindName)")
             return nil
         }
-        warnUnknownKeys(object, known: ["ip", "proto", "port", "port_start", "port_end"], at: path)
+        issues.warnUnknownKeys(object, known: ["ip", "proto", "port", "port_start", "port_end"], at: path)
 
         var address: IPAddress?
         var prefix: Int?
         switch object["ip"] {
         case nil:
-            error("\(path).ip", "missing: expected an IPv4 or IPv6 address, or a CIDR prefix")
+            issues.error("\(path).ip", "missing: expected an IPv4 or IPv6 address, or a CIDR prefix")
         case .string(let text)?:
             (address, prefix) = readPrefix(text, field: "\(path).ip")
         case let other?:
-            error("\(path).ip", "expected a string, got \(other.kindName)")
+            issues.error("\(path).ip", "expected a string, got \(other.kindName)")
         }
 
         var proto: BindProtocol?
         switch object["proto"] {
         case nil:
-            error("\(path).proto", "missing: expected \"tcp\" or \"udp\"")
+            issues.error("\(path).proto", "missing: expected \"tcp\" or \"udp\"")
         case .string(let text)?:
             proto = BindProtocol(rawValue: text)
-            if proto == nil { error("\(path).proto", "expected \"tcp\" or \"udp\", got \"\(text)\"") }
+            if proto == nil { issues.error("\(path).proto", "expected \"tcp\" or \"udp\", got \"\(text)\"") }
         case let other?:
-            error("\(path).proto", "expected \"tcp\" or \"udp\", got \(other.kindName)")
+            issues.error("\(path).proto", "expected \"tcp\" or \"udp\", got \(other.kindName)")
         }
 
         var ports: (UInt16, UInt16)?
         if let portValue = object["port"] {
             if object["port_start"] != nil || object["port_end"] != nil {
-                warning(path, "both \"port\" and \"port_start\"/\"port_end\" given; \"port\" is used (as GLB does)")
+                issues.warning(path, "both \"port\" and \"port_start\"/\"port_end\" given; \"port\" is used (as GLB does)")
             }
             if let p = readPort(portValue, field: "\(path).port") { ports = (p, p) }
         } else if object["port_start"] != nil || object["port_end"] != nil {
             let start = object["port_start"].map { readPort($0, field: "\(path).port_start") }
-                ?? { error("\(path).port_start", "missing: a range needs both port_start and port_end"); return nil }()
+                ?? { issues.error("\(path).port_start", "missing: a range needs both port_start and port_end"); return nil }()
             let end = object["port_end"].map { readPort($0, field: "\(path).port_end") }
-                ?? { error("\(path).port_end", "missing: a range needs both port_start and port_end"); return nil }()
+                ?? { issues.error("\(path).port_end", "missing: a range needs both port_start and port_end"); return nil }()
             if let start, let end {
                 if start > end {
-                    error(path, "port_start \(start) is greater than port_end \(end)")
+                    issues.error(path, "port_start \(start) is greater than port_end \(end)")
                 } else {
                     ports = (start, end)
                 }
             }
         } else {
-            error(path, "missing port: expected \"port\" or \"port_start\" and \"port_end\"")
+            issues.error(path, "missing port: expected \"port\" or \"port_start\" and \"port_end\"")
         }
 
         guard let address, let prefix, let proto, let ports else { return nil }
@@ -233,32 +202,32 @@ private struct TableSourceReader {
     mutating func readPrefix(_ text: String, field: String) -> (IPAddress?, Int?) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count <= 2, let address = IPAddress(String(parts[0])) else {
-            error(field, "expected an IPv4 or IPv6 address, or a CIDR prefix like 192.0.2.0/24, got \"\(text)\"")
+            issues.error(field, "expected an IPv4 or IPv6 address, or a CIDR prefix like 192.0.2.0/24, got \"\(text)\"")
             return (nil, nil)
         }
         guard parts.count == 2 else { return (address, address.family.bitWidth) }
         let width = address.family.bitWidth
         guard let bits = Int(parts[1]), parts[1].allSatisfy(\.isASCII), parts[1].allSatisfy(\.isNumber) else {
-            error(field, "expected a prefix length 0-\(width) after '/', got \"\(text)\"")
+            issues.error(field, "expected a prefix length 0-\(width) after '/', got \"\(text)\"")
             return (nil, nil)
         }
         guard bits <= width else {
-            error(field, "mask /\(bits) is too long for an \(address.family) address (at most /\(width))")
+            issues.error(field, "mask /\(bits) is too long for an \(address.family) address (at most /\(width))")
             return (nil, nil)
         }
         if address.masked(to: bits) != address {
-            warning(field, "host bits are set after /\(bits); the bind matches \(address.masked(to: bits))/\(bits)")
+            issues.warning(field, "host bits are set after /\(bits); the bind matches \(address.masked(to: bits))/\(bits)")
         }
         return (address, bits)
     }
 
     mutating func readPort(_ value: JSONValue, field: String) -> UInt16? {
         guard case .integer(let p) = value else {
-            error(field, "expected an integer port 0-65535, got \(Self.describe(value))")
+            issues.error(field, "expected an integer port 0-65535, got \(IssueList.describe(value))")
             return nil
         }
         guard (0...65535).contains(p) else {
-            error(field, "port \(p) is out of range (expected 0-65535)")
+            issues.error(field, "port \(p) is out of range (expected 0-65535)")
             return nil
         }
         return UInt16(p)
@@ -266,15 +235,15 @@ private struct TableSourceReader {
 
     mutating func readBackends(_ object: JSONObject) -> [Backend]? {
         guard let value = object["backends"] else {
-            error("backends", "missing: expected an array of backends ({\"ip\", \"state\", \"healthy\"})")
+            issues.error("backends", "missing: expected an array of backends ({\"ip\", \"state\", \"healthy\"})")
             return nil
         }
         guard case .array(let items) = value else {
-            error("backends", "expected an array, got \(value.kindName)")
+            issues.error("backends", "expected an array, got \(value.kindName)")
             return nil
         }
         if items.count > TableLimits.maxBackends {
-            error("backends", "\(items.count) backends, at most \(TableLimits.maxBackends) fit in a table")
+            issues.error("backends", "\(items.count) backends, at most \(TableLimits.maxBackends) fit in a table")
             return nil
         }
         var backends: [Backend] = []
@@ -283,7 +252,7 @@ private struct TableSourceReader {
         for (i, item) in items.enumerated() {
             guard let backend = readBackend(item, path: "backends[\(i)]") else { ok = false; continue }
             if let first = seen[backend.address] {
-                error("backends[\(i)].ip", "duplicate backend \(backend.address) (already backends[\(first)])")
+                issues.error("backends[\(i)].ip", "duplicate backend \(backend.address) (already backends[\(first)])")
                 ok = false
             } else {
                 seen[backend.address] = i
@@ -292,7 +261,7 @@ private struct TableSourceReader {
         }
         guard ok else { return nil }
         if !backends.contains(where: { $0.state != .inactive }) {
-            error("backends", backends.isEmpty
+            issues.error("backends", backends.isEmpty
                 ? "no backends: a table needs at least one backend that is not inactive"
                 : "every backend is inactive: a table needs at least one backend that is not inactive")
             return nil
@@ -302,46 +271,46 @@ private struct TableSourceReader {
 
     mutating func readBackend(_ value: JSONValue, path: String) -> Backend? {
         guard case .object(let object) = value else {
-            error(path, "expected a backend object, got \(value.kindName)")
+            issues.error(path, "expected a backend object, got \(value.kindName)")
             return nil
         }
-        warnUnknownKeys(object, known: ["ip", "state", "healthy", "healthchecks"], at: path)
+        issues.warnUnknownKeys(object, known: ["ip", "state", "healthy", "healthchecks"], at: path)
 
         var address: IPAddress?
         switch object["ip"] {
         case nil:
-            error("\(path).ip", "missing: expected the backend's IPv4 address")
+            issues.error("\(path).ip", "missing: expected the backend's IPv4 address")
         case .string(let text)?:
             address = IPAddress(text)
-            if address == nil { error("\(path).ip", "expected an IPv4 or IPv6 address, got \"\(text)\"") }
+            if address == nil { issues.error("\(path).ip", "expected an IPv4 or IPv6 address, got \"\(text)\"") }
             if address?.family == .ipv6 {
-                warning("\(path).ip", "IPv6 backend: GLB's tunnel carries IPv4 hops only, so the director cannot send packets to it")
+                issues.warning("\(path).ip", "IPv6 backend: GLB's tunnel carries IPv4 hops only, so the director cannot send packets to it")
             }
         case let other?:
-            error("\(path).ip", "expected a string, got \(other.kindName)")
+            issues.error("\(path).ip", "expected a string, got \(other.kindName)")
         }
 
         var state: BackendState?
         let states = BackendState.allCases.map(\.rawValue).joined(separator: ", ")
         switch object["state"] {
         case nil:
-            error("\(path).state", "missing: expected one of \(states)")
+            issues.error("\(path).state", "missing: expected one of \(states)")
         case .string(let text)?:
             state = BackendState(rawValue: text)
-            if state == nil { error("\(path).state", "expected one of \(states), got \"\(text)\"") }
+            if state == nil { issues.error("\(path).state", "expected one of \(states), got \"\(text)\"") }
         case let other?:
-            error("\(path).state", "expected one of \(states), got \(other.kindName)")
+            issues.error("\(path).state", "expected one of \(states), got \(other.kindName)")
         }
 
         var healthy: Bool?
         switch object["healthy"] {
         case nil:
-            warning("\(path).healthy", "missing: the backend is treated as unhealthy (as GLB does)")
+            issues.warning("\(path).healthy", "missing: the backend is treated as unhealthy (as GLB does)")
             healthy = false
         case .bool(let b)?:
             healthy = b
         case let other?:
-            error("\(path).healthy", "expected true or false, got \(Self.describe(other))")
+            issues.error("\(path).healthy", "expected true or false, got \(IssueList.describe(other))")
         }
 
         guard let address, let state, let healthy else { return nil }

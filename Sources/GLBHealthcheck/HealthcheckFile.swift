@@ -38,25 +38,16 @@ public struct HealthcheckFile: Equatable, Sendable {
 
     /// Reads and checks a configuration file.
     public static func load(path: String) throws(ConfigErrors) -> Loaded {
-        let bytes: [UInt8]
-        do {
-            bytes = try FileIO.read(path: path, limit: 1 << 20)
-        } catch {
-            throw ConfigErrors([ConfigIssue(.error, file: path, message: "cannot \(error.operation): \(error.reason)")])
-        }
-        return try decode(bytes: bytes, file: path)
+        try decode(ConfigDocument.read(path: path, limit: 1 << 20), file: path)
     }
 
     /// Checks configuration text; `file` names it in messages.
     public static func decode(bytes: [UInt8], file: String) throws(ConfigErrors) -> Loaded {
+        try decode(ConfigDocument.parse(bytes, file: file), file: file)
+    }
+
+    static func decode(_ json: JSONValue, file: String) throws(ConfigErrors) -> Loaded {
         var issues = IssueList(file: file)
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(bytes)
-        } catch {
-            issues.error(nil, "invalid JSON at \(error)")
-            throw ConfigErrors(issues.issues)
-        }
         let config = read(json, into: &issues)
         guard let config, !issues.hasErrors else { throw ConfigErrors(issues.issues) }
         return Loaded(file: config, warnings: issues.issues)

@@ -67,27 +67,14 @@ public struct Logger: Sendable {
         return parts.joined(separator: " ")
     }
 
-    /// The value as is when it is a plain word, otherwise in double quotes with `"`, `\` and
-    /// control characters escaped, so one event always stays on one line.
+    /// The value as is when it is a plain word, otherwise as a JSON string literal (`"`, `\`
+    /// and control characters escaped), so one event always stays on one line and a parser
+    /// can read any quoted value with a JSON decoder.
     static func quoted(_ value: String) -> String {
         let plain = !value.isEmpty && value.unicodeScalars.allSatisfy {
             $0.value > 0x20 && $0.value < 0x7f && $0 != "\"" && $0 != "=" && $0 != "\\"
         }
-        if plain { return value }
-        var out = "\""
-        for u in value.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20 || u.value == 0x7f:
-                out += "\\x" + String(u.value, radix: 16).leftPadded(to: 2)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
+        return plain ? value : JSONValue.quoted(value)
     }
 }
 

@@ -71,24 +71,12 @@ extension SourceTable {
     /// Reads and checks the source; every problem is reported, with the file, the table and
     /// the key.
     public static func load(path: String) throws(ConfigErrors) -> SourceTable {
-        let bytes: [UInt8]
-        do {
-            bytes = try FileIO.read(path: path, limit: 64 << 20)
-        } catch {
-            throw ConfigErrors([ConfigIssue(.error, file: path, message: "cannot \(error.operation): \(error.reason)")])
-        }
-        return try decode(bytes: bytes, file: path)
+        try decode(ConfigDocument.read(path: path, limit: 64 << 20), file: path)
     }
 
     /// Checks source text; `file` names it in messages.
     public static func decode(bytes: [UInt8], file: String) throws(ConfigErrors) -> SourceTable {
-        let json: JSONValue
-        do {
-            json = try JSONValue.parse(bytes)
-        } catch {
-            throw ConfigErrors([ConfigIssue(.error, file: file, message: "invalid JSON at \(error)")])
-        }
-        return try decode(json, file: file)
+        try decode(ConfigDocument.parse(bytes, file: file), file: file)
     }
 
     public static func decode(_ json: JSONValue, file: String) throws(ConfigErrors) -> SourceTable {
@@ -106,7 +94,6 @@ extension SourceTable {
         guard let config = decoded.config else { throw ConfigErrors(issues.issues) }
 
         var tables: [Table] = []
-        var ok = true
         for (t, table) in config.tables.enumerated() {
             issues.tableIndex = t
             issues.tableName = table.name
@@ -118,8 +105,7 @@ extension SourceTable {
             for (b, backend) in table.backends.enumerated() {
                 guard let checks = BackendChecksReader.read(backend.healthchecks, address: backend.address,
                                                             path: "backends[\(b)]", into: &issues) else {
-                    ok = false
-                    continue
+                    continue  // reported
                 }
                 backends.append(Backend(index: b, address: backend.address, state: backend.state, checks: checks))
             }
@@ -127,7 +113,7 @@ extension SourceTable {
         }
         issues.tableIndex = nil
         issues.tableName = nil
-        guard ok, !issues.hasErrors else { throw ConfigErrors(issues.issues) }
+        guard !issues.hasErrors else { throw ConfigErrors(issues.issues) }
         return SourceTable(path: file, document: json, settings: settings, tables: tables,
                            warnings: issues.issues.filter { $0.severity == .warning })
     }

@@ -51,7 +51,7 @@ public struct TunnelProbePacket: Equatable, Sendable {
     public var innerPacket: [UInt8] {
         var icmp: [UInt8] = [8, 0, 0, 0]
         icmp += be16(identifier) + be16(sequence) + token
-        let icmpSum = Self.checksum(icmp)
+        let icmpSum = InternetChecksum.of(icmp)
         icmp[2] = UInt8(icmpSum >> 8)
         icmp[3] = UInt8(icmpSum & 0xff)
 
@@ -60,7 +60,7 @@ public struct TunnelProbePacket: Equatable, Sendable {
         ip += be16(identifier)  // IPv4 identification: the director's flow hint for an echo
         ip += [0x40, 0x00, 64, 1, 0, 0]  // DF, TTL 64, ICMP, checksum below
         ip += source.bytes + backend.bytes
-        let ipSum = Self.checksum(ip)
+        let ipSum = InternetChecksum.of(ip)
         ip[10] = UInt8(ipSum >> 8)
         ip[11] = UInt8(ipSum & 0xff)
         return ip + icmp
@@ -111,11 +111,6 @@ public struct TunnelProbePacket: Equatable, Sendable {
         case (11, _): return "time exceeded in transit\(by)"
         default: return "ICMP parameter problem, code \(code)\(by)"
         }
-    }
-
-    /// The Internet checksum (RFC 1071) of `bytes`.
-    public static func checksum(_ bytes: [UInt8]) -> UInt16 {
-        InternetChecksum.of(bytes)
     }
 }
 

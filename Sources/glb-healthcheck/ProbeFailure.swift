@@ -29,7 +29,7 @@ struct ProbeFailure: Error, CustomStringConvertible {
         case let channel as ChannelError:
             switch channel {
             case .connectTimeout(let amount):
-                return "no connection within \(Duration.nanoseconds(amount.nanoseconds).humanReadable)"
+                return "no connection within \(Duration(amount).humanReadable)"
             case .eof, .ioOnClosedChannel, .alreadyClosed, .outputClosed, .inputClosed:
                 return "the connection closed before a response"
             default:
@@ -42,12 +42,5 @@ struct ProbeFailure: Error, CustomStringConvertible {
         default:
             return "\(error)"
         }
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -30,6 +30,16 @@ struct DirectorConfigTests {
         }
     }
 
+    @Test("an unreadable director.conf is one error naming the file once")
+    func missingFile() {
+        #expect(throws: ConfigErrors.self) { try DirectorConfig.load(path: "/nonexistent/director.conf") }
+        do {
+            _ = try DirectorConfig.load(path: "/nonexistent/director.conf")
+        } catch {
+            #expect(error.errors.map(\.description) == ["/nonexistent/director.conf: cannot open: No such file or directory"])
+        }
+    }
+
     @Test("GLB's packaged director.conf is accepted unchanged, with GLB's defaults")
     func glbFile() throws {
         let c = try decode(Self.glbExample)

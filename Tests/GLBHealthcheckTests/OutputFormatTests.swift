@@ -12,7 +12,7 @@ struct OutputFormatTests {
         #expect(line == #"time=2023-11-14T22:13:20.250Z level=warning msg="backend unhealthy" backend=10.0.0.1 failed="http://10.0.0.1:80/: HTTP 500 \"x\"\nnext" empty="""#)
         #expect(Logger.quoted("a=b") == #""a=b""#)
         #expect(Logger.quoted("tab\there") == #""tab\there""#)
-        #expect(Logger.quoted("\u{1}") == #""\x01""#)
+        #expect(Logger.quoted("\u{1}") == #""\u0001""#)
     }
 
     @Test("levels below the minimum are dropped")

@@ -106,20 +106,15 @@ enum Invariants {
               bytes(26..<30) == Planes.sourceIP, bytes(30..<34) != [0, 0, 0, 0] else {
             fail("outer IPv4 header \(bytes(14..<34))")
         }
-        var sum = 0
-        for i in stride(from: 14, to: 34, by: 2) { sum += be16(i) }
-        while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }
-        guard sum == 0xffff else { fail("outer IPv4 header checksum does not verify: \(bytes(14..<34))") }
+        guard InternetChecksum.of(bytes(14..<34)) == 0 else { fail("outer IPv4 header checksum does not verify: \(bytes(14..<34))") }
         // UDP.
         let udpLength = be16(38)
         guard be16(34) & 0x8000 != 0, be16(36) == 19523, udpLength == total - 20 else { fail("outer UDP header \(bytes(34..<42))") }
         if config.udpChecksum {
-            var s = be16(26) + be16(28) + be16(30) + be16(32) + 17 + udpLength
-            var i = 34
-            while i + 1 < 34 + udpLength { s += be16(i); i += 2 }
-            if i < 34 + udpLength { s += u8(i) << 8 }
-            while s > 0xffff { s = (s & 0xffff) + (s >> 16) }
-            guard s == 0xffff, be16(40) != 0 else { fail("UDP checksum \(be16(40)) does not verify") }
+            let pseudo = bytes(26..<34) + [0, 17, UInt8(udpLength >> 8), UInt8(udpLength & 0xff)]
+            guard InternetChecksum.of(pseudo + bytes(34..<34 + udpLength)) == 0, be16(40) != 0 else {
+                fail("UDP checksum \(be16(40)) does not verify")
+            }
         } else {
             guard be16(40) == 0 else { fail("UDP checksum \(be16(40)) written although off") }
         }

@@ -75,7 +75,8 @@ def test_build_config_errors_are_glb_log_lines_and_write_nothing(cli, tmp_path):
 def test_build_config_unreadable_and_malformed_sources(cli, tmp_path):
     r = cli("build-config", tmp_path / "missing.json", tmp_path / "t.bin")
     assert r.returncode == 1
-    assert "missing.json: cannot open: No such file or directory" in json.loads(r.stderr)["message"]
+    missing = tmp_path / "missing.json"
+    assert json.loads(r.stderr)["message"] == f"{missing}: cannot open: No such file or directory"
     bad = tmp_path / "bad.json"
     bad.write_text('{"tables": [ {"name": "x",, } ] }')
     r = cli("build-config", bad, tmp_path / "t.bin")

@@ -39,7 +39,7 @@ def parse_logfmt(line):
     out = {}
     for key, value in _FIELD.findall(line):
         if value.startswith('"'):
-            value = json.loads(value.replace("\\x", "\\u00"))
+            value = json.loads(value)
         out[key] = value
     return out
 
