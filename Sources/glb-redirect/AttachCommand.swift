@@ -100,9 +100,7 @@ struct Attach: ParsableCommand {
         let id = try tcx.attach(programFD: program.programFD, replacing: previous.first)
         Console.out("attached \(ProgramNames.program) (id \(id)) to \(interface.name) \(Hook.tcx.text)"
             + (previous.first.map { ", replacing id \($0.id)" } ?? "") + "; " + settings)
-        for extra in previous.dropFirst() where try tcx.detach(extra) {
-            Console.out("detached \(ProgramNames.program) (id \(extra.id)) from \(interface.name) \(Hook.tcx.text)")
-        }
+        try tcx.detach(previous.dropFirst()).forEach(Console.out)
         do {
             if let removed = try ClsactSlot.remove(from: interface, keepQdisc: false) {
                 Console.out(removed)
@@ -122,7 +120,7 @@ struct Attach: ParsableCommand {
         let tc = TCIngress(interface: interface)
         let createdClsact = try tc.ensureClsact()
         do {
-            let previous = try previousProgram(tc)
+            let previous = try ClsactSlot.occupant(tc)
             let id = try tc.attach(programFD: program.programFD)
             Console.out("attached \(ProgramNames.program) (id \(id)) to \(interface.name) \(Hook.clsact.text)"
                 + (previous.map { ", replacing id \($0)" } ?? "") + "; " + settings)
@@ -131,22 +129,6 @@ struct Attach: ParsableCommand {
             if createdClsact { try? tc.removeClsact() }
             throw error
         }
-        for old in onTCX where try tcx.detach(old) {
-            Console.out("detached \(ProgramNames.program) (id \(old.id)) from \(interface.name) \(Hook.tcx.text)")
-        }
-    }
-
-    /// The id of the glb-redirect program already in the slot, if any. Refuses to replace a
-    /// program of another tool that happens to use the same slot.
-    private func previousProgram(_ tc: TCIngress) throws -> UInt32? {
-        guard let id = try tc.attachedProgramID() else { return nil }
-        do {
-            if let info = try ProgramInfo.read(id: id), !info.isGLBRedirect {
-                throw LoaderError.foreignProgram(interface: tc.interface.name, programID: id, name: info.name)
-            }
-        } catch LoaderError.permission {
-            // Without CAP_SYS_ADMIN the name cannot be read; the slot is glb-redirect's own.
-        }
-        return id
+        try tcx.detach(onTCX).forEach(Console.out)
     }
 }

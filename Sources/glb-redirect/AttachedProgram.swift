@@ -72,22 +72,3 @@ struct AttachedProgram {
         try CounterValues.read(from: counters)
     }
 }
-
-/// glb-redirect's clsact filter slot (TCSlot) as seen from its program.
-enum ClsactSlot {
-    /// The glb-redirect program in the slot, opened; nil if the slot is empty. Throws
-    /// `.foreignProgram` if another program sits there.
-    static func program(on interface: Interface) throws -> ProgramInfo? {
-        let tc = TCIngress(interface: interface)
-        // The program can be replaced between reading its id and opening it: look again.
-        for _ in 0..<3 {
-            guard let id = try tc.attachedProgramID() else { return nil }
-            guard let info = try ProgramInfo.read(id: id) else { continue }
-            guard info.isGLBRedirect else {
-                throw LoaderError.foreignProgram(interface: interface.name, programID: id, name: info.name)
-            }
-            return info
-        }
-        throw LoaderError.system(action: "reading the program on \(interface.name): it keeps changing", errno: EAGAIN)
-    }
-}

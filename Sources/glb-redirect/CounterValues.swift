@@ -20,7 +20,27 @@ struct CounterValues: Sendable {
             let info = Int(index) < known.count ? known[Int(index)] : nil
             entries.append(Entry(name: info?.name ?? "counter_\(index)", meaning: info?.meaning, value: value))
         }
-        return CounterValues(entries: entries)
+        return CounterValues(entries: entries).withSums()
+    }
+
+    /// Counters that add detail to an outcome (glb_redirect_counters.h), not outcomes.
+    static let details: Set = ["forwarded_skipped_self", "forward_fib_ok", "forward_neigh_fallback"]
+
+    /// `packets` and `forwarded` filled in: the program leaves them to readers, as the sum of
+    /// every outcome and of the two ways of forwarding (glb_redirect_counters.h).
+    private func withSums() -> CounterValues {
+        let sums: Set = ["packets", "forwarded"]
+        let forwarded = self["forward_fib_ok"] &+ self["forward_neigh_fallback"]
+        let packets = forwarded &+ sum {
+            !sums.contains($0) && !Self.details.contains($0) && !$0.hasPrefix("counter_")
+        }
+        return CounterValues(entries: entries.map { entry in
+            switch entry.name {
+            case "packets": return Entry(name: entry.name, meaning: entry.meaning, value: packets)
+            case "forwarded": return Entry(name: entry.name, meaning: entry.meaning, value: forwarded)
+            default: return entry
+            }
+        })
     }
 
     subscript(name: String) -> UInt64 {

@@ -23,11 +23,7 @@ struct Detach: ParsableCommand {
         var lines: [String] = []
         do {
             let tcx = TCXIngress(interface: interface)
-            for program in try tcx.glbRedirectPrograms() {
-                if try tcx.detach(program) {
-                    lines.append("detached \(ProgramNames.program) (id \(program.id)) from \(interface.name) \(Hook.tcx.text)")
-                }
-            }
+            lines = try tcx.detach(tcx.glbRedirectPrograms())
             if let removed = try ClsactSlot.remove(from: interface, keepQdisc: keepQdisc) {
                 lines.append(removed)
             }
@@ -40,38 +36,5 @@ struct Detach: ParsableCommand {
             throw LoaderError.notAttached(interface: interface.name)
         }
         lines.forEach(Console.out)
-    }
-}
-
-extension ClsactSlot {
-    /// Removes glb-redirect's filter from the slot, and then the clsact qdisc if nothing
-    /// else uses it and `keepQdisc` is not set. Returns what it did, or nil if the slot was
-    /// empty. Throws `.foreignProgram` if another program sits in the slot.
-    static func remove(from interface: Interface, keepQdisc: Bool) throws -> String? {
-        let tc = TCIngress(interface: interface)
-        guard let id = try tc.attachedProgramID() else { return nil }
-        do {
-            if let info = try ProgramInfo.read(id: id), !info.isGLBRedirect {
-                throw LoaderError.foreignProgram(interface: interface.name, programID: id, name: info.name)
-            }
-        } catch LoaderError.permission {
-            // Removing a filter needs only CAP_NET_ADMIN; the slot is glb-redirect's own.
-        }
-        guard try tc.detach() else { return nil }
-
-        var line = "detached \(ProgramNames.program) (id \(id)) from \(interface.name) clsact ingress"
-        // A filter that another tool adds between the count and the removal would go with
-        // the qdisc: where tools share clsact and come and go, --keep-qdisc avoids that.
-        if !keepQdisc {
-            let others = try TCFilterList.count(interface: interface, parent: TCFilterList.ingressParent)
-                + TCFilterList.count(interface: interface, parent: TCFilterList.egressParent)
-            if others == 0 {
-                try tc.removeClsact()
-                line += "; removed the clsact qdisc (no filters left on it)"
-            } else {
-                line += "; kept the clsact qdisc (other filters use it)"
-            }
-        }
-        return line
     }
 }

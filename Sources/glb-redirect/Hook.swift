@@ -13,6 +13,11 @@ enum Hook: String, Sendable {
         case .clsact: return "tc clsact ingress handle \(TCSlot.handleText) priority \(TCSlot.priority)"
         }
     }
+
+    /// What attach and detach say of a program they took off this hook.
+    func detached(_ id: UInt32, from interface: Interface) -> String {
+        "detached \(ProgramNames.program) (id \(id)) from \(interface.name) \(rawValue) ingress"
+    }
 }
 
 /// `attach --hook`: a hook, or the best one this kernel has.
@@ -22,13 +27,9 @@ enum HookChoice: String, CaseIterable, ExpressibleByArgument {
     case clsact
 
     func resolve(on interface: Interface) throws -> Hook {
+        if self == .clsact { return .clsact }
         let hasTCX = try TCXIngress(interface: interface).programIDs() != nil
-        switch self {
-        case .auto: return hasTCX ? .tcx : .clsact
-        case .clsact: return .clsact
-        case .tcx:
-            guard hasTCX else { throw LoaderError.noTCX(interface: interface.name) }
-            return .tcx
-        }
+        if self == .tcx && !hasTCX { throw LoaderError.noTCX(interface: interface.name) }
+        return hasTCX ? .tcx : .clsact
     }
 }

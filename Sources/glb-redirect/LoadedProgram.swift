@@ -38,22 +38,17 @@ final class LoadedProgram {
         let log = VerifierLogBuffer()
         _ = LibBPFLog.take()
         let opened: OpaquePointer?
-        if let image {
-            opened = glb_object_open_mem(image.baseAddress, image.count, ProgramNames.program,
-                                         log.buffer, log.capacity)
-        } else if case .file(let path) = source {
+        if case .file(let path) = source {
             opened = glb_object_open_file(path, ProgramNames.program, log.buffer, log.capacity)
         } else {
-            opened = nil
+            opened = glb_object_open_mem(image?.baseAddress, image?.count ?? 0, ProgramNames.program,
+                                         log.buffer, log.capacity)
         }
         guard let object = opened else {
+            // The file is there (image() checked): even libbpf's ENOENT, which it also gives
+            // for maps without the BTF they need, means an unusable object, not a missing one.
             let code = errno
             image?.deallocate()
-            // libbpf also says ENOENT for a file without the BTF its maps need: only a file
-            // that is not there is "not found".
-            if code == ENOENT, case .file(let path) = source, access(path, F_OK) != 0 {
-                throw LoaderError.objectNotFound(path)
-            }
             throw LoaderError.objectInvalid(
                 source: source.label, detail: "not a usable eBPF object (\(errorText(code)))",
                 libbpf: LibBPFLog.take())
@@ -163,7 +158,7 @@ extension ProgramSource {
             bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
             return buffer
         case .file(let path):
-            // libbpf's own error for a missing file is a bare ENOENT; say which file.
+            // libbpf's own error for a missing file is a bare ENOENT; say which file here.
             guard access(path, F_OK) == 0 else { throw LoaderError.objectNotFound(path) }
             return nil
         }

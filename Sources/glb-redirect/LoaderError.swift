@@ -58,6 +58,14 @@ enum LoaderError: Error, CustomStringConvertible {
     }
 }
 
+extension LoaderError {
+    /// An operation the kernel refused: a permission error names the capabilities `needs`,
+    /// any other its error code.
+    static func refused(_ action: String, errno code: Int32, needs: String) -> LoaderError {
+        code == EPERM || code == EACCES ? .permission(action: action, capabilities: needs) : .system(action: action, errno: code)
+    }
+}
+
 /// What an error code means: the kernel's words, or libbpf's for its own codes (4000 and up).
 func errorText(_ code: Int32) -> String {
     var buffer = [CChar](repeating: 0, count: 256)
@@ -75,10 +83,7 @@ func openBPFObject(_ kind: String, id: UInt32, missingIsNil: Bool = false, _ ope
     guard rc >= 0 else {
         let code = libbpfErrno(rc)
         if code == ENOENT && missingIsNil { return nil }
-        if code == EPERM || code == EACCES {
-            throw LoaderError.permission(action: "opening \(kind) id \(id)", capabilities: Needs.inspect)
-        }
-        throw LoaderError.system(action: "opening \(kind) id \(id)", errno: code)
+        throw LoaderError.refused("opening \(kind) id \(id)", errno: code, needs: Needs.inspect)
     }
     return FileDescriptor(rc)
 }

@@ -80,14 +80,68 @@ struct TCIngress {
 
     /// The kernel explains a refused tc change in an extended ack, which libbpf prints.
     private func tcError(_ action: String, _ code: Int32, _ messages: [String]) -> LoaderError {
-        if code == EPERM || code == EACCES {
-            return .permission(action: action, capabilities: Needs.tc)
-        }
         let marker = "Kernel error message: "
         let reasons = messages.compactMap { line in
             line.range(of: marker).map { String(line[$0.upperBound...]) }
         }
         let detail = reasons.isEmpty ? "" : " (the kernel says: \(reasons.joined(separator: "; ")))"
-        return .system(action: action + detail, errno: code)
+        return .refused(action + detail, errno: code, needs: Needs.tc)
+    }
+}
+
+/// glb-redirect's clsact filter slot (TCSlot): who is in it, and taking glb-redirect out.
+enum ClsactSlot {
+    /// The id of the glb-redirect program in the slot, or nil if the slot is empty. Refuses
+    /// (`.foreignProgram`) a program of another tool that happens to use the slot. Without
+    /// CAP_SYS_ADMIN the name cannot be read: the slot is glb-redirect's own, so it counts as
+    /// glb-redirect's then (replacing or removing a filter needs only CAP_NET_ADMIN).
+    static func occupant(_ tc: TCIngress) throws -> UInt32? {
+        guard let id = try tc.attachedProgramID() else { return nil }
+        do {
+            if let info = try ProgramInfo.read(id: id), !info.isGLBRedirect {
+                throw LoaderError.foreignProgram(interface: tc.interface.name, programID: id, name: info.name)
+            }
+        } catch LoaderError.permission {
+        }
+        return id
+    }
+
+    /// The glb-redirect program in the slot, opened; nil if the slot is empty. Throws
+    /// `.foreignProgram` if another program sits there.
+    static func program(on interface: Interface) throws -> ProgramInfo? {
+        let tc = TCIngress(interface: interface)
+        // The program can be replaced between reading its id and opening it: look again.
+        for _ in 0..<3 {
+            guard let id = try tc.attachedProgramID() else { return nil }
+            guard let info = try ProgramInfo.read(id: id) else { continue }
+            guard info.isGLBRedirect else {
+                throw LoaderError.foreignProgram(interface: interface.name, programID: id, name: info.name)
+            }
+            return info
+        }
+        throw LoaderError.system(action: "reading the program on \(interface.name): it keeps changing", errno: EAGAIN)
+    }
+
+    /// Removes glb-redirect's filter from the slot, and then the clsact qdisc if nothing
+    /// else uses it and `keepQdisc` is not set. Returns what it did, or nil if the slot was
+    /// empty. Throws `.foreignProgram` if another program sits in the slot.
+    static func remove(from interface: Interface, keepQdisc: Bool) throws -> String? {
+        let tc = TCIngress(interface: interface)
+        guard let id = try occupant(tc), try tc.detach() else { return nil }
+
+        var line = Hook.clsact.detached(id, from: interface)
+        // A filter that another tool adds between the count and the removal would go with
+        // the qdisc: where tools share clsact and come and go, --keep-qdisc avoids that.
+        if !keepQdisc {
+            let others = try TCFilterList.count(interface: interface, parent: TCFilterList.ingressParent)
+                + TCFilterList.count(interface: interface, parent: TCFilterList.egressParent)
+            if others == 0 {
+                try tc.removeClsact()
+                line += "; removed the clsact qdisc (no filters left on it)"
+            } else {
+                line += "; kept the clsact qdisc (other filters use it)"
+            }
+        }
+        return line
     }
 }

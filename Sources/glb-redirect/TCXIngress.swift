@@ -19,7 +19,7 @@ struct TCXIngress {
         while true {
             var ids = [UInt32](repeating: 0, count: Int(capacity))
             var count = capacity
-            let (rc, _) = LibBPFLog.during { glb_tcx_query(interface.index, &ids, &count) }
+            let rc = glb_tcx_query(interface.index, &ids, &count)
             if rc >= 0 { return Array(ids.prefix(Int(min(count, capacity)))) }
             let code = libbpfErrno(rc)
             // Kernels without tcx do not know its attach type.
@@ -28,11 +28,7 @@ struct TCXIngress {
                 capacity = count
                 continue
             }
-            if code == EPERM || code == EACCES {
-                throw LoaderError.permission(action: "listing the tcx programs of \(interface.name)",
-                                             capabilities: Needs.list)
-            }
-            throw failure("listing the tcx programs of \(interface.name)", code)
+            throw LoaderError.refused("listing the tcx programs of \(interface.name)", errno: code, needs: Needs.list)
         }
     }
 
@@ -68,22 +64,29 @@ struct TCXIngress {
     /// Puts the program first on the hook, or in the place of `replacing` in one step (every
     /// packet sees the old program or the new one). Returns the new program's id.
     func attach(programFD: Int32, replacing: ProgramInfo?) throws -> UInt32 {
-        let (rc, _) = LibBPFLog.during {
-            glb_tcx_attach(interface.index, programFD, replacing?.descriptor.raw ?? -1)
-        }
+        let rc = glb_tcx_attach(interface.index, programFD, replacing?.descriptor.raw ?? -1)
         guard rc >= 0 else {
-            throw failure("attaching the program to \(interface.name) tcx ingress", libbpfErrno(rc))
+            throw LoaderError.refused("attaching the program to \(interface.name) tcx ingress",
+                                      errno: libbpfErrno(rc), needs: Needs.tc)
         }
         return try programID(of: programFD)
     }
 
-    /// Takes the program off the hook. Returns false if it was not there.
-    func detach(_ program: ProgramInfo) throws -> Bool {
-        let (rc, _) = LibBPFLog.during { glb_tcx_detach(interface.index, program.descriptor.raw) }
-        if rc >= 0 { return true }
-        let code = libbpfErrno(rc)
-        if code == ENOENT { return false }
-        throw failure("removing program id \(program.id) from \(interface.name) tcx ingress", code)
+    /// Takes the programs off the hook; for each one that was still there, the line that says
+    /// so.
+    func detach(_ programs: some Sequence<ProgramInfo>) throws -> [String] {
+        var lines: [String] = []
+        for program in programs {
+            let rc = glb_tcx_detach(interface.index, program.descriptor.raw)
+            let code = libbpfErrno(rc)
+            if rc >= 0 {
+                lines.append(Hook.tcx.detached(program.id, from: interface))
+            } else if code != ENOENT {
+                throw LoaderError.refused("removing program id \(program.id) from \(interface.name) tcx ingress",
+                                          errno: code, needs: Needs.tc)
+            }
+        }
+        return lines
     }
 
     private func programID(of fd: Int32) throws -> UInt32 {
@@ -94,12 +97,5 @@ struct TCXIngress {
             throw LoaderError.system(action: "reading the id of the attached program", errno: libbpfErrno(rc))
         }
         return info.id
-    }
-
-    private func failure(_ action: String, _ code: Int32) -> LoaderError {
-        if code == EPERM || code == EACCES {
-            return .permission(action: action, capabilities: Needs.tc)
-        }
-        return .system(action: action, errno: code)
     }
 }

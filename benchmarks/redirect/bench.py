@@ -51,7 +51,6 @@ import os
 import socket
 import statistics
 import struct
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -60,7 +59,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "Tests" / "system"), str(REPO / "Tests" / "system" / "redirect")]
 
 import netns  # noqa: E402
-from glbredirect import Loader, checksum, ether, gue, ipv4, udp  # noqa: E402
+from glbredirect import GLB_REDIRECT_MAPS, Loader, compile_bpf, ether, gue, ipv4, snmp, tcp, udp  # noqa: E402
 
 VIP, CLIENT = "192.0.2.10", "198.51.100.7"
 GEN_IP, BACKEND_IP, BACKEND_IP1, SINK_IP = "10.0.0.1", "10.0.0.2", "10.0.1.2", "10.0.1.3"
@@ -68,35 +67,14 @@ MACS = {"gen": "02:47:4c:00:01:01", "backend": "02:47:4c:00:01:02",
         "backend1": "02:47:4c:00:01:12", "sink": "02:47:4c:00:01:03"}
 PAYLOAD = bytes(18)  # inner UDP datagram of 64 bytes on the wire, as a minimal frame
 
-TC_PROGRAM = """#include <linux/bpf.h>
-#include <linux/pkt_cls.h>
-#include <bpf/bpf_helpers.h>
-%s
-SEC("tc") int %s(struct __sk_buff *skb) { return %s; }
-char LICENSE[] SEC("license") = "GPL";
-"""
-
 # The tcx floor's program is attached with glb-redirect itself (Debian 12's tools predate
 # tcx): so it has glb-redirect's name and maps, and does nothing with them.
-GLB_REDIRECT_MAPS = """
-struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1);
-         __type(key, __u32); __type(value, __u64); } glb_config SEC(".maps");
-struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 24);
-         __type(key, __u32); __type(value, __u64); } glb_counters SEC(".maps");
-"""
-
-
-def tcp_ack(src, dst, sport, dport, seq=1000, ack=2000, window=8192):
-    """A bare ACK; by default of a connection the backend does not know."""
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, 0x10, window, 0, 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, 20)
-    hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr)) + hdr[18:]
-    return ipv4(src, dst, 6, hdr)
+DO_NOTHING = 'SEC("tc") int %s(struct __sk_buff *skb) { return %s; }'
 
 
 def frames():
     plain_udp = ipv4(CLIENT, VIP, 17, udp(CLIENT, VIP, 40000, 5000, PAYLOAD))
-    ack = tcp_ack(CLIENT, VIP, 40000, 80)
+    ack = tcp(CLIENT, VIP, 40000, 80)  # an ACK of a connection the backend does not know
     to_backend = lambda outer: ether(MACS["backend"], MACS["gen"], outer)  # noqa: E731
     return {
         "plain_udp": to_backend(plain_udp),
@@ -180,24 +158,20 @@ class Bench:
             ip = frame[14:]
             if frame[12:14] != b"\x08\x00" or ip[9] != 6 or ip[12:16] != socket.inet_aton(CLIENT):
                 continue
-            tcp = ip[(ip[0] & 0x0F) * 4:]
-            sport, dport, seq, ack, _, flags, window = struct.unpack("!HHIIBBH", tcp[:16])
+            segment = ip[(ip[0] & 0x0F) * 4:]
+            sport, dport, seq, ack, _, flags, window = struct.unpack("!HHIIBBH", segment[:16])
             if (sport, dport, flags) == (port, 80, 0x10):
                 last_ack = (seq, ack, window)
         tap.close()
         seq, ack, window = last_ack
-        segment = tcp_ack(CLIENT, VIP, port, 80, seq=seq, ack=ack, window=window)
+        segment = tcp(CLIENT, VIP, port, 80, seq=seq, ack=ack, window=window)
         to_backend = lambda outer: ether(MACS["backend"], MACS["gen"], outer)  # noqa: E731
         return {"tcp_ack": to_backend(segment),
                 "gue_tcp_ack": to_backend(gue(segment, outer_src=GEN_IP, outer_dst=BACKEND_IP))}
 
     def tc_program(self, name, verdict, maps=""):
         """A tc program that returns `verdict` for every frame, compiled; its object file."""
-        source = self.workdir / f"{name}.bpf.c"
-        source.write_text(TC_PROGRAM % (maps, name, verdict))
-        subprocess.run(["clang", "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu",
-                        "-c", str(source), "-o", str(source.with_suffix(".o"))], check=True)
-        return source.with_suffix(".o")
+        return compile_bpf(self.workdir, name, maps + DO_NOTHING % (name, verdict))
 
     def use(self, program):
         """None, "glb-redirect" (tcx), "glb-redirect-clsact", "pass-all-tcx" or
@@ -222,15 +196,11 @@ class Bench:
         self.program = program
 
     def udp_reached(self):
-        lines = self.backend.run("cat", "/proc/net/snmp").stdout.splitlines()
-        head, values = [l.split() for l in lines if l.startswith("Udp:")][:2]
-        row = dict(zip(head[1:], map(int, values[1:])))
-        return row["InDatagrams"] + row["RcvbufErrors"]
+        udp = snmp(self.backend, "Udp")
+        return udp["InDatagrams"] + udp["RcvbufErrors"]
 
     def tcp_received(self):
-        lines = self.backend.run("cat", "/proc/net/snmp").stdout.splitlines()
-        head, values = [l.split() for l in lines if l.startswith("Tcp:")][:2]
-        return int(dict(zip(head[1:], values[1:]))["InSegs"])
+        return snmp(self.backend, "Tcp")["InSegs"]
 
     def sink_received(self):
         link = json.loads(self.sink.ip("-s", "-j", "link", "show", "dev", "eth0").stdout)[0]

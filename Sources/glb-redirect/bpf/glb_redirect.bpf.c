@@ -80,13 +80,13 @@ enum glb_action {
 
 struct glb_decision {
 	enum glb_action action;
-	__u32 counter;
+	__u32 counter; /* the outcome's counter; none for CONTINUE and FORWARD (counted later) */
 };
 
-#define CONTINUE() ((struct glb_decision){ GLB_CONTINUE, GLB_C_PACKETS })
+#define CONTINUE() ((struct glb_decision){ GLB_CONTINUE, 0 })
 #define PASS(c) ((struct glb_decision){ GLB_PASS, (c) })
 #define TAKE(c) ((struct glb_decision){ GLB_TAKE_LOCALLY, (c) })
-#define FORWARD() ((struct glb_decision){ GLB_FORWARD, GLB_C_FORWARDED })
+#define FORWARD() ((struct glb_decision){ GLB_FORWARD, 0 })
 #define DROP(c) ((struct glb_decision){ GLB_DROP, (c) })
 
 /* The settings from glb_config, with defaults applied. */
@@ -123,9 +123,9 @@ static __always_inline struct glb_settings read_config(void);
 static __always_inline struct glb_decision parse_outer(struct __sk_buff *skb, struct glb_packet *pkt);
 static __always_inline struct glb_decision parse_gue(struct __sk_buff *skb, struct glb_packet *pkt);
 static __always_inline struct glb_decision decide_inner_ipv4(struct __sk_buff *skb,
-							     const struct glb_packet *pkt, __u64 netns);
+							     const struct glb_packet *pkt);
 static __always_inline struct glb_decision decide_inner_ipv6(struct __sk_buff *skb,
-							     const struct glb_packet *pkt, __u64 netns);
+							     const struct glb_packet *pkt);
 static __always_inline int forward_to_next_hop(struct __sk_buff *skb, const struct glb_packet *pkt);
 static __always_inline int take_locally(struct __sk_buff *skb, const struct glb_packet *pkt,
 					__u32 reason);
@@ -140,8 +140,11 @@ int glb_redirect(struct __sk_buff *skb)
 	struct glb_packet pkt = {};
 	struct glb_decision d;
 
-	count(GLB_C_PACKETS);
-
+	/*
+	 * Every exit counts exactly one outcome. "packets" and "forwarded" are
+	 * their sums (glb_redirect_counters.h): the loader adds them up, so that
+	 * no frame pays for counting them.
+	 */
 	/* 1. Only Ethernet / IPv4 / UDP to the GUE port is ours. */
 	d = parse_outer(skb, &pkt);
 	if (d.action != GLB_CONTINUE) {
@@ -158,9 +161,9 @@ int glb_redirect(struct __sk_buff *skb)
 
 	/* 3. Does the inner packet belong to this host? */
 	if (pkt.inner_proto == GLB_GUE_PROTO_IPV4)
-		d = decide_inner_ipv4(skb, &pkt, pkt.netns);
+		d = decide_inner_ipv4(skb, &pkt);
 	else
-		d = decide_inner_ipv6(skb, &pkt, pkt.netns);
+		d = decide_inner_ipv6(skb, &pkt);
 
 	/* 4. Act on it. */
 	switch (d.action) {
@@ -383,16 +386,20 @@ decide_tcp(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size
 	return FORWARD();
 }
 
-/* UDP: ours if a local socket matches (new flows end up on the last hop). */
+/*
+ * UDP: ours if a local socket matches (new flows end up on the last hop);
+ * counted in `taken` when it is.
+ */
 static __always_inline struct glb_decision
-decide_udp(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size, __u64 netns)
+decide_udp(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple_size, __u64 netns,
+	   __u32 taken)
 {
 	struct bpf_sock *sk = bpf_sk_lookup_udp(skb, tuple, tuple_size, netns, 0);
 
 	if (!sk)
 		return FORWARD();
 	bpf_sk_release(sk);
-	return TAKE(GLB_C_ACCEPTED_UDP_SOCKET);
+	return TAKE(taken);
 }
 
 /*
@@ -416,12 +423,7 @@ decide_icmp_error(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tup
 		bpf_sk_release(sk);
 		return listener ? FORWARD() : TAKE(GLB_C_ACCEPTED_ICMP_ERROR);
 	}
-
-	sk = bpf_sk_lookup_udp(skb, tuple, tuple_size, netns, 0);
-	if (!sk)
-		return FORWARD();
-	bpf_sk_release(sk);
-	return TAKE(GLB_C_ACCEPTED_ICMP_ERROR);
+	return decide_udp(skb, tuple, tuple_size, netns, GLB_C_ACCEPTED_ICMP_ERROR);
 }
 
 /*
@@ -544,8 +546,9 @@ read_l4(struct __sk_buff *skb, __u32 l4_off, union glb_l4_start *l4, __u32 len, 
 }
 
 static __always_inline struct glb_decision
-decide_inner_ipv4(struct __sk_buff *skb, const struct glb_packet *pkt, __u64 netns)
+decide_inner_ipv4(struct __sk_buff *skb, const struct glb_packet *pkt)
 {
+	__u64 netns = pkt->netns;
 	struct bpf_sock_tuple tuple = {};
 	struct glb_inner4 in;
 	bool have_l4 = copy_inner4(skb, pkt->inner_off, &in);
@@ -579,7 +582,7 @@ decide_inner_ipv4(struct __sk_buff *skb, const struct glb_packet *pkt, __u64 net
 			return DROP(GLB_C_DROP_TRUNCATED);
 		tuple.ipv4.sport = in.l4.ports.source;
 		tuple.ipv4.dport = in.l4.ports.dest;
-		return decide_udp(skb, &tuple, sizeof(tuple.ipv4), netns);
+		return decide_udp(skb, &tuple, sizeof(tuple.ipv4), netns, GLB_C_ACCEPTED_UDP_SOCKET);
 	case IPPROTO_ICMP:
 		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.icmp), have_l4))
 			return DROP(GLB_C_DROP_TRUNCATED);
@@ -621,8 +624,9 @@ decide_icmpv6(struct __sk_buff *skb, const struct glb_icmp_hdr *icmp, __u32 icmp
 }
 
 static __always_inline struct glb_decision
-decide_inner_ipv6(struct __sk_buff *skb, const struct glb_packet *pkt, __u64 netns)
+decide_inner_ipv6(struct __sk_buff *skb, const struct glb_packet *pkt)
 {
+	__u64 netns = pkt->netns;
 	struct bpf_sock_tuple tuple = {};
 	struct glb_inner6 in;
 	bool have_l4 = copy_inner6(skb, pkt->inner_off, &in);
@@ -686,7 +690,7 @@ decide_inner_ipv6(struct __sk_buff *skb, const struct glb_packet *pkt, __u64 net
 			return DROP(GLB_C_DROP_TRUNCATED);
 		tuple.ipv6.sport = in.l4.ports.source;
 		tuple.ipv6.dport = in.l4.ports.dest;
-		return decide_udp(skb, &tuple, sizeof(tuple.ipv6), netns);
+		return decide_udp(skb, &tuple, sizeof(tuple.ipv6), netns, GLB_C_ACCEPTED_UDP_SOCKET);
 	case IPPROTO_ICMPV6:
 		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.icmp), have_l4))
 			return DROP(GLB_C_DROP_TRUNCATED);
@@ -837,7 +841,6 @@ send_rewritten(struct __sk_buff *skb, const struct glb_packet *pkt, __be32 hop)
 	if (ret != TC_ACT_REDIRECT)
 		goto error;
 
-	count(GLB_C_FORWARDED);
 	count(method);
 	return TC_ACT_REDIRECT;
 

@@ -3,7 +3,7 @@
 #define GLB_REDIRECT_COUNTERS_H
 
 enum glb_counter {
-	GLB_C_PACKETS, /* every frame the program saw */
+	GLB_C_PACKETS, /* every frame the program saw (the sum of the outcomes) */
 	GLB_C_NOT_GUE, /* passed untouched: not Ethernet/IPv4/UDP to the GUE port */
 	GLB_C_OUTER_FRAGMENT, /* passed untouched: an IPv4 UDP fragment, cannot be examined before reassembly */
 	GLB_C_NOT_FOR_THIS_HOST, /* passed untouched: GUE in a frame not addressed to this host's MAC (broadcast, multicast, other host) */
@@ -15,7 +15,7 @@ enum glb_counter {
 	GLB_C_ACCEPTED_ICMP_ECHO, /* decapsulated: inner ICMP echo request (tunnel health check, pings to a VIP) */
 	GLB_C_ACCEPTED_OTHER_PROTO, /* decapsulated: inner packet without flow state to match (other protocol, other ICMP, non-first fragment) */
 	GLB_C_ACCEPTED_LAST_RESORT, /* decapsulated: no local flow and no next hop left (the stack answers, e.g. with a RST) */
-	GLB_C_FORWARDED, /* sent on to the next hop (outer header rewritten, TC_ACT_REDIRECT) */
+	GLB_C_FORWARDED, /* sent on to the next hop (outer header rewritten, TC_ACT_REDIRECT; forward_fib_ok + forward_neigh_fallback) */
 	GLB_C_FORWARDED_SKIPPED_SELF, /* packets whose hop list named this host next: that hop was skipped */
 	GLB_C_FORWARD_FIB_OK, /* forwarded with MACs from bpf_fib_lookup and bpf_redirect */
 	GLB_C_FORWARD_NEIGH_FALLBACK, /* forwarded with bpf_redirect_neigh because the FIB lookup did not give MACs */
@@ -43,6 +43,11 @@ enum glb_counter {
  * not_gue, outer_fragment, not_for_this_host, one accepted_*, forwarded, forward_error, one drop_*,
  * or decap_error. forwarded_skipped_self, forward_fib_ok and
  * forward_neigh_fallback are details of other outcomes, not outcomes.
+ *
+ * The program does not write "packets" or "forwarded": they are sums of other
+ * counters, which readers add up (packets = every outcome, forwarded =
+ * forward_fib_ok + forward_neigh_fallback), so that no frame pays for them.
+ * Their entries stay in the map, always 0 there, so the indexes never move.
  */
 
 #endif /* GLB_REDIRECT_COUNTERS_H */

@@ -23,7 +23,6 @@ Forwarding stays off on lo, so a program run with the default ingress device
 
 import ctypes
 import os
-import re
 import socket
 import subprocess
 import types
@@ -32,10 +31,8 @@ from pathlib import Path
 import pytest
 
 import bpfprog
+from glbredirect import REPO, counter_names
 
-REPO = Path(__file__).resolve().parents[3]
-BPF_DIR = REPO / "Sources" / "glb-redirect" / "bpf"
-COUNTERS_HEADER = BPF_DIR / "glb_redirect_counters.h"
 BUILD_BPF = REPO / "scripts" / "build-bpf"
 
 CLONE_NEWNET = 0x40000000
@@ -55,14 +52,6 @@ TOPOLOGY = types.SimpleNamespace(
     client_dev="glbd0",
     fib_ifindex=None,  # filled in once glbv0 exists
 )
-
-
-def counter_names():
-    """Counter names in map order, as the loader derives them from the header:
-    GLB_C_ACCEPTED_SYN -> accepted_syn."""
-    text = COUNTERS_HEADER.read_text()
-    body = text[text.index("enum glb_counter {"): text.index("GLB_COUNTER_MAX")]
-    return [m.lower() for m in re.findall(r"^\s*GLB_C_([A-Z0-9_]+),", body, re.M)]
 
 
 def _ip(*args):

@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-COUNTERS_HEADER = REPO / "Sources" / "glb-redirect" / "bpf" / "glb_redirect_counters.h"
+BPF_DIR = REPO / "Sources" / "glb-redirect" / "bpf"
+COUNTERS_HEADER = BPF_DIR / "glb_redirect_counters.h"
 
 TC_HANDLE = 0x474C42
 TC_PRIORITY = 0x4742
@@ -23,6 +24,31 @@ def counter_names():
     text = COUNTERS_HEADER.read_text()
     body = text[text.index("enum glb_counter {"): text.index("GLB_COUNTER_MAX")]
     return [m.lower() for m in re.findall(r"^\s*GLB_C_([A-Z0-9_]+),", body, re.M)]
+
+
+# glb-redirect's two maps, as its own header declares them, for test programs that the loader
+# must accept (it looks for both).
+GLB_REDIRECT_MAPS = '#include "glb_redirect_maps.h"\n'
+
+
+def compile_bpf(workdir, name, body, btf=True):
+    """A tc program from `body` (the usual headers and licence around it), compiled with
+    clang into workdir/name.o; `btf=False` leaves out the type information (no -g)."""
+    src = Path(workdir) / f"{name}.bpf.c"
+    src.write_text("#include <linux/bpf.h>\n#include <linux/pkt_cls.h>\n#include <bpf/bpf_helpers.h>\n"
+                   + body + '\nchar LICENSE[] SEC("license") = "GPL";\n')
+    out = src.with_suffix(".o")
+    subprocess.run(["clang", "-O2", *(["-g"] if btf else []), "-target", "bpf",
+                    "-I/usr/include/x86_64-linux-gnu", f"-I{BPF_DIR}", "-c", str(src), "-o", str(out)],
+                   check=True)
+    return out
+
+
+def snmp(ns, group):
+    """One group of the namespace's /proc/net/snmp ("Udp", "Tcp", ...) as {name: value}."""
+    lines = [line.split() for line in ns.run("cat", "/proc/net/snmp").stdout.splitlines()
+             if line.startswith(group + ":")]
+    return dict(zip(lines[0][1:], map(int, lines[1][1:])))
 
 
 class Loader:
@@ -136,6 +162,18 @@ def config_bytes(prog_id):
     return bytes(int(b, 16) for b in entry["value"])
 
 
+DETAILS = {"forwarded_skipped_self", "forward_fib_ok", "forward_neigh_fallback"}
+
+
+def with_sums(raw):
+    """The counters as readers report them: the program leaves "packets" (every outcome)
+    and "forwarded" (fib_ok + neigh_fallback) at 0 for readers to add up."""
+    out = dict(raw)
+    out["forwarded"] = raw.get("forward_fib_ok", 0) + raw.get("forward_neigh_fallback", 0)
+    out["packets"] = sum(v for k, v in out.items() if k != "packets" and k not in DETAILS)
+    return out
+
+
 def counters_from_bpftool(prog_id):
     """The program's counters summed over CPUs, by name, read with bpftool."""
     map_id = prog_maps(prog_id)["glb_counters"]
@@ -180,6 +218,14 @@ def gue(inner, hops=(), outer_src="10.0.0.1", outer_dst="10.0.0.2", sport=0x8123
     body = bytes([1 + len(hops), 4, 0, 0]) + struct.pack("!HBB", 0, 0, len(hops))
     body += b"".join(socket.inet_aton(h) for h in hops) + inner
     return ipv4(outer_src, outer_dst, 17, udp(outer_src, outer_dst, sport, port, body, with_checksum=False))
+
+
+def tcp(src, dst, sport, dport, payload=b"", seq=1000, ack=2000, window=8192, flags=0x10):
+    """An IPv4 TCP segment (a bare ACK by default), checksummed."""
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, window, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, 20 + len(payload))
+    hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr + payload)) + hdr[18:]
+    return ipv4(src, dst, 6, hdr + payload)
 
 
 def ether(dst_mac, src_mac, payload, ethertype=0x0800):

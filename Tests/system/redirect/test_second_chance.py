@@ -182,11 +182,9 @@ def test_second_chance_keeps_a_connection_alive_across_a_route_change(cluster, c
 
     after = {name: delta(cluster.stats(name), before[name]) for name in BACKENDS}
     print("counter changes:", json.dumps(after, indent=1))
-    assert after["b2"].get("forwarded", 0) > 0, after["b2"]
-    # The first packet may find no neighbour entry for b1 yet (the fallback resolves it).
-    assert after["b2"].get("forward_fib_ok", 0) + after["b2"].get("forward_neigh_fallback", 0) \
-        == after["b2"]["forwarded"]
-    assert after["b2"].get("forward_fib_ok", 0) > 0
+    # Forwarded with the FIB's MACs (the very first packet may take the neighbour fallback
+    # while b1's entry resolves).
+    assert after["b2"].get("forward_fib_ok", 0) > 0, after["b2"]
     assert "accepted_last_resort" not in after["b2"] and "forward_error" not in after["b2"]
     assert after["b1"]["accepted_established"] > so_far["b1"]["accepted_established"]
     assert "accepted_last_resort" not in after["b1"]
