@@ -27,7 +27,6 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 
 PREFIX = "glbt"
 CLONE_NEWNET = 0x40000000
@@ -36,7 +35,7 @@ _NAME = re.compile(rf"^{PREFIX}(\d+)-")
 
 # The namespace basics are the demo cluster's (demo/glbdemo/shell.py); tests add to them.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "demo"))
-from glbdemo.shell import CommandError, run  # noqa: E402
+from glbdemo.shell import run, wait_until  # noqa: E402
 from glbdemo.shell import Netns as _Netns  # noqa: E402
 
 
@@ -45,9 +44,6 @@ class Netns(_Netns):
 
     def __repr__(self):
         return f"Netns({self.name!r})"
-
-    def read_sysctl(self, name):
-        return self.run("sysctl", "-n", name).stdout.strip()
 
     def offloads_off(self, ifname):
         """TX checksum and segmentation offloads off (docs/design.md §10): frames that AF_PACKET
@@ -98,16 +94,6 @@ def _destroy(ns):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     run(["ip", "netns", "del", ns.name], check=False)
-
-
-@contextlib.contextmanager
-def netns(role="ns"):
-    """A fresh namespace with lo up; deleted on exit."""
-    ns = _create(f"{_unique_prefix()}-{role}")
-    try:
-        yield ns
-    finally:
-        _destroy(ns)
 
 
 @contextlib.contextmanager
@@ -200,20 +186,6 @@ def reap_stale():
             _destroy(Netns(name))
 
 
-def ours():
-    """Names of the namespaces this process created and has not deleted."""
-    out = run(["ip", "netns", "list"], check=False).stdout
-    mine = f"{PREFIX}{os.getpid()}-"
-    return [line.split()[0] for line in out.splitlines() if line.startswith(mine)]
-
-
 def wait_for(cond, what, timeout=10.0, interval=0.05):
     """Poll `cond()` until it returns a true value (returned); fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+    return wait_until(cond, timeout, interval=interval, what=what)

@@ -17,10 +17,8 @@ import os
 import pathlib
 import shutil
 import signal
-import time
-import urllib.request
 
-from .shell import Netns, run, spawn, wait_until
+from .shell import Netns, parse_metrics, run, spawn, wait_until
 
 VIP = "10.100.0.1"
 FRONT, BACK = "10.90.0", "10.91.0"
@@ -269,13 +267,7 @@ http {{
     # MARK: observing
 
     def metrics(self, address):
-        out = self.ns["director"].run("curl", "-sf", f"http://{address}/metrics", check=False).stdout
-        values = {}
-        for line in out.splitlines():
-            if line and not line.startswith("#"):
-                name, _, value = line.rpartition(" ")
-                values[name] = float(value)
-        return values
+        return parse_metrics(self.ns["director"].run("curl", "-sf", f"http://{address}/metrics", check=False).stdout)
 
     def generation(self):
         return int(self.metrics(DIRECTOR_METRICS).get("glb_director_table_generation", 0))

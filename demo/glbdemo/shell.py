@@ -75,6 +75,16 @@ def spawn(ns, args, log_path, env=None):
                             start_new_session=True, env=full_env)
 
 
+def parse_metrics(text):
+    """Prometheus text as {"name{labels}": value}."""
+    values = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
 def wait_until(predicate, timeout, interval=0.1, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -9,7 +9,9 @@ import subprocess
 import threading
 import time
 
-from glbsys import ROOT
+import netns  # noqa: F401  (puts demo/ on the path: the metrics parser is the demo's)
+from glbdemo.shell import parse_metrics
+
 
 _instances = 0
 
@@ -120,13 +122,7 @@ class Director:
     def metrics(self):
         cmd = ["curl", "-sf", f"http://127.0.0.1:{self.metrics_port}/metrics"]
         out = subprocess.run(self.ns.cmd(*cmd) if self.ns else cmd, capture_output=True, text=True, check=True).stdout
-        values = {}
-        for line in out.splitlines():
-            if line.startswith("#") or not line.strip():
-                continue
-            name, value = line.rsplit(" ", 1)
-            values[name] = float(value)
-        return values
+        return parse_metrics(out)
 
     def stop(self, timeout=30):
         if self.proc is None or self.proc.poll() is not None:

@@ -2,10 +2,8 @@
 frames: the reference case, hash fields, reloads, the exception path, jumbo frames and
 metrics."""
 import json
-import os
 import random
 import signal
-import struct
 import time
 
 import pytest
@@ -144,6 +142,7 @@ def test_reload_moves_flows_off_an_unhealthy_primary(hugepages, make_pair, bin_d
         assert "table generation 2 loaded" in d.reload(table_with({"10.20.0.1": False}))
         wire.send(sent)
         after = wire.receive(count=len(sent), timeout=10, keep=is_gue)
+        assert len(before) == len(after) == len(sent)
         for i, (b, a) in enumerate(zip(before, after)):
             if i in on_sick:
                 # The secondary takes over and the unhealthy primary becomes its second chance.
@@ -160,6 +159,7 @@ def test_corrupt_table_on_reload_is_rejected(hugepages, pair, bin_dir, tmp_path)
         wire.drain()
         wire.send(sent)
         before = wire.receive(count=len(sent), timeout=10, keep=is_gue)
+        assert len(before) == len(sent)
         good = d.table_path.read_bytes()
         for damage in (good[:1000], good[:24] + b"\x00" * (len(good) - 24), b"not a table"):
             d.table_path.write_bytes(damage)

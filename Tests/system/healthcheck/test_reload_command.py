@@ -19,8 +19,10 @@ def start(healthcheck, tmp_path, command, *args):
     conf = tmp_path / "healthcheck.conf"
     conf.write_text(json.dumps({"forwarding_table": {"src": str(src), "dst": str(tmp_path / "dst.json")},
                                 "reload_command": command}))
-    proc = subprocess.Popen([str(healthcheck), "--config", conf, *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # stdin is a pipe that stays open and empty: a reload command that inherited it would
+    # wait on it for ever (one that reads stdin must get /dev/null).
+    proc = subprocess.Popen([str(healthcheck), "--config", conf, *args], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     return proc
 
 
