@@ -106,7 +106,7 @@ public struct DirectorConfig: Equatable, Sendable {
     public var lcores: [LcoreConfig] = []
     public var statsdPort: UInt16?
     /// `host:port` of the Prometheus endpoint; nil keeps it off.
-    public var metricsAddress: String?
+    public var metricsAddress: ListenAddress?
     public var mbufPoolSize: Int?
     /// Bytes of each mbuf's buffer (headroom included); nil lets the director choose
     /// (room for 9,000-byte packets, or a page for AF_XDP).
@@ -230,11 +230,10 @@ private struct DirectorConfigReader {
         let pool = int(root, "mbuf_pool_size", range: 1024...(1 << 30))
         let dataSize = int(root, "mbuf_data_size", range: 1152...65535)
 
-        var metrics: String?
+        var metrics: ListenAddress?
         if let v = root["metrics_address"] {
-            if case .string(let s) = v, let colon = s.lastIndex(of: ":"), let port = UInt16(s[s.index(after: colon)...]), port > 0,
-               Self.isListenHost(String(s[..<colon])) {
-                metrics = s
+            if case .string(let s) = v, let address = ListenAddress(s) {
+                metrics = address
             } else {
                 issues.error("metrics_address", "expected an address and port such as \"127.0.0.1:9100\" or \"[::1]:9100\"")
             }
@@ -259,14 +258,6 @@ private struct DirectorConfigReader {
         config.flowPaths = flowPaths
         config.lcores = lcores
         return config
-    }
-
-    /// An IPv4 address, or an IPv6 one in brackets: what the metrics server can bind.
-    static func isListenHost(_ host: String) -> Bool {
-        if host.hasPrefix("[") && host.hasSuffix("]") {
-            return IPAddress(String(host.dropFirst().dropLast()))?.family == .ipv6
-        }
-        return IPAddress(host)?.family == .ipv4
     }
 
     mutating func readFlowPaths(_ value: JSONValue?) -> [FlowPath] {

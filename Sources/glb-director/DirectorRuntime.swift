@@ -236,6 +236,17 @@ final class DirectorRuntime {
 
     // MARK: Reload
 
+    /// The table file, read and made into a forwarding plane: at start-up and on each reload.
+    static func loadTable(path: String, config: DirectorConfig) throws -> (table: CompiledForwardingTable, plane: ForwardingPlane) {
+        let table = try BinaryTableFormat.read(path: path)
+        return (table, try ForwardingPlane(table: table, config: config))
+    }
+
+    /// Says so when a table the director now uses has no tables at all.
+    static func warnIfEmpty(_ table: CompiledForwardingTable) {
+        if table.tables.isEmpty { log.warning("the forwarding table has no tables: every packet goes to the exception path or is dropped") }
+    }
+
     /// Reads the table file again and switches every worker to it. A table that cannot be
     /// read or used is rejected; the running one stays.
     func reload() {
@@ -243,8 +254,7 @@ final class DirectorRuntime {
         let table: CompiledForwardingTable
         let next: ForwardingPlane
         do {
-            table = try BinaryTableFormat.read(path: tablePath)
-            next = try ForwardingPlane(table: table, config: config)
+            (table, next) = try Self.loadTable(path: tablePath, config: config)
         } catch {
             status.reloadFailed()
             log.error("reload rejected, still forwarding with table generation \(status.generation): \(error)")
@@ -257,7 +267,7 @@ final class DirectorRuntime {
         plane = next
         status.reloaded(tables: table)
         log.info("table generation \(status.generation) loaded: \(DirectorStatus.summary(table))")
-        if table.tables.isEmpty { log.warning("the forwarding table has no tables: every packet goes to the exception path or is dropped") }
+        Self.warnIfEmpty(table)
     }
 
     // MARK: Shutdown

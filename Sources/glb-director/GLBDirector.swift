@@ -49,8 +49,7 @@ enum GLBDirector {
             return 1
         }
         do {
-            table = try BinaryTableFormat.read(path: arguments.forwardingTable)
-            plane = try ForwardingPlane(table: table, config: config)
+            (table, plane) = try DirectorRuntime.loadTable(path: arguments.forwardingTable, config: config)
         } catch {
             log.error("not starting: forwarding table: \(error)")
             return 1
@@ -79,7 +78,7 @@ enum GLBDirector {
             return 1
         }
         log.info("SwiftGLB director starting (\(String(cString: rte_version()))), table: \(DirectorStatus.summary(table))")
-        if table.tables.isEmpty { log.warning("the forwarding table has no tables: every packet goes to the exception path or is dropped") }
+        DirectorRuntime.warnIfEmpty(table)
 
         let runtime = DirectorRuntime(config: config, layout: layout, tablePath: arguments.forwardingTable, plane: plane, tables: table)
         var exitCode: Int32 = 0

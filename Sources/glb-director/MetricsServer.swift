@@ -1,3 +1,4 @@
+import GLBCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -8,12 +9,7 @@ final class MetricsServer {
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
 
-    init(address: String, source: MetricsSource) throws {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-            throw MetricsServerError(description: "metrics_address \"\(address)\": expected host:port")
-        }
-        var host = String(address[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+    init(address: ListenAddress, source: MetricsSource) throws {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
             channel = try ServerBootstrap(group: group)
@@ -24,7 +20,7 @@ final class MetricsServer {
                         channel.pipeline.addHandler(MetricsHandler(source: source))
                     }
                 }
-                .bind(host: host.isEmpty ? "0.0.0.0" : host, port: port).wait()
+                .bind(host: address.host, port: address.port).wait()
         } catch {
             try? group.syncShutdownGracefully()
             throw MetricsServerError(description: "cannot listen on metrics_address \(address): \(error)")

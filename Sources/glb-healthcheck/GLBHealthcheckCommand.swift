@@ -155,7 +155,6 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
     private func report(_ errors: ConfigErrors) {
         var text = ""
         for issue in errors.issues { text += "glb-healthcheck: \(issue.labeled)\n" }
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        _ = FileIO.writeAll(fd: STDERR_FILENO, Array(text.utf8))
     }
 }

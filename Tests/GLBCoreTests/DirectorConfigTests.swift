@@ -69,7 +69,7 @@ struct DirectorConfigTests {
         #expect(c.outboundGatewayMAC.description == "aa:bb:cc:dd:ee:ff")
         #expect(c.hashFields == HashFields(srcAddr: true, dstPort: true))
         #expect(!c.hashesUseAddressesOnly)
-        #expect(c.metricsAddress == "127.0.0.1:9100" && c.udpChecksum && c.dropForeignDestinationMAC)
+        #expect(c.metricsAddress == ListenAddress("127.0.0.1:9100") && c.udpChecksum && c.dropForeignDestinationMAC)
         #expect(c.mbufPoolSize == 32767 && c.mbufDataSize == 2176 && c.statsdPort == 8125)
         let layout = try DirectorLayout(c, file: "x")
         #expect(layout.ports == [0, 1] && layout.runToCompletion.map(\.lcore) == [1])

@@ -1,11 +1,11 @@
-import GLBCore
+/// Where a metrics server listens: an IP address and a port, `127.0.0.1:9101` or
+/// `[::1]:9101` (glb-director's `metrics_address`, glb-healthcheck's `--metrics-address`).
+public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
+    /// The address without brackets.
+    public var host: String
+    public var port: Int
 
-/// `--metrics-address`: an IP address and a port, `127.0.0.1:9101` or `[::1]:9101`.
-struct ListenAddress: Equatable, CustomStringConvertible {
-    var host: String
-    var port: Int
-
-    init?(_ text: String) {
+    public init?(_ text: String) {
         let hostPart: Substring
         let portPart: Substring
         if text.hasPrefix("[") {
@@ -25,5 +25,5 @@ struct ListenAddress: Equatable, CustomStringConvertible {
         self.port = port
     }
 
-    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
