@@ -546,9 +546,13 @@ read_l4(struct __sk_buff *skb, __u32 l4_off, union glb_l4_start *l4, __u32 len, 
 }
 
 static __always_inline struct glb_decision
+decide_l4(struct __sk_buff *skb, __u8 proto, __u32 l4_off, union glb_l4_start *l4, bool have_l4,
+	  struct bpf_sock_tuple *tuple, __u32 tuple_size, struct glb_ports *ports, __u64 netns,
+	  void *iph, __u32 iph_len, bool v6);
+
+static __always_inline struct glb_decision
 decide_inner_ipv4(struct __sk_buff *skb, const struct glb_packet *pkt)
 {
-	__u64 netns = pkt->netns;
 	struct bpf_sock_tuple tuple = {};
 	struct glb_inner4 in;
 	bool have_l4 = copy_inner4(skb, pkt->inner_off, &in);
@@ -570,26 +574,8 @@ decide_inner_ipv4(struct __sk_buff *skb, const struct glb_packet *pkt)
 	tuple.ipv4.saddr = in.ip.saddr;
 	tuple.ipv4.daddr = in.ip.daddr;
 
-	switch (in.ip.protocol) {
-	case IPPROTO_TCP:
-		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.th), have_l4))
-			return DROP(GLB_C_DROP_TRUNCATED);
-		tuple.ipv4.sport = in.l4.th.source;
-		tuple.ipv4.dport = in.l4.th.dest;
-		return decide_tcp(skb, &tuple, sizeof(tuple.ipv4), netns, &in.ip, sizeof(in.ip), &in.l4.th);
-	case IPPROTO_UDP:
-		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.ports), have_l4))
-			return DROP(GLB_C_DROP_TRUNCATED);
-		tuple.ipv4.sport = in.l4.ports.source;
-		tuple.ipv4.dport = in.l4.ports.dest;
-		return decide_udp(skb, &tuple, sizeof(tuple.ipv4), netns, GLB_C_ACCEPTED_UDP_SOCKET);
-	case IPPROTO_ICMP:
-		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.icmp), have_l4))
-			return DROP(GLB_C_DROP_TRUNCATED);
-		return decide_icmpv4(skb, &in.l4.icmp, l4_off, netns);
-	default:
-		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
-	}
+	return decide_l4(skb, in.ip.protocol, l4_off, &in.l4, have_l4, &tuple, sizeof(tuple.ipv4),
+			 (struct glb_ports *)&tuple.ipv4.sport, pkt->netns, &in.ip, sizeof(in.ip), false);
 }
 
 static __always_inline struct glb_decision
@@ -626,7 +612,6 @@ decide_icmpv6(struct __sk_buff *skb, const struct glb_icmp_hdr *icmp, __u32 icmp
 static __always_inline struct glb_decision
 decide_inner_ipv6(struct __sk_buff *skb, const struct glb_packet *pkt)
 {
-	__u64 netns = pkt->netns;
 	struct bpf_sock_tuple tuple = {};
 	struct glb_inner6 in;
 	bool have_l4 = copy_inner6(skb, pkt->inner_off, &in);
@@ -678,27 +663,42 @@ decide_inner_ipv6(struct __sk_buff *skb, const struct glb_packet *pkt)
 	__builtin_memcpy(tuple.ipv6.saddr, &in.ip6.saddr, sizeof(tuple.ipv6.saddr));
 	__builtin_memcpy(tuple.ipv6.daddr, &in.ip6.daddr, sizeof(tuple.ipv6.daddr));
 
-	switch (nexthdr) {
-	case IPPROTO_TCP:
-		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.th), have_l4))
+	return decide_l4(skb, nexthdr, l4_off, &in.l4, have_l4, &tuple, sizeof(tuple.ipv6),
+			 (struct glb_ports *)&tuple.ipv6.sport, pkt->netns, &in.ip6, sizeof(in.ip6), true);
+}
+
+/*
+ * The upper layer of an inner packet, for IPv4 and IPv6 alike once the caller
+ * has put the addresses into `tuple`: `ports` points at the tuple's port pair
+ * (sport, dport), `iph` at the inner network header. `v6` is a constant at
+ * each call, so each caller gets its own branch-free copy.
+ */
+static __always_inline struct glb_decision
+decide_l4(struct __sk_buff *skb, __u8 proto, __u32 l4_off, union glb_l4_start *l4, bool have_l4,
+	  struct bpf_sock_tuple *tuple, __u32 tuple_size, struct glb_ports *ports, __u64 netns,
+	  void *iph, __u32 iph_len, bool v6)
+{
+	if (proto == IPPROTO_TCP) {
+		if (!read_l4(skb, l4_off, l4, sizeof(l4->th), have_l4))
 			return DROP(GLB_C_DROP_TRUNCATED);
-		tuple.ipv6.sport = in.l4.th.source;
-		tuple.ipv6.dport = in.l4.th.dest;
-		return decide_tcp(skb, &tuple, sizeof(tuple.ipv6), netns, &in.ip6, sizeof(in.ip6), &in.l4.th);
-	case IPPROTO_UDP:
-		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.ports), have_l4))
-			return DROP(GLB_C_DROP_TRUNCATED);
-		tuple.ipv6.sport = in.l4.ports.source;
-		tuple.ipv6.dport = in.l4.ports.dest;
-		return decide_udp(skb, &tuple, sizeof(tuple.ipv6), netns, GLB_C_ACCEPTED_UDP_SOCKET);
-	case IPPROTO_ICMPV6:
-		if (!read_l4(skb, l4_off, &in.l4, sizeof(in.l4.icmp), have_l4))
-			return DROP(GLB_C_DROP_TRUNCATED);
-		return decide_icmpv6(skb, &in.l4.icmp, l4_off, netns);
-	default:
-		/* Other protocols, or more extension headers than we walk. */
-		return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
+		ports->source = l4->th.source;
+		ports->dest = l4->th.dest;
+		return decide_tcp(skb, tuple, tuple_size, netns, iph, iph_len, &l4->th);
 	}
+	if (proto == IPPROTO_UDP) {
+		if (!read_l4(skb, l4_off, l4, sizeof(l4->ports), have_l4))
+			return DROP(GLB_C_DROP_TRUNCATED);
+		*ports = l4->ports;
+		return decide_udp(skb, tuple, tuple_size, netns, GLB_C_ACCEPTED_UDP_SOCKET);
+	}
+	if (proto == (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP)) {
+		if (!read_l4(skb, l4_off, l4, sizeof(l4->icmp), have_l4))
+			return DROP(GLB_C_DROP_TRUNCATED);
+		return v6 ? decide_icmpv6(skb, &l4->icmp, l4_off, netns)
+			  : decide_icmpv4(skb, &l4->icmp, l4_off, netns);
+	}
+	/* Other protocols (IPv6: or more extension headers than are walked). */
+	return TAKE(GLB_C_ACCEPTED_OTHER_PROTO);
 }
 
 /* ------------------------------------------------------------------------ */
