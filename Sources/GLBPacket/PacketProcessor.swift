@@ -84,12 +84,8 @@ public enum PacketProcessor {
                                     plane: plane, flow: &flow)
         }
         if proto == 6 || proto == 17 {
-            guard l4Length >= 4 else { return .malformedTransport }
-            let match = plane.pointee.ipv4.lookup(hi: 0, lo: UInt64(ip.be32(16)), bits: 32, proto: proto, port: l4.be16(2))
-            guard match != ClassifierView.none else { return .notMatched }
-            flow.set(table: ClassifierView.table(of: match), src: ip + 12, dst: ip + 16, srcPort: l4.raw16(0), dstPort: l4.raw16(2),
-                     hint: l4.be16(0), kind: .forwarded)
-            return nil
+            return matchTransport(plane.pointee.ipv4, hi: 0, lo: UInt64(ip.be32(16)), bits: 32, proto: proto,
+                                  l4: l4, l4Length: l4Length, src: ip + 12, dst: ip + 16, flow: &flow)
         }
         if proto == 1 {
             return icmpv4(ip, l4: l4, l4Length: l4Length, plane: plane, flow: &flow)
@@ -111,23 +107,12 @@ public enum PacketProcessor {
             let qproto = q.u8(9)
             // A quoted fragment after the first has no ports where they would be (as for IPv6).
             guard qproto == 6 || qproto == 17, q.be16(6) & 0x1fff == 0 else { return .notMatched }
-            let ports = q + qihl
-            let vip = UInt64(q.be32(12))
-            let match = plane.pointee.ipv4.lookup(hi: 0, lo: vip, bits: 32, proto: qproto, port: ports.be16(0))
-            guard match != ClassifierView.none else { return .notMatched }
-            // The error must be addressed to the same bind.
-            let bits = ClassifierView.prefixLength(of: match)
-            guard ClassifierView.samePrefix(hi: 0, lo: UInt64(ip.be32(16)), hi: 0, lo: vip, bits: 32, length: bits) else { return .notMatched }
-            flow.set(table: ClassifierView.table(of: match), src: q + 16, dst: q + 12, srcPort: ports.raw16(2), dstPort: ports.raw16(0),
-                     hint: ports.be16(2), kind: .forwardedICMPError)
-            return nil
+            return matchQuotedFlow(plane.pointee.ipv4, to: (0, UInt64(ip.be32(16))), vip: (0, UInt64(q.be32(12))), bits: 32,
+                                   proto: qproto, ports: q + qihl, src: q + 16, dst: q + 12, flow: &flow)
         }
         if type == 8 && code == 0 && plane.pointee.flags & PlaneView.forwardEcho != 0 {
-            let match = plane.pointee.ipv4.lookupAddress(hi: 0, lo: UInt64(ip.be32(16)), bits: 32)
-            guard match != ClassifierView.none else { return .notMatched }
-            flow.set(table: ClassifierView.table(of: match), src: ip + 12, dst: ip + 16, srcPort: 0, dstPort: 0,
-                     hint: ip.be16(4), kind: .forwardedEcho)
-            return nil
+            return matchEcho(plane.pointee.ipv4, hi: 0, lo: UInt64(ip.be32(16)), bits: 32, src: ip + 12, dst: ip + 16,
+                             hint: ip.be16(4), flow: &flow)
         }
         return .notMatched
     }
@@ -171,17 +156,53 @@ public enum PacketProcessor {
         let l4 = ip + offset
         let l4Length = total &- offset
         if proto == 6 || proto == 17 {
-            guard l4Length >= 4 else { return .malformedTransport }
-            let match = plane.pointee.ipv6.lookup(hi: dstHi, lo: dstLo, bits: 128, proto: proto, port: l4.be16(2))
-            guard match != ClassifierView.none else { return .notMatched }
-            flow.set(table: ClassifierView.table(of: match), src: ip + 8, dst: ip + 24, srcPort: l4.raw16(0), dstPort: l4.raw16(2),
-                     hint: l4.be16(0), kind: .forwarded)
-            return nil
+            return matchTransport(plane.pointee.ipv6, hi: dstHi, lo: dstLo, bits: 128, proto: proto,
+                                  l4: l4, l4Length: l4Length, src: ip + 8, dst: ip + 24, flow: &flow)
         }
         if proto == 58 {
             return icmpv6(ip, l4: l4, l4Length: l4Length, plane: plane, flow: &flow)
         }
         return .notMatched
+    }
+
+    // MARK: Matching, for either address family (`bits` 32 or 128)
+
+    /// A TCP or UDP packet to `hi`/`lo`: matched on its destination port.
+    @inlinable @inline(__always)
+    static func matchTransport(_ classifier: ClassifierView, hi: UInt64, lo: UInt64, bits: Int, proto: UInt8,
+                               l4: UnsafeRawPointer, l4Length: Int, src: UnsafeRawPointer, dst: UnsafeRawPointer,
+                               flow: inout Flow) -> Counter? {
+        guard l4Length >= 4 else { return .malformedTransport }
+        let match = classifier.lookup(hi: hi, lo: lo, bits: bits, proto: proto, port: l4.be16(2))
+        guard match != ClassifierView.none else { return .notMatched }
+        flow.set(table: ClassifierView.table(of: match), src: src, dst: dst, srcPort: l4.raw16(0), dstPort: l4.raw16(2),
+                 hint: l4.be16(0), kind: .forwarded)
+        return nil
+    }
+
+    /// An ICMP error quoting a packet a VIP sent (`vip`, its source; `ports` its ports): the flow
+    /// with the quoted tuple reversed, when the error is addressed (`to`) within the same bind.
+    @inlinable @inline(__always)
+    static func matchQuotedFlow(_ classifier: ClassifierView, to: (UInt64, UInt64), vip: (UInt64, UInt64), bits: Int,
+                                proto: UInt8, ports: UnsafeRawPointer, src: UnsafeRawPointer, dst: UnsafeRawPointer,
+                                flow: inout Flow) -> Counter? {
+        let match = classifier.lookup(hi: vip.0, lo: vip.1, bits: bits, proto: proto, port: ports.be16(0))
+        guard match != ClassifierView.none else { return .notMatched }
+        let length = ClassifierView.prefixLength(of: match)
+        guard ClassifierView.samePrefix(hi: to.0, lo: to.1, hi: vip.0, lo: vip.1, bits: bits, length: length) else { return .notMatched }
+        flow.set(table: ClassifierView.table(of: match), src: src, dst: dst, srcPort: ports.raw16(2), dstPort: ports.raw16(0),
+                 hint: ports.be16(2), kind: .forwardedICMPError)
+        return nil
+    }
+
+    /// An echo request to an address some bind holds.
+    @inlinable @inline(__always)
+    static func matchEcho(_ classifier: ClassifierView, hi: UInt64, lo: UInt64, bits: Int, src: UnsafeRawPointer,
+                          dst: UnsafeRawPointer, hint: UInt16, flow: inout Flow) -> Counter? {
+        let match = classifier.lookupAddress(hi: hi, lo: lo, bits: bits)
+        guard match != ClassifierView.none else { return .notMatched }
+        flow.set(table: ClassifierView.table(of: match), src: src, dst: dst, srcPort: 0, dstPort: 0, hint: hint, kind: .forwardedEcho)
+        return nil
     }
 
     @inlinable @inline(__always)
@@ -240,23 +261,13 @@ public enum PacketProcessor {
             }
             guard qproto == 6 || qproto == 17, fragmentOffset == 0 else { return .notMatched }
             guard quotedLength >= offset &+ 4 else { return .malformedICMP }
-            let ports = q + offset
-            let vipHi = q.be64(8), vipLo = q.be64(16)
-            let match = plane.pointee.ipv6.lookup(hi: vipHi, lo: vipLo, bits: 128, proto: qproto, port: ports.be16(0))
-            guard match != ClassifierView.none else { return .notMatched }
-            let bits = ClassifierView.prefixLength(of: match)
-            guard ClassifierView.samePrefix(hi: ip.be64(24), lo: ip.be64(32), hi: vipHi, lo: vipLo, bits: 128, length: bits) else { return .notMatched }
-            flow.set(table: ClassifierView.table(of: match), src: q + 24, dst: q + 8, srcPort: ports.raw16(2), dstPort: ports.raw16(0),
-                     hint: ports.be16(2), kind: .forwardedICMPError)
-            return nil
+            return matchQuotedFlow(plane.pointee.ipv6, to: (ip.be64(24), ip.be64(32)), vip: (q.be64(8), q.be64(16)), bits: 128,
+                                   proto: qproto, ports: q + offset, src: q + 24, dst: q + 8, flow: &flow)
         }
         if type == 128 && code == 0 && plane.pointee.flags & PlaneView.forwardEcho != 0 {
-            let match = plane.pointee.ipv6.lookupAddress(hi: ip.be64(24), lo: ip.be64(32), bits: 128)
-            guard match != ClassifierView.none else { return .notMatched }
             // The hint is the low 16 bits of the flow label.
-            flow.set(table: ClassifierView.table(of: match), src: ip + 8, dst: ip + 24, srcPort: 0, dstPort: 0,
-                     hint: ip.be16(2), kind: .forwardedEcho)
-            return nil
+            return matchEcho(plane.pointee.ipv6, hi: ip.be64(24), lo: ip.be64(32), bits: 128, src: ip + 8, dst: ip + 24,
+                             hint: ip.be16(2), flow: &flow)
         }
         return .notMatched
     }
