@@ -20,8 +20,7 @@ def hugepages():
     """At least 512 free 2 MB pages for the directors of the session; the previous
     reservation is restored afterwards."""
     before = _read("nr_hugepages")
-    if _read("free_hugepages") < 512:
-        subprocess.run([str(ROOT / "scripts" / "hugepages"), "reserve", str(before + 512)], check=True, capture_output=True)
+    subprocess.run([str(ROOT / "scripts" / "hugepages"), "ensure-free", "512"], check=True, capture_output=True)
     yield
     subprocess.run([str(ROOT / "scripts" / "hugepages"), "reserve", str(before)], capture_output=True)
 

@@ -25,12 +25,7 @@ def capture(path, count=16384):
 
 
 def ensure_hugepages(pages=1024):
-    with open("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages") as f:
-        free = int(f.read())
-    if free < pages:
-        with open("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages") as f:
-            total = int(f.read())
-        subprocess.run([os.path.join(ROOT, "scripts", "hugepages"), "reserve", str(total + pages - free)], check=True)
+    subprocess.run([os.path.join(ROOT, "scripts", "hugepages"), "ensure-free", str(pages)], check=True)
 
 
 def eal(prefix, pcap):
