@@ -81,9 +81,8 @@ def _unique_prefix():
 
 
 def _create(name):
-    run(["ip", "netns", "add", name])
     ns = Netns(name)
-    ns.ip("link", "set", "lo", "up")
+    ns.create()  # lo up, IPv6 off: no router solicitations or DAD behind a test's back
     return ns
 
 

@@ -89,9 +89,6 @@ class Bench:
         self.lab, self.loader, self.blast, self.cpu = lab, loader, Path(blast), cpu
         self.workdir = Path(workdir)
         self.gen, self.backend, self.sink = lab.netns("gen"), lab.netns("backend"), lab.netns("sink")
-        for ns in (self.gen, self.backend, self.sink):
-            ns.sysctl("net.ipv6.conf.all.disable_ipv6", 1)
-            ns.sysctl("net.ipv6.conf.default.disable_ipv6", 1)
         lab.veth(self.gen, "eth0", self.backend, "eth0", offloads=False)
         lab.veth(self.backend, "eth1", self.sink, "eth0", offloads=False)
         self.gen.ip("link", "set", "eth0", "address", MACS["gen"])

@@ -12,13 +12,7 @@ class Pair:
         self.lab = lab
         self.tester = lab.netns("tester")
         self.director = lab.netns("director")
-        for ns in (self.tester, self.director):
-            ns.sysctl("net.ipv6.conf.all.disable_ipv6", 1)
-            ns.sysctl("net.ipv6.conf.default.disable_ipv6", 1)
         lab.veth(self.tester, "t0", self.director, "d0", mtu=mtu, offloads=False)
-
-    def mac(self, ns, ifname):
-        return ns.run("cat", f"/sys/class/net/{ifname}/address").stdout.strip()
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ def test_reference_case(hugepages, make_pair, bin_dir, tmp_path, pmd, layout):
         wire.drain()
         wire.send(frames_of(EXAMPLE / "in.pcap"))
         got = wire.receive(count=164, timeout=10, keep=is_gue)
-        expected = with_source_mac(frames_of(EXAMPLE / "expected.pcap"), pair.mac(pair.director, "d0"))
+        expected = with_source_mac(frames_of(EXAMPLE / "expected.pcap"), pair.director.mac("d0"))
         assert len(got) == 164, d.log()
         for i, (a, b) in enumerate(zip(got, expected)):
             assert a == b, f"frame {i} differs"
@@ -110,7 +110,7 @@ def test_hash_fields(hugepages, make_pair, bin_dir, tmp_path, hash_fields, alt, 
         wire.drain()
         wire.send(sent)
         got = wire.receive(count=len(sent), timeout=10, keep=is_gue)
-    expected = oracle(bin_dir, tmp_path, json.loads(d.config_path.read_text()), d.table_path, sent, pair.mac(pair.director, "d0"))
+    expected = oracle(bin_dir, tmp_path, json.loads(d.config_path.read_text()), d.table_path, sent, pair.director.mac("d0"))
     assert got == expected
     assert all(f[49] == (3 if alt else 1) for f in got)
 
@@ -182,11 +182,11 @@ def test_exception_path_both_ways(hugepages, make_pair, bin_dir, tmp_path, pmd):
     with d:
         pair.director.ip("link", "set", "vglb_kni0", "up")
         pair.director.ip("addr", "add", "192.0.2.200/24", "dev", "vglb_kni0")
-        assert pair.mac(pair.director, "vglb_kni0") == pair.mac(pair.director, "d0")
+        assert pair.director.mac("vglb_kni0") == pair.director.mac("d0")
         with Wire(pair.director, "vglb_kni0") as kernel_side, Wire(pair.tester, "t0") as wire:
             kernel_side.drain()
             wire.drain()
-            unmatched = bytes(Ether(src=TESTER_MAC, dst=pair.mac(pair.director, "d0")) / IP(src="192.0.2.9", dst="192.0.2.200") / UDP(sport=5555, dport=7777) / Raw(b"to the kernel"))
+            unmatched = bytes(Ether(src=TESTER_MAC, dst=pair.director.mac("d0")) / IP(src="192.0.2.9", dst="192.0.2.200") / UDP(sport=5555, dport=7777) / Raw(b"to the kernel"))
             wire.send([unmatched])
             up = kernel_side.receive(count=1, timeout=5, keep=lambda f: f == unmatched)
             assert up == [unmatched]
@@ -239,7 +239,7 @@ def test_two_queues_two_lcores(hugepages, pair, bin_dir, tmp_path):
         wire.send(sent)
         got = wire.receive(count=len(sent), timeout=10, keep=is_gue)
         m = d.metrics()
-    expected = oracle(bin_dir, tmp_path, json.loads(d.config_path.read_text()), d.table_path, sent, pair.mac(pair.director, "d0"))
+    expected = oracle(bin_dir, tmp_path, json.loads(d.config_path.read_text()), d.table_path, sent, pair.director.mac("d0"))
     assert sorted(got) == sorted(expected)
     per_lcore = [m['glb_director_packets_total{lcore="%d",outcome="forwarded"}' % l] for l in (1, 2)]
     assert sum(per_lcore) == len(sent) and min(per_lcore) > 0, per_lcore

@@ -81,7 +81,6 @@ class Cluster:
         for role, ns, ip in [("checker", self.checker, CHECKER_IP),
                              *[(name, None, ip) for name, ip in backends.items()]]:
             ns = ns or lab.netns(role)
-            ns.sysctl("net.ipv6.conf.all.disable_ipv6", 1)
             lab.port(self.switch, "br0", ns, "eth0", f"p-{role}", mtu=1600, offloads=False)
             ns.ip("addr", "add", f"{ip}/24", "dev", "eth0")
             if role != "checker":

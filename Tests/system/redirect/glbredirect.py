@@ -231,7 +231,3 @@ def tcp(src, dst, sport, dport, payload=b"", seq=1000, ack=2000, window=8192, fl
 def ether(dst_mac, src_mac, payload, ethertype=0x0800):
     mac = lambda m: bytes(int(x, 16) for x in m.split(":"))  # noqa: E731
     return mac(dst_mac) + mac(src_mac) + struct.pack("!H", ethertype) + payload
-
-
-def mac_of(ns, iface):
-    return json.loads(ns.run("ip", "-j", "link", "show", iface).stdout)[0]["address"]

@@ -39,7 +39,6 @@ from glbredirect import (
     gue,
     has_clsact,
     ipv4,
-    mac_of,
     prog_exists,
     prog_maps,
     slot_programs,
@@ -69,21 +68,18 @@ def loader(bin_dir):
 
 @pytest.fixture
 def hosts():
-    """peer <-> backend over one veth. IPv6 is off so that no background traffic
-    (router solicitations, DAD) moves the counters behind a test's back."""
+    """peer <-> backend over one veth (IPv6 off, as in every lab namespace: no background
+    traffic moves the counters behind a test's back)."""
     netns.reap_stale()
     with netns.Lab() as lab:
         peer, backend = lab.netns("peer"), lab.netns("backend")
-        for ns in (peer, backend):
-            ns.sysctl("net.ipv6.conf.all.disable_ipv6", 1)
-            ns.sysctl("net.ipv6.conf.default.disable_ipv6", 1)
         lab.veth(peer, IFACE, backend, IFACE, offloads=False)
         peer.ip("addr", "add", f"{PEER_IP}/24", "dev", IFACE)
         backend.ip("addr", "add", f"{BACKEND_IP}/24", "dev", IFACE)
         backend.ip("addr", "add", f"{VIP}/32", "dev", "lo")
         backend.ip("route", "add", "default", "via", PEER_IP)
         yield types.SimpleNamespace(lab=lab, peer=peer, backend=backend,
-                                    backend_mac=mac_of(backend, IFACE), peer_mac=mac_of(peer, IFACE))
+                                    backend_mac=backend.mac(IFACE), peer_mac=peer.mac(IFACE))
 
 
 HOOKS = ["tcx", "clsact"]

@@ -72,7 +72,6 @@ def cluster(loader, content, tmp_path_factory):
         switch = lab.netns("switch")
         lab.bridge(switch, "br0", mtu=1600)
         for role, ns in hosts.items():
-            ns.sysctl("net.ipv6.conf.all.disable_ipv6", 1)
             mtu = 1500 if role == "client" else 1600
             lab.port(switch, "br0", ns, "eth0", f"p-{role}", mtu=mtu, offloads=False)
             ns.ip("link", "set", "eth0", "address", MACS[role])
