@@ -18,6 +18,7 @@ public actor HealthcheckService {
     private let publisher: any Publisher
     private let log: Logger
     private let now: @Sendable () -> WallTime
+    private let clocks: ServiceClocks
 
     private var source: SourceTable
     private var pendingSource: SourceTable?
@@ -40,9 +41,11 @@ public actor HealthcheckService {
     /// - Parameters:
     ///   - source: the source table, already loaded (the command refuses to start without one).
     ///   - now: wall-clock time for records and logs.
+    ///   - clocks: what the pauses between rounds and the checks' timeouts are measured on.
     public init(config: HealthcheckFile, source: SourceTable, prober: any Prober, publisher: any Publisher,
-                log: Logger, now: @escaping @Sendable () -> WallTime = WallTime.now) {
+                log: Logger, now: @escaping @Sendable () -> WallTime = WallTime.now, clocks: ServiceClocks = .system) {
         self.config = config
+        self.clocks = clocks
         self.source = source
         self.prober = prober
         self.publisher = publisher
@@ -62,19 +65,22 @@ public actor HealthcheckService {
     /// Runs rounds until the task is cancelled: a round, then the destination if it changed,
     /// then a pause until `interval` after the round's start.
     public func run() async {
-        let clock = ContinuousClock()
         log.info("checking backends", [
             ("source", config.source), ("destination", config.destination),
             ("targets", String(source.targets.count)), ("interval", source.settings.interval.humanReadable),
             ("timeout", source.settings.timeout.humanReadable), ("trigger", String(source.settings.trigger)),
         ])
+        await runRounds(pacedBy: clocks.pacing)
+    }
+
+    private func runRounds<C: Clock<Duration>>(pacedBy clock: C) async {
         while !Task.isCancelled {
             let start = clock.now
             await runRound()
             if Task.isCancelled { break }
             await publishIfNeeded()
             do {
-                try await clock.sleep(until: start + source.settings.interval)
+                try await clock.sleep(until: start.advanced(by: source.settings.interval), tolerance: nil)
             } catch {
                 break
             }
@@ -89,7 +95,8 @@ public actor HealthcheckService {
         }
         let round = source
         let settings = round.settings
-        let outcomes = await RoundProbes.run(round.targets, prober: prober, timeout: settings.timeout)
+        let outcomes = await RoundProbes.run(round.targets, prober: prober, timeout: settings.timeout,
+                                             clock: clocks.timeouts)
         // A round cut short by a stop says nothing about the backends: its probes were cancelled.
         guard !Task.isCancelled else { return }
         let finished = now()
@@ -247,4 +254,19 @@ public actor HealthcheckService {
         }
         return s
     }
+}
+
+/// The clocks the service waits on: the pauses between rounds and the checks' timeouts. Both
+/// are the system's continuous clock in production; tests give clocks of their own, so that no
+/// outcome depends on how busy the machine is.
+public struct ServiceClocks: Sendable {
+    public var pacing: any Clock<Duration>
+    public var timeouts: any Clock<Duration>
+
+    public init(pacing: any Clock<Duration>, timeouts: any Clock<Duration>) {
+        self.pacing = pacing
+        self.timeouts = timeouts
+    }
+
+    public static let system = ServiceClocks(pacing: ContinuousClock(), timeouts: ContinuousClock())
 }

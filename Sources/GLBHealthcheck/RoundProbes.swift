@@ -3,10 +3,11 @@
 enum RoundProbes {
     /// Probes every target concurrently; each result arrives within its timeout plus a short
     /// grace, or counts as failed.
-    static func run(_ targets: [CheckTarget], prober: any Prober, timeout: Duration) async -> [CheckTarget: ProbeOutcome] {
+    static func run(_ targets: [CheckTarget], prober: any Prober, timeout: Duration,
+                    clock: any Clock<Duration>) async -> [CheckTarget: ProbeOutcome] {
         await withTaskGroup(of: (CheckTarget, ProbeOutcome).self) { group in
             for target in targets {
-                group.addTask { (target, await probe(target, prober: prober, timeout: timeout)) }
+                group.addTask { (target, await probe(target, prober: prober, timeout: timeout, clock: clock)) }
             }
             var out: [CheckTarget: ProbeOutcome] = [:]
             for await (target, outcome) in group { out[target] = outcome }
@@ -17,12 +18,13 @@ enum RoundProbes {
     /// The grace a prober gets beyond the timeout before its check is abandoned.
     static let overrunGrace = Duration.milliseconds(500)
 
-    static func probe(_ target: CheckTarget, prober: any Prober, timeout: Duration) async -> ProbeOutcome {
+    static func probe(_ target: CheckTarget, prober: any Prober, timeout: Duration,
+                      clock: any Clock<Duration>) async -> ProbeOutcome {
         await withTaskGroup(of: ProbeOutcome?.self) { group in
             group.addTask { await prober.probe(target, timeout: timeout) }
             group.addTask {
                 do {
-                    try await Task.sleep(for: timeout + overrunGrace)
+                    try await clock.sleep(for: timeout + overrunGrace)
                 } catch {
                     return nil
                 }

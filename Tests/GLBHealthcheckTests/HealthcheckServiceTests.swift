@@ -22,14 +22,18 @@ struct HealthcheckServiceTests {
         let lines = Lines()
         let folder = TemporaryFolder()
 
+        /// Timeouts never fire unless `timeouts` says otherwise, and rounds follow each other at
+        /// once: nothing depends on how busy the machine is.
         init(source: String = HealthcheckServiceTests.sourceText(), reloadCommand: String? = "reload-it",
-             prober custom: (any Prober)? = nil) throws {
+             prober custom: (any Prober)? = nil, pacing: any Clock<Duration> = SteppingClock(parkAfter: .max),
+             timeouts: any Clock<Duration> = SteppingClock(parkAfter: 0)) throws {
             try folder.write("src.json", source)
             let config = HealthcheckFile(source: folder.file("src.json"), destination: folder.file("dst.json"),
                                          reloadCommand: reloadCommand)
             let table = try SourceTable.load(path: config.source)
             service = HealthcheckService(config: config, source: table, prober: custom ?? prober, publisher: publisher,
-                                         log: Logger(minimumLevel: .debug, sink: lines.append))
+                                         log: Logger(minimumLevel: .debug, sink: lines.append),
+                                         clocks: ServiceClocks(pacing: pacing, timeouts: timeouts))
         }
 
         /// One round and what follows it, as `run()` does.
@@ -204,7 +208,7 @@ struct HealthcheckServiceTests {
     @Test("a check that overruns its timeout is abandoned and fails")
     func overrun() async throws {
         let source = Samples.source(healthchecks: #"{"timeout_ms": 20}"#, tables: [Samples.table(backends: [Self.backend("10.0.0.1")])])
-        let h = try Harness(source: source, prober: HangingProber())
+        let h = try Harness(source: source, prober: HangingProber(), timeouts: SteppingClock(parkAfter: .max))
         defer { h.folder.remove() }
         await h.round()
         let check = try #require(h.service.snapshot.checks.first?.latest)
@@ -225,19 +229,80 @@ struct HealthcheckServiceTests {
         #expect(try h.publisher.lastHealth() == Array(repeating: true, count: 6))
     }
 
-    @Test("run() keeps running rounds until cancelled")
+    @Test("run() keeps running rounds, each `interval` after the last one's start, until cancelled")
     func runLoop() async throws {
-        let h = try Harness()
+        let clock = SteppingClock(parkAfter: 5)
+        let h = try Harness(pacing: clock)
         defer { h.folder.remove() }
         let task = Task { await h.service.run() }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while h.service.snapshot.rounds < 5 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        await clock.parked()
+        #expect(h.service.snapshot.rounds == 6, "a round before each pause, and one before the held one")
         task.cancel()
         await task.value
-        #expect(h.service.snapshot.rounds >= 5)
+        #expect(h.service.snapshot.rounds == 6, "a cancelled pause starts no further round")
         #expect(h.publisher.writes.count == 1)
+        // The source's interval is 10 ms: every pause ends 10 ms after the round's start.
+        #expect(clock.deadlines == (1...6).map { .milliseconds(10 * $0) })
+    }
+}
+
+/// A clock that moves only when it is slept on: each sleep jumps to its deadline at once, so a
+/// loop paced by it runs as fast as the machine lets it and never depends on wall time. The
+/// sleeps after the first `parkAfter` hold their caller until it is cancelled (with 0, a
+/// timeout measured on this clock never fires).
+final class SteppingClock: Clock, Sendable {
+    struct Instant: InstantProtocol {
+        var offset: Duration
+        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        func duration(to other: Instant) -> Duration { other.offset - offset }
+        static func < (a: Instant, b: Instant) -> Bool { a.offset < b.offset }
+    }
+
+    private struct State {
+        var now = Instant(offset: .zero)
+        var deadlines: [Duration] = []
+        var parked: CheckedContinuation<Void, Never>?
+        var isParked = false
+    }
+    private let parkAfter: Int
+    private let state = Mutex(State())
+
+    init(parkAfter: Int) {
+        self.parkAfter = parkAfter
+    }
+
+    var now: Instant { state.withLock { $0.now } }
+    var minimumResolution: Duration { .zero }
+    /// The deadline of every sleep so far, as offsets from the clock's start.
+    var deadlines: [Duration] { state.withLock { $0.deadlines } }
+
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        let park = state.withLock { s -> Bool in
+            s.deadlines.append(deadline.offset)
+            if s.deadlines.count <= parkAfter {
+                s.now = max(s.now, deadline)
+                return false
+            }
+            return true
+        }
+        guard park else { return }
+        state.withLock { s in
+            s.isParked = true
+            s.parked?.resume()
+            s.parked = nil
+        }
+        while true {
+            try await Task.sleep(for: .seconds(3600))
+        }
+    }
+
+    /// Returns once a sleep is being held.
+    func parked() async {
+        await withCheckedContinuation { continuation in
+            state.withLock { s in
+                if s.isParked { continuation.resume() } else { s.parked = continuation }
+            }
+        }
     }
 }
 
