@@ -24,12 +24,22 @@ struct rte_rcu_qsbr *glb_qsbr_create(uint32_t threads)
 volatile int glb_stop_flag;
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t reload_requested;
+static volatile sig_atomic_t stop_signals;
+static volatile sig_atomic_t graceful_stop;
 
+/* With a grace period, the first stop signal only asks the main loop to begin the graceful
+ * stop; the lcores go on until it ends. A second signal, or no grace period, stops at once. */
 static void on_stop(int sig)
 {
-	stop_signal = sig;
-	__atomic_store_n(&glb_stop_flag, 1, __ATOMIC_RELAXED);
+	if (stop_signal == 0)
+		stop_signal = sig;
+	stop_signals = stop_signals + 1;
+	if (!graceful_stop || stop_signals > 1)
+		__atomic_store_n(&glb_stop_flag, 1, __ATOMIC_RELAXED);
 }
+
+void glb_set_graceful_stop(int enabled) { graceful_stop = enabled; }
+int glb_stop_signals(void) { return stop_signals; }
 static void on_reload(int sig) { (void)sig; reload_requested = 1; }
 
 int glb_install_signal_handlers(void)
@@ -50,7 +60,8 @@ int glb_stop_signal(void) { return stop_signal; }
 
 void glb_request_stop(void)
 {
-	stop_signal = SIGTERM;
+	if (stop_signal == 0)
+		stop_signal = SIGTERM;
 	__atomic_store_n(&glb_stop_flag, 1, __ATOMIC_RELAXED);
 }
 
@@ -167,4 +178,13 @@ uint64_t glb_hugepage_bytes_in_use(void)
 	uint64_t total = 0;
 	rte_memseg_walk(add_segment_length, &total);
 	return total;
+}
+
+int glb_port_link_up(uint16_t port)
+{
+	struct rte_eth_link link;
+	int ret = rte_eth_link_get_nowait(port, &link);
+	if (ret < 0)
+		return ret;
+	return link.link_status == RTE_ETH_LINK_UP;
 }

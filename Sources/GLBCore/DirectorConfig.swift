@@ -115,6 +115,14 @@ public struct DirectorConfig: Equatable, Sendable {
     public var udpChecksum = false
     /// Forward only frames addressed to the port's MAC, broadcast or multicast.
     public var dropForeignDestinationMAC = false
+    /// A worker lcore that has not finished a loop for this long makes the director not ready.
+    public var readinessWindowMilliseconds = 100
+    /// On SIGTERM or SIGINT, how long the director keeps forwarding while it reports not ready
+    /// (so that routers move traffic away) before it stops; 0 stops at once, as GLB does.
+    public var stopGraceMilliseconds = 0
+    /// After a run of empty polls, an lcore sleeps this long before polling again; 0 (the
+    /// default, for hosts given to one director) never sleeps.
+    public var idleSleepMicroseconds = 0
 
     public init(outboundGatewayMAC: MACAddress, outboundSourceIP: IPAddress) {
         self.outboundGatewayMAC = outboundGatewayMAC
@@ -200,6 +208,7 @@ private struct DirectorConfigReader {
             "outbound_gateway_mac", "outbound_src_ip", "hash_fields", "alt_hash_fields", "forward_icmp_ping_responses",
             "num_worker_queues", "rx_drop_en", "flow_paths", "lcores", "statsd_port", "kni_ip", "metrics_address",
             "mbuf_pool_size", "mbuf_data_size", "udp_checksum", "drop_foreign_dst_mac",
+            "readiness_window_ms", "stop_grace_ms", "idle_sleep_us",
         ]
         for key in root.keys where !known.contains(key) {
             issues.warning(key, "unknown key, ignored")
@@ -229,6 +238,9 @@ private struct DirectorConfigReader {
         let statsd = int(root, "statsd_port", range: 1...65535)
         let pool = int(root, "mbuf_pool_size", range: 1024...(1 << 30))
         let dataSize = int(root, "mbuf_data_size", range: 1152...65535)
+        let readiness = int(root, "readiness_window_ms", range: 10...60_000)
+        let grace = int(root, "stop_grace_ms", range: 0...600_000)
+        let idleSleep = int(root, "idle_sleep_us", range: 0...100_000)
 
         var metrics: ListenAddress?
         if let v = root["metrics_address"] {
@@ -255,6 +267,9 @@ private struct DirectorConfigReader {
         config.metricsAddress = metrics
         config.mbufPoolSize = pool
         config.mbufDataSize = dataSize
+        config.readinessWindowMilliseconds = readiness ?? 100
+        config.stopGraceMilliseconds = grace ?? 0
+        config.idleSleepMicroseconds = idleSleep ?? 0
         config.flowPaths = flowPaths
         config.lcores = lcores
         return config

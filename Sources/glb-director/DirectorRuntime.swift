@@ -164,7 +164,8 @@ final class DirectorRuntime {
             // The engine block is the launch order's (see launch()), as its readers count.
             counters: counters.worker(processingIndex ?? 0), engine: engine.block(0), running: running,
             toWorker: nil, fromWorker: nil, exceptionsFromWorker: nil, workerCount: 0,
-            routesByPort: routes, kernelPaths: kernelPaths, kernelPathCount: kernel.count))
+            routesByPort: routes, kernelPaths: kernelPaths, kernelPathCount: kernel.count,
+            idleSleepMicroseconds: UInt32(config.idleSleepMicroseconds)))
         return context
     }
 
@@ -290,6 +291,15 @@ final class DirectorRuntime {
         for (_, tap) in tapPorts { PortSetup.stopAndClose(tap.id) }
         if let pool { rte_mempool_free(pool) }
         if let qsbr { rte_free(UnsafeMutableRawPointer(qsbr)) }
+    }
+
+    /// What readiness is decided on, now: every launched lcore's loop count (in launch order),
+    /// the ports without link, and the loaded table's binds.
+    func readinessSample(now: UInt64, stopping: Bool) -> ReadinessTracker.Sample {
+        ReadinessTracker.Sample(
+            now: now, loops: launched.indices.map { engine.block($0)[.loops] },
+            portsDown: nicPorts.map(\.id).filter { glb_port_link_up($0) == 0 },
+            binds: status.snapshot.binds, stopping: stopping)
     }
 
     /// One line per lcore with its final counters, so a stop leaves a record of what moved.

@@ -31,6 +31,15 @@ enum EngineCounter: Int, CaseIterable {
     }
 }
 
+/// What an lcore's loop does besides moving packets, kept in the same block after the
+/// packet counters.
+enum LoopActivity: Int, CaseIterable {
+    /// Loops finished: the lcore's heartbeat, which readiness watches.
+    case loops = 12
+    /// Sleeps after a run of empty polls (`idle_sleep_us`).
+    case idleSleeps = 13
+}
+
 /// One lcore's engine counters (raw memory, written only by that lcore).
 struct EngineCounters {
     let base: UnsafeMutablePointer<UInt64>
@@ -40,7 +49,13 @@ struct EngineCounters {
         base[counter.rawValue] &+= UInt64(truncatingIfNeeded: n)
     }
 
+    @inline(__always)
+    func note(_ activity: LoopActivity) {
+        base[activity.rawValue] &+= 1
+    }
+
     subscript(_ counter: EngineCounter) -> UInt64 { base[counter.rawValue] }
+    subscript(_ activity: LoopActivity) -> UInt64 { base[activity.rawValue] }
 }
 
 /// Owns the engine counter blocks, one cache-aligned block per lcore.
@@ -50,6 +65,7 @@ final class EngineCounterStorage: @unchecked Sendable {
     private static let stride = 128
 
     init(lcores: Int) {
+        precondition(EngineCounter.allCases.count <= LoopActivity.loops.rawValue, "packet counters run into the loop activity slots")
         count = max(lcores, 1)
         memory = UnsafeMutableRawPointer.allocate(byteCount: Self.stride * count, alignment: 64)
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: Self.stride * count)

@@ -72,6 +72,7 @@ enum GLBDirector {
             log.error("EAL initialisation failed: \(reason); check the EAL options (before --), e.g. a --file-prefix already in use by another instance; for memory problems: \(HugepageCheck.advice)")
             return 1
         }
+        glb_set_graceful_stop(config.stopGraceMilliseconds > 0 ? 1 : 0)
         guard glb_install_signal_handlers() == 0 else {
             log.error("cannot install signal handlers")
             rte_eal_cleanup()
@@ -84,14 +85,17 @@ enum GLBDirector {
         var exitCode: Int32 = 0
         var metrics: MetricsServer?
         var wrotePidFile = false
+        // A verdict older than the window plus a few ticks means the main loop itself stalled.
+        let readiness = ReadinessState(staleAfterMilliseconds: config.readinessWindowMilliseconds + 5 * mainLoopTickMilliseconds)
         do {
             try runtime.start()
             if let address = config.metricsAddress {
-                metrics = try MetricsServer(address: address, source: MetricsSource(runtime: runtime))
-                log.info("metrics on http://\(address)/metrics")
+                metrics = try MetricsServer(address: address, source: MetricsSource(runtime: runtime, readiness: readiness),
+                                            readiness: readiness)
+                log.info("metrics on http://\(address)/metrics, readiness on http://\(address)/ready")
             }
             wrotePidFile = announceReady(runtime, pidFile: arguments.pidFile)
-            mainLoop(runtime)
+            mainLoop(runtime, readiness: readiness)
         } catch {
             log.error("\(error)")
             exitCode = 1
@@ -125,17 +129,41 @@ enum GLBDirector {
         return wrote
     }
 
-    /// Signals, reloads and statsd, until a stop is requested.
-    static func mainLoop(_ runtime: DirectorRuntime) {
+    static let mainLoopTickMilliseconds = 10
+
+    /// Signals, reloads, readiness and statsd, until the lcores are told to stop: at once on a
+    /// stop signal, or with `stop_grace_ms`, once the grace period after the first one ends
+    /// (a second signal ends it early).
+    static func mainLoop(_ runtime: DirectorRuntime, readiness: ReadinessState) {
         let statsd = runtime.config.statsdPort.flatMap { StatsdReporter(port: $0, runtime: runtime) }
+        var tracker = ReadinessTracker(lcores: runtime.launched.map(\.lcore), windowMilliseconds: runtime.config.readinessWindowMilliseconds)
+        let grace = UInt64(runtime.config.stopGraceMilliseconds) * 1_000_000
+        var stopAt: UInt64?
+        var last = Readiness(reasons: ["starting"])
         var ticks = 0
         while glb_stop_requested() == 0 {
-            usleep(20_000)
+            usleep(useconds_t(mainLoopTickMilliseconds * 1000))
+            let now = ReadinessState.monotonicNanoseconds()
+            if grace > 0 && stopAt == nil && glb_stop_signals() > 0 {
+                stopAt = now + grace
+                log.info("stop requested (signal \(glb_stop_signal())): not ready from now on, forwarding for \(runtime.config.stopGraceMilliseconds) ms more (stop_grace_ms) so that routers move traffic away; a second signal stops at once")
+                SystemdNotify.send("STOPPING=1\nSTATUS=stopping: grace period")
+            }
             if glb_take_reload_request() != 0 {
                 runtime.reload()
             }
+            let verdict = tracker.update(runtime.readinessSample(now: now, stopping: stopAt != nil))
+            readiness.publish(verdict, at: now)
+            if verdict != last {
+                if verdict.isReady { log.info("ready: forwarding") } else { log.warning("\(verdict)") }
+                last = verdict
+            }
+            if let stopAt, now >= stopAt {
+                log.info("grace period over")
+                glb_request_stop()
+            }
             ticks += 1
-            if ticks % 50 == 0 { statsd?.report() }
+            if ticks % 100 == 0 { statsd?.report() }
         }
     }
 

@@ -46,6 +46,8 @@ struct LoopContext {
     /// Kernel-to-wire: the TAP queues this lcore drains and where their packets go.
     var kernelPaths: UnsafeMutablePointer<RxPath>
     var kernelPathCount: Int = 0
+    /// `idle_sleep_us`: 0 never sleeps.
+    var idleSleepMicroseconds: UInt32 = 0
 }
 
 /// Fixed burst size of every loop.

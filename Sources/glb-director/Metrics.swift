@@ -14,8 +14,10 @@ final class MetricsSource: @unchecked Sendable {
     private let launchedLcores: [Int]
     private let ports: [(id: UInt16, name: String)]
     private let status: DirectorStatus
+    private let readiness: ReadinessState
 
-    init(runtime: DirectorRuntime) {
+    init(runtime: DirectorRuntime, readiness: ReadinessState) {
+        self.readiness = readiness
         counters = runtime.counters
         engine = runtime.engine
         processingLcores = runtime.layout.processingLcores
@@ -64,6 +66,14 @@ final class MetricsSource: @unchecked Sendable {
                 sample("glb_director_lcore_packets_total", [("lcore", "\(lcore)"), ("event", c.name)], block[c])
             }
         }
+        family("glb_director_lcore_loops_total", "counter", "Loops finished by each lcore: its heartbeat (readiness needs it to move).")
+        for (i, lcore) in launchedLcores.enumerated() {
+            sample("glb_director_lcore_loops_total", [("lcore", "\(lcore)")], engine.block(i)[.loops])
+        }
+        family("glb_director_lcore_idle_sleeps_total", "counter", "Sleeps after a run of empty polls (idle_sleep_us).")
+        for (i, lcore) in launchedLcores.enumerated() {
+            sample("glb_director_lcore_idle_sleeps_total", [("lcore", "\(lcore)")], engine.block(i)[.idleSleeps])
+        }
         family("glb_director_packets_total", "counter", "Outcome of the packet path for each packet, by worker lcore.")
         for (i, lcore) in processingLcores.enumerated() {
             let block = counters.worker(i)
@@ -77,6 +87,8 @@ final class MetricsSource: @unchecked Sendable {
             sample("glb_director_table_forwarded_packets_total", [("table", "\(t)")], counters.totalForwarded(table: t))
         }
 
+        family("glb_director_ready", "gauge", "1 while the director forwards (every lcore made progress within readiness_window_ms, ports have link, the table has binds, no stop under way); GET /ready says why not.")
+        sample("glb_director_ready", [], readiness.current.isReady ? 1 : 0)
         family("glb_director_table_generation", "gauge", "Generation of the loaded forwarding table (1 at start, +1 per successful reload).")
         sample("glb_director_table_generation", [], state.generation)
         family("glb_director_reloads_total", "counter", "Table reloads, by result.")

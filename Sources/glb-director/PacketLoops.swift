@@ -1,6 +1,10 @@
 import CDPDKShim
 import GLBPacket
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The lcore loops: run to completion, GLB's distributor, and its workers. Each reads its
 /// `LoopContext`, allocates its burst arrays once, then loops until a stop is requested:
 /// rx burst, the packet path in place on each mbuf, tx burst. No allocation, lock or
@@ -34,6 +38,26 @@ enum PacketLoops {
         }
     }
 
+    /// With `idle_sleep_us`, an lcore sleeps after this many polls in a row found nothing.
+    static let emptyPollsBeforeSleep: UInt32 = 64
+
+    /// Ends one loop: counts it (the heartbeat readiness watches) and, on a host that shares
+    /// its cores, sleeps once the lcore has been idle for a while.
+    @inline(__always)
+    static func endLoop(idle: Bool, _ emptyPolls: inout UInt32, _ ctx: LoopContext) {
+        ctx.engine.note(.loops)
+        guard ctx.idleSleepMicroseconds > 0 else { return }
+        guard idle else {
+            emptyPolls = 0
+            return
+        }
+        emptyPolls &+= 1
+        if emptyPolls >= emptyPollsBeforeSleep {
+            usleep(ctx.idleSleepMicroseconds)
+            ctx.engine.note(.idleSleeps)
+        }
+    }
+
     // MARK: Run to completion
 
     static func runToCompletion(_ ctx: LoopContext) {
@@ -43,6 +67,7 @@ enum PacketLoops {
         rte_rcu_qsbr_thread_online(ctx.qsbr, ctx.qsbrThread)
         glb_atomic_store_u32(ctx.running, 1)
         var iteration: UInt32 = 0
+        var emptyPolls: UInt32 = 0
         while glb_stop_requested() == 0 {
             // One plane for the whole burst: no packet sees a mix of two tables.
             let plane = UnsafePointer(glb_atomic_load_ptr(ctx.planeSlot)!.assumingMemoryBound(to: PlaneView.self))
@@ -65,6 +90,7 @@ enum PacketLoops {
             if ctx.kernelPathCount > 0 && (idle || iteration & 31 == 0) {
                 drainKernel(ctx, b.rx)
             }
+            endLoop(idle: idle, &emptyPolls, ctx)
         }
         rte_rcu_qsbr_thread_offline(ctx.qsbr, ctx.qsbrThread)
         rte_rcu_qsbr_thread_unregister(ctx.qsbr, ctx.qsbrThread)
@@ -176,6 +202,7 @@ enum PacketLoops {
         }
         glb_atomic_store_u32(ctx.running, 1)
         var iteration: UInt32 = 0
+        var emptyPolls: UInt32 = 0
         let workers = ctx.workerCount
         while glb_stop_requested() == 0 {
             var idle = true
@@ -212,6 +239,7 @@ enum PacketLoops {
             if ctx.kernelPathCount > 0 && (idle || iteration & 31 == 0) {
                 drainKernel(ctx, b.rx)
             }
+            endLoop(idle: idle, &emptyPolls, ctx)
         }
     }
 
@@ -258,6 +286,7 @@ enum PacketLoops {
         rte_rcu_qsbr_thread_register(ctx.qsbr, ctx.qsbrThread)
         rte_rcu_qsbr_thread_online(ctx.qsbr, ctx.qsbrThread)
         glb_atomic_store_u32(ctx.running, 1)
+        var emptyPolls: UInt32 = 0
         while glb_stop_requested() == 0 {
             let n = Int(glb_ring_dequeue(input, b.rx, UInt32(burstSize)))
             if n > 0 {
@@ -268,6 +297,7 @@ enum PacketLoops {
                 enqueueAll(exceptionRing, b.exceptions, exceptions, ctx.engine, .exceptionDropped)
             }
             glb_qsbr_quiescent(ctx.qsbr, ctx.qsbrThread)
+            endLoop(idle: n == 0, &emptyPolls, ctx)
         }
         rte_rcu_qsbr_thread_offline(ctx.qsbr, ctx.qsbrThread)
         rte_rcu_qsbr_thread_unregister(ctx.qsbr, ctx.qsbrThread)

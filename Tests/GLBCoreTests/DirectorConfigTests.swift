@@ -63,6 +63,7 @@ struct DirectorConfigTests {
              "hash_fields": {"src_addr": true, "dst_port": true}, "alt_hash_fields": {"src_addr": true},
              "metrics_address": "127.0.0.1:9100", "udp_checksum": true, "drop_foreign_dst_mac": true,
              "mbuf_pool_size": 32767, "mbuf_data_size": 2176, "statsd_port": 8125,
+             "readiness_window_ms": 250, "stop_grace_ms": 3000, "idle_sleep_us": 50,
              "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 1, "tx_queue": 0}],
              "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0]}}}
             """)
@@ -71,8 +72,19 @@ struct DirectorConfigTests {
         #expect(!c.hashesUseAddressesOnly)
         #expect(c.metricsAddress == ListenAddress("127.0.0.1:9100") && c.udpChecksum && c.dropForeignDestinationMAC)
         #expect(c.mbufPoolSize == 32767 && c.mbufDataSize == 2176 && c.statsdPort == 8125)
+        #expect(c.readinessWindowMilliseconds == 250 && c.stopGraceMilliseconds == 3000 && c.idleSleepMicroseconds == 50)
         let layout = try DirectorLayout(c, file: "x")
         #expect(layout.ports == [0, 1] && layout.runToCompletion.map(\.lcore) == [1])
+    }
+
+    @Test("GLB's files get GLB's behaviour: no grace on stop, no idle sleep, a 100 ms readiness window")
+    func fleetDefaults() throws {
+        let c = try decode("""
+            {"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "10.0.0.1",
+             "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}],
+             "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0]}}}
+            """)
+        #expect(c.stopGraceMilliseconds == 0 && c.idleSleepMicroseconds == 0 && c.readinessWindowMilliseconds == 100)
     }
 
     @Test("every problem names its key", arguments: [
@@ -93,6 +105,9 @@ struct DirectorConfigTests {
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "metrics_address": "metrics.example:9100", "flow_paths": [], "lcores": {}}"#, "metrics_address: expected an address and port"),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0], "work": true, "work_source": 1}}}"#, "lcores.lcore-1: an lcore is either a worker"),
         ("{", "invalid JSON at line 1, column 2"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "readiness_window_ms": 5, "flow_paths": [], "lcores": {}}"#, "readiness_window_ms: 5 is out of range (expected 10-60000)"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "stop_grace_ms": -1, "flow_paths": [], "lcores": {}}"#, "stop_grace_ms: -1 is out of range (expected 0-600000)"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "idle_sleep_us": "10", "flow_paths": [], "lcores": {}}"#, "idle_sleep_us: expected an integer, got a string"),
     ])
     func errorsNameTheKey(text: String, expected: String) {
         let found = errors(text)

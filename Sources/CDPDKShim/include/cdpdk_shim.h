@@ -98,6 +98,14 @@ int glb_take_reload_request(void);
 /* The signal that requested the stop (0 if none). */
 int glb_stop_signal(void);
 void glb_request_stop(void);
+/* With graceful stop on, the first SIGINT/SIGTERM is only counted (glb_stop_signals) and
+ * the caller stops the lcores with glb_request_stop when its grace period ends; a second
+ * signal stops them at once. */
+void glb_set_graceful_stop(int enabled);
+int glb_stop_signals(void);
+
+/* Link state of a port without waiting: 1 up, 0 down, negative errno on error. */
+int glb_port_link_up(uint16_t port);
 
 /* ---- ports -------------------------------------------------------------- */
 

@@ -1,0 +1,42 @@
+import GLBCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The latest readiness verdict: the main loop decides it every tick, `GET /ready` and the
+/// metrics read it. A verdict the main loop has not renewed for a while is itself a reason
+/// (a stalled main loop no longer notices anything else).
+final class ReadinessState: Sendable {
+    private struct Published {
+        var verdict: Readiness
+        var at: UInt64
+    }
+    private let published: Mutex<Published>
+    private let staleAfter: UInt64
+
+    /// - Parameter staleAfterMilliseconds: how old a verdict may be before it no longer counts.
+    init(staleAfterMilliseconds: Int) {
+        published = Mutex(Published(verdict: Readiness(reasons: ["starting"]), at: Self.monotonicNanoseconds()))
+        staleAfter = UInt64(staleAfterMilliseconds) * 1_000_000
+    }
+
+    func publish(_ verdict: Readiness, at now: UInt64) {
+        published.withLock { $0 = Published(verdict: verdict, at: now) }
+    }
+
+    var current: Readiness {
+        let now = Self.monotonicNanoseconds()
+        let p = published.withLock { $0 }
+        let age = now &- p.at
+        guard p.at <= now, age > staleAfter else { return p.verdict }
+        return Readiness(reasons: p.verdict.reasons + ["the main loop has not checked readiness for \(age / 1_000_000) ms"])
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+}
