@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "glb-director-cli", targets: ["glb-director-cli"]),
         .executable(name: "glb-redirect", targets: ["glb-redirect"]),
         .executable(name: "glb-healthcheck", targets: ["glb-healthcheck"]),
+        .executable(name: "glb-announce", targets: ["glb-announce"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,15 +39,22 @@ let package = Package(
             cSettings: [.unsafeFlags(dpdkCFlags)],
             linkerSettings: dpdkLibraries.map { .linkedLibrary($0) }
         ),
-        .executableTarget(
-            name: "glb-director",
+        // The daemons' HTTP parts: a metrics/status endpoint and a bounded GET.
+        .target(
+            name: "GLBHTTP",
             dependencies: [
-                "CDPDKShim", "GLBCore", "GLBPacket", "GLBLogging",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                "GLBCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "glb-director",
+            dependencies: [
+                "CDPDKShim", "GLBCore", "GLBPacket", "GLBLogging", "GLBHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: [
                 .unsafeFlags(dpdkCFlags.flatMap { ["-Xcc", $0] }),
@@ -77,6 +85,18 @@ let package = Package(
             ],
             exclude: ["bpf"],
             plugins: ["EmbedBPFObject"]
+        ),
+        // The announcer's decisions and the VIPs it takes from a table, tested without a network.
+        .target(name: "GLBAnnounce", dependencies: ["GLBCore"]),
+        // glb-announce: announces the VIPs through BIRD while the local director is ready.
+        .executableTarget(
+            name: "glb-announce",
+            dependencies: [
+                "GLBAnnounce", "GLBCore", "GLBHTTP", "GLBLogging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         // The health checker's logic: configuration, dampening, the destination table, the
         // status view and the round loop, unit-tested without a network.
@@ -124,6 +144,10 @@ let package = Package(
         .testTarget(
             name: "GLBPacketTests",
             dependencies: ["GLBCore", "GLBPacket"]
+        ),
+        .testTarget(
+            name: "GLBAnnounceTests",
+            dependencies: ["GLBCore", "GLBAnnounce", "GLBHTTP"]
         ),
         .testTarget(
             name: "GLBHealthcheckTests",

@@ -37,8 +37,14 @@ struct DirectorArguments: ParsableArguments {
         --no-huge -m 1024. Give each instance its own --file-prefix.
 
         Signals: SIGHUP or SIGUSR1 reloads the forwarding table without dropping packets (a \
-        bad table is rejected and the running one stays); SIGINT or SIGTERM stops cleanly. \
-        With NOTIFY_SOCKET set, READY=1 is sent to systemd once every worker forwards.
+        bad table is rejected and the running one stays); SIGINT or SIGTERM stops cleanly, at \
+        once or, with stop_grace_ms, after that long reporting not ready (a second signal \
+        stops at once). With NOTIFY_SOCKET set, READY=1 is sent to systemd once every worker \
+        forwards.
+
+        With metrics_address, GET /metrics serves Prometheus metrics and GET /ready answers \
+        200 while the director forwards, or 503 with the reasons (an lcore without progress \
+        for readiness_window_ms, a port without link, a table without binds, a stop under way).
         """
 }
 

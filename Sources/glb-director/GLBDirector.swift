@@ -1,6 +1,7 @@
 import ArgumentParser
 import CDPDKShim
 import GLBCore
+import GLBHTTP
 import GLBLogging
 import GLBPacket
 
@@ -83,19 +84,22 @@ enum GLBDirector {
 
         let runtime = DirectorRuntime(config: config, layout: layout, tablePath: arguments.forwardingTable, plane: plane, tables: table)
         var exitCode: Int32 = 0
-        var metrics: MetricsServer?
+        var metrics: HTTPEndpoint?
         var wrotePidFile = false
-        // A verdict older than the window plus a few ticks means the main loop itself stalled.
-        let readiness = ReadinessState(staleAfterMilliseconds: config.readinessWindowMilliseconds + 5 * mainLoopTickMilliseconds)
+        // A verdict older than the window plus a few ticks means the readiness thread stalled.
+        let readiness = ReadinessState(staleAfterMilliseconds: config.readinessWindowMilliseconds + 100)
+        var monitor: ReadinessMonitor?
         do {
             try runtime.start()
+            monitor = ReadinessMonitor(runtime: runtime, state: readiness)
+            monitor?.start()
             if let address = config.metricsAddress {
-                metrics = try MetricsServer(address: address, source: MetricsSource(runtime: runtime, readiness: readiness),
-                                            readiness: readiness)
+                metrics = try MetricsServer.start(address: address, source: MetricsSource(runtime: runtime, readiness: readiness),
+                                                  readiness: readiness)
                 log.info("metrics on http://\(address)/metrics, readiness on http://\(address)/ready")
             }
             wrotePidFile = announceReady(runtime, pidFile: arguments.pidFile)
-            mainLoop(runtime, readiness: readiness)
+            mainLoop(runtime, monitor: monitor!)
         } catch {
             log.error("\(error)")
             exitCode = 1
@@ -103,6 +107,7 @@ enum GLBDirector {
         let signal = glb_stop_signal()
         log.info("stopping\(signal != 0 ? " (signal \(signal))" : ""): waiting for lcores, draining queues, closing ports")
         metrics?.stop()
+        monitor?.stop()
         runtime.shutdown()
         runtime.logTotals()
         rte_eal_cleanup()
@@ -131,33 +136,27 @@ enum GLBDirector {
 
     static let mainLoopTickMilliseconds = 10
 
-    /// Signals, reloads, readiness and statsd, until the lcores are told to stop: at once on a
+    /// Signals, reloads and statsd, until the lcores are told to stop: at once on a
     /// stop signal, or with `stop_grace_ms`, once the grace period after the first one ends
     /// (a second signal ends it early).
-    static func mainLoop(_ runtime: DirectorRuntime, readiness: ReadinessState) {
+    static func mainLoop(_ runtime: DirectorRuntime, monitor: ReadinessMonitor) {
         let statsd = runtime.config.statsdPort.flatMap { StatsdReporter(port: $0, runtime: runtime) }
-        var tracker = ReadinessTracker(lcores: runtime.launched.map(\.lcore), windowMilliseconds: runtime.config.readinessWindowMilliseconds)
         let grace = UInt64(runtime.config.stopGraceMilliseconds) * 1_000_000
         var stopAt: UInt64?
-        var last = Readiness(reasons: ["starting"])
         var ticks = 0
         while glb_stop_requested() == 0 {
             usleep(useconds_t(mainLoopTickMilliseconds * 1000))
             let now = ReadinessState.monotonicNanoseconds()
             if grace > 0 && stopAt == nil && glb_stop_signals() > 0 {
                 stopAt = now + grace
+                monitor.beginStop()
                 log.info("stop requested (signal \(glb_stop_signal())): not ready from now on, forwarding for \(runtime.config.stopGraceMilliseconds) ms more (stop_grace_ms) so that routers move traffic away; a second signal stops at once")
                 SystemdNotify.send("STOPPING=1\nSTATUS=stopping: grace period")
             }
             if glb_take_reload_request() != 0 {
                 runtime.reload()
             }
-            let verdict = tracker.update(runtime.readinessSample(now: now, stopping: stopAt != nil))
-            readiness.publish(verdict, at: now)
-            if verdict != last {
-                if verdict.isReady { log.info("ready: forwarding") } else { log.warning("\(verdict)") }
-                last = verdict
-            }
+            monitor.mainLoopRan()
             if let stopAt, now >= stopAt {
                 log.info("grace period over")
                 glb_request_stop()

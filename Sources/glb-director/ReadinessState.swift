@@ -5,9 +5,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// The latest readiness verdict: the main loop decides it every tick, `GET /ready` and the
-/// metrics read it. A verdict the main loop has not renewed for a while is itself a reason
-/// (a stalled main loop no longer notices anything else).
+/// The latest readiness verdict: `ReadinessMonitor` decides it every tick, `GET /ready` and
+/// the metrics read it. A verdict that has not been renewed for a while is itself a reason.
 final class ReadinessState: Sendable {
     private struct Published {
         var verdict: Readiness
@@ -31,7 +30,7 @@ final class ReadinessState: Sendable {
         let p = published.withLock { $0 }
         let age = now &- p.at
         guard p.at <= now, age > staleAfter else { return p.verdict }
-        return Readiness(reasons: p.verdict.reasons + ["the main loop has not checked readiness for \(age / 1_000_000) ms"])
+        return Readiness(reasons: p.verdict.reasons + ["readiness has not been checked for \(age / 1_000_000) ms"])
     }
 
     static func monotonicNanoseconds() -> UInt64 {

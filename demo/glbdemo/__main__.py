@@ -3,13 +3,13 @@ import argparse
 import signal
 import sys
 
-from .cluster import VIP, Cluster
+from .cluster import ANNOUNCE_METRICS, DIRECTOR_METRICS, VIP, Cluster
 from .scenario import Scenario
 
 
 def main():
     ap = argparse.ArgumentParser(prog="scripts/demo", description="SwiftGLB's local demo cluster.")
-    ap.add_argument("--bin", required=True, help="folder with glb-director, glb-director-cli, glb-redirect, glb-healthcheck")
+    ap.add_argument("--bin", required=True, help="folder with glb-director, glb-director-cli, glb-redirect, glb-healthcheck, glb-announce")
     ap.add_argument("--work", required=True, help="folder for configuration, content and logs")
     ap.add_argument("--keep", action="store_true", help="leave the cluster up after the scenario")
     ap.add_argument("--down", action="store_true", help="remove a cluster left up by --keep, and exit")
@@ -29,7 +29,8 @@ def main():
     signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     try:
-        print("demo: building the cluster (namespaces, router, director, backends b1-b4, health checker)")
+        print("demo: building the cluster (namespaces, a router with BIRD, directors d1-d3 each with a health checker, "
+              "BIRD and glb-announce, backends b1-b4)")
         cluster.up()
         print(f"demo: cluster up; logs in {cluster.logs}")
         scenario = Scenario(cluster, pace=args.pace)
@@ -47,7 +48,9 @@ def main():
         raise
     if args.keep:
         print(f"\ndemo: the cluster is still up. Try:\n  ip netns exec {cluster.ns['client'].name} curl -si http://{VIP}/small.bin | head -5\n"
-              f"  ip netns exec {cluster.ns['director'].name} curl -s http://127.0.0.1:9100/metrics | grep forwarded\n"
+              f"  ip netns exec {cluster.ns['d1'].name} curl -s http://{DIRECTOR_METRICS}/metrics | grep forwarded\n"
+              f"  ip netns exec {cluster.ns['d1'].name} curl -s http://{ANNOUNCE_METRICS}/status\n"
+              f"  ip -n {cluster.ns['router'].name} route show {VIP}\n"
               f"  ip netns exec {cluster.ns['b2'].name} {cluster.bin}/glb-redirect stats --iface eth0\n"
               f"Remove it with: scripts/demo --down")
     else:

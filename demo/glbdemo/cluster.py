@@ -1,66 +1,105 @@
 """The demo cluster on one machine, in network namespaces (docs/design.md §10):
 
-    client (many source addresses)                       backends b1..b4
-      10.90.0.10, .100-.163     ┐                     ┌  10.91.0.11-14, VIP on lo,
-    director (DPDK af_packet)   ├ front ─ router ─ back ┤  nginx, glb-redirect on eth0
-      10.90.0.2                 ┘  10.90.0.1  10.91.0.1 └
-    health checker (in the director's namespace)
+    client (many source addresses)                        backends b1..b4
+      10.90.0.10, .100-.163       ┐                     ┌  10.91.0.11-14, VIP on lo,
+    directors d1..dN (DPDK)       ├ front ─ router ─ back ┤  nginx, glb-redirect on eth0
+      10.90.0.2, .3, .4           ┘  10.90.0.1  10.91.0.1 └
 
-The client's route to the VIP points at the director, which GUE-encapsulates each packet
-to its primary backend through the router; backends answer the client directly (direct
-server return). Links of the director and backends have MTU 1600 (encapsulation adds 40
-bytes), the client's 1500; TX offloads are off on every veth.
+Each director host runs glb-director (DPDK af_packet on eth0), its own health checker, BIRD
+and glb-announce, which announces the VIP over BGP with BFD while the director is ready.
+The router runs BIRD too and installs the VIP as one ECMP route over the directors that
+announce it (L4 hashing), so the client reaches the VIP through the router and any
+director; a director that stops, dies or hangs is withdrawn. Each director GUE-encapsulates
+to the flow's primary backend through the router; backends answer the client directly
+(direct server return). Links of the directors and backends have MTU 1600 (encapsulation
+adds 40 bytes), the client's 1500; TX offloads are off on every veth.
 """
 import hashlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
+import subprocess
+import threading
+import time
 
 from .shell import Netns, parse_metrics, run, spawn, wait_until
 
 VIP = "10.100.0.1"
 FRONT, BACK = "10.90.0", "10.91.0"
 ROUTER_FRONT, ROUTER_BACK = f"{FRONT}.1", f"{BACK}.1"
-DIRECTOR_IP = f"{FRONT}.2"
 CLIENT_IP = f"{FRONT}.10"
 SOURCES = f"{FRONT}.100-163"
 BACKENDS = {"b1": f"{BACK}.11", "b2": f"{BACK}.12", "b3": f"{BACK}.13", "b4": f"{BACK}.14"}
 HASH_KEY = "5e1f0c7a9b2d48e3a6c4b0f1e2d3c4b5"
 SEED = "c3a1e5f7092b4d6e8f0a1b2c3d4e5f60"
-DIRECTOR_METRICS = "127.0.0.1:9100"
-CHECKER_METRICS = "127.0.0.1:9101"
+# Each director host is a namespace of its own, so every one uses the same ports.
+DIRECTOR_METRICS = "127.0.0.1:9180"
+CHECKER_METRICS = "127.0.0.1:9181"
+ANNOUNCE_METRICS = "127.0.0.1:9182"
+ROUTER_AS, DIRECTOR_AS = 65000, 65001
+
+
+class DirectorHost:
+    """One director host: its namespace, files and processes."""
+
+    def __init__(self, cluster, name, index):
+        self.name = name
+        self.ip = f"{FRONT}.{2 + index}"
+        self.ns = Netns(f"{cluster.prefix}-{name}")
+        self.dir = cluster.work / name
+        self.source = cluster.source
+        self.checked = self.dir / "forwarding_table.checked.json"
+        self.table = self.dir / "forwarding_table.checked.bin"
+        self.pid_file = self.dir / "director.pid"
+        self.bird_socket = self.dir / "bird.ctl"
+        self.includes = (self.dir / "bird-vips4.conf", self.dir / "bird-vips6.conf")
+        self.log_prefix = cluster.logs / name
+        self.director_proc = self.checker_proc = self.bird_proc = self.announce_proc = None
 
 
 class Cluster:
-    def __init__(self, bin_dir, workdir, prefix="glb", large_size=2 << 20, interval_ms=300, trigger=2, log=print):
+    def __init__(self, bin_dir, workdir, prefix="glb", directors=3, backends=("b1", "b2", "b3", "b4"),
+                 large_size=2 << 20, interval_ms=300, trigger=2, stop_grace_ms=2000, hash_keys=None, log=print):
+        """`hash_keys` maps a director to a hash key of its own (a broken fleet, for tests);
+        the others use HASH_KEY."""
         self.bin = pathlib.Path(bin_dir)
         self.work = pathlib.Path(workdir)
         self.prefix = prefix
         self.large_size = large_size
         self.interval_ms = interval_ms
         self.trigger = trigger
+        self.stop_grace_ms = stop_grace_ms
+        self.hash_keys = hash_keys or {}
         self.log = log
-        self.ns = {role: Netns(f"{prefix}-{role}") for role in ("router", "client", "director", *BACKENDS)}
+        self.backends = {name: BACKENDS[name] for name in backends}
         self.logs = self.work / "logs"
         self.source = self.work / "forwarding_table.src.json"
-        self.checked = self.work / "forwarding_table.checked.json"
-        self.table = self.work / "forwarding_table.checked.bin"
-        self.director_pid = self.work / "director.pid"
-        self.director_proc = None
-        self.checker_proc = None
+        self.directors = {f"d{i + 1}": DirectorHost(self, f"d{i + 1}", i) for i in range(directors)}
+        for d in self.directors.values():
+            if d.name in self.hash_keys:
+                d.source = d.dir / "forwarding_table.src.json"
+        self.ns = {role: Netns(f"{prefix}-{role}") for role in ("router", "client", *self.backends)}
+        self.ns.update({d.name: d.ns for d in self.directors.values()})
+        self.router_bird = None
+        self.routes = None
 
     # MARK: building
 
     def up(self, members=("b1", "b2", "b3")):
-        """Builds the network, starts the backends (all four serve; `members` are in the
-        table), the health checker and the director."""
+        """Builds the network, starts the backends (all serve; `members` are in the table),
+        the router's BIRD, and on every director host the health checker, BIRD, the
+        director and glb-announce; returns once the router spreads the VIP over them all."""
         self.down(quiet=True)
         self.work.mkdir(parents=True, exist_ok=True)
         # Nothing of an earlier run may leak in: above all not its tables.
-        for stale in (self.source, self.checked, self.table, self.director_pid):
-            stale.unlink(missing_ok=True)
+        self.source.unlink(missing_ok=True)
+        for d in self.directors.values():
+            if d.dir.exists():
+                shutil.rmtree(d.dir)
+            d.dir.mkdir(parents=True)
         if self.logs.exists():
             shutil.rmtree(self.logs)
         self.logs.mkdir()
@@ -68,12 +107,20 @@ class Cluster:
             ns.create()
         self._network()
         self._content()
-        for name in BACKENDS:
+        for name in self.backends:
             self._backend(name)
         self.write_source(self.table_doc({name: "active" for name in members}))
-        self._checker()
-        wait_until(lambda: self.table.exists(), 30, what="the health checker's first table")
-        self._director()
+        self._router_bird()
+        for d in self.directors.values():
+            self._checker(d)
+        for d in self.directors.values():
+            wait_until(lambda: d.table.exists(), 30, what=f"{d.name}'s health checker's first table")
+            self._bird(d)
+            self._director_config(d)
+            self.start_director(d.name)
+            self._announcer(d)
+        self.routes = RouteWatch(self.ns["router"], VIP)
+        self.wait_announced(list(self.directors), timeout=60)
 
     def _link(self, ns, ifname, switch_port, bridge, mtu):
         router = self.ns["router"]
@@ -92,6 +139,8 @@ class Cluster:
             router.ip("addr", "add", address, "dev", bridge)
             router.ip("link", "set", bridge, "up")
         router.sysctl("net.ipv4.ip_forward", 1)
+        # ECMP over the directors by the flow's addresses and ports (L4), not addresses only.
+        router.sysctl("net.ipv4.fib_multipath_hash_policy", 1)
         for key in ("all", "default", "front", "back"):
             router.sysctl(f"net.ipv4.conf.{key}.send_redirects", 0)
             router.sysctl(f"net.ipv4.conf.{key}.rp_filter", 0)
@@ -102,19 +151,19 @@ class Cluster:
         client.ip("addr", "add", f"{CLIENT_IP}/24", "dev", "eth0")
         for i in range(100, 164):
             client.ip("addr", "add", f"{FRONT}.{i}/24", "dev", "eth0")
+        # The VIP is reached through the router, which spreads it over the directors.
         client.ip("route", "add", "default", "via", ROUTER_FRONT)
-        client.ip("route", "add", f"{VIP}/32", "via", DIRECTOR_IP)
         # Small receive buffers: a slowly read download then stays in flight on the wire
         # (ACKs through the director, data from the backend) instead of landing in the
         # client's kernel at once.
         client.sysctl("net.ipv4.tcp_rmem", "4096 32768 65536")
 
-        director = self.ns["director"]
-        self._link(director, "eth0", "p-director", "front", 1600)
-        director.ip("addr", "add", f"{DIRECTOR_IP}/24", "dev", "eth0")
-        director.ip("route", "add", "default", "via", ROUTER_FRONT)
+        for d in self.directors.values():
+            self._link(d.ns, "eth0", f"p-{d.name}", "front", 1600)
+            d.ns.ip("addr", "add", f"{d.ip}/24", "dev", "eth0")
+            d.ns.ip("route", "add", "default", "via", ROUTER_FRONT)
 
-        for name, address in BACKENDS.items():
+        for name, address in self.backends.items():
             b = self.ns[name]
             self._link(b, "eth0", f"p-{name}", "back", 1600)
             b.ip("addr", "add", f"{address}/24", "dev", "eth0")
@@ -164,7 +213,7 @@ http {{
 
     def start_service(self, name):
         spawn(self.ns[name], ["nginx", "-c", self.work / f"{name}.nginx.conf"], self.logs / f"{name}.nginx.out")
-        wait_until(lambda: self.ns[name].run("curl", "-sf", "-o", "/dev/null", f"http://{BACKENDS[name]}/healthz", check=False).returncode == 0,
+        wait_until(lambda: self.ns[name].run("curl", "-sf", "-o", "/dev/null", f"http://{self.backends[name]}/healthz", check=False).returncode == 0,
                    10, what=f"nginx on {name}")
 
     def stop_service(self, name):
@@ -175,12 +224,12 @@ http {{
 
     # MARK: the table
 
-    def table_doc(self, states):
+    def table_doc(self, states, hash_key=HASH_KEY):
         """The source table: `states` maps backend name to its state (others are left out)."""
         return {"healthchecks": {"interval_ms": self.interval_ms, "timeout_ms": max(100, self.interval_ms - 50), "trigger": self.trigger},
                 "tables": [{
             "name": "demo-web",
-            "hash_key": HASH_KEY,
+            "hash_key": hash_key,
             "seed": SEED,
             "binds": [{"ip": VIP, "proto": "tcp", "port": 80}],
             "backends": [{"ip": BACKENDS[name], "state": state, "healthchecks": {"http": 80, "http_uri": "/healthz", "gue": 19523}}
@@ -188,13 +237,27 @@ http {{
         }]}
 
     def write_source(self, doc):
-        tmp = self.source.with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, indent=2) + "\n")
-        os.replace(tmp, self.source)
+        """The source table every director's health checker reads (as operators distribute
+        GLB's JSON); a director given a hash key of its own gets a copy with it."""
+        for path, key in [(self.source, HASH_KEY)] + [(d.source, self.hash_keys[d.name]) for d in self.directors.values() if d.name in self.hash_keys]:
+            text = doc if key == HASH_KEY else json.loads(json.dumps(doc).replace(HASH_KEY, key))
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(text, indent=2) + "\n")
+            os.replace(tmp, path)
+
+    @property
+    def first(self):
+        return next(iter(self.directors.values()))
+
+    @property
+    def table(self):
+        """The compiled table of the first director (every director compiles the same)."""
+        return self.first.table
 
     def change_table(self, states, describe):
         """An operator's change: edit the source JSON, check it, see what it does to flows,
-        then have the health checker publish it (build-config and SIGHUP to the director)."""
+        then have every director's health checker publish it (build-config and SIGHUP to its
+        director)."""
         previous = self.source.read_text()
         doc = self.table_doc(states)
         proposed = self.work / "proposed.json"
@@ -212,29 +275,31 @@ http {{
         diff = json.loads(run([cli, "diff", "--json", self.table, proposed_checked]).stdout)["tables"][0]
         self.log(f"  $ glb-director-cli diff: {diff['primary_changed']} of 65536 rows change primary, "
                  f"{diff['kept_by_second_chance']} kept by second chance, {diff['broken']} broken")
-        generation = self.generation()
+        generations = {name: self.generation(name) for name in self.directors}
         self.write_source(doc)
-        os.kill(self.checker_proc.pid, signal.SIGHUP)
-        self.log(f"  {describe}: source table edited, health checker reloaded (SIGHUP)")
+        for d in self.directors.values():
+            os.kill(d.checker_proc.pid, signal.SIGHUP)
+        self.log(f"  {describe}: source table edited, every director's health checker reloaded (SIGHUP)")
         if previous != self.source.read_text():
-            self.wait_generation(generation + 1)
+            for name, generation in generations.items():
+                self.wait_generation(generation + 1, name)
         return diff
 
     # MARK: processes
 
-    def _checker(self):
-        conf = self.work / "healthcheck.conf"
-        reload = (f"{self.bin / 'glb-director-cli'} build-config {self.checked} {self.table} && "
-                  f"{{ [ ! -f {self.director_pid} ] || kill -HUP $(cat {self.director_pid}); }}")
-        conf.write_text(json.dumps({"forwarding_table": {"src": str(self.source), "dst": str(self.checked)},
+    def _checker(self, d):
+        conf = d.dir / "healthcheck.conf"
+        reload = (f"{self.bin / 'glb-director-cli'} build-config {d.checked} {d.table} && "
+                  f"{{ [ ! -f {d.pid_file} ] || kill -HUP $(cat {d.pid_file}); }}")
+        conf.write_text(json.dumps({"forwarding_table": {"src": str(d.source), "dst": str(d.checked)},
                                     "reload_command": reload}, indent=2))
-        self.checker_proc = spawn(self.ns["director"], [self.bin / "glb-healthcheck", "--config", conf, "--metrics-address", CHECKER_METRICS],
-                                  self.logs / "healthcheck.log")
+        d.checker_proc = spawn(d.ns, [self.bin / "glb-healthcheck", "--config", conf, "--metrics-address", CHECKER_METRICS],
+                               f"{d.log_prefix}.healthcheck.log")
 
-    def _director(self):
+    def _director_config(self, d):
         config = {
             "outbound_gateway_mac": self.ns["router"].mac("front"),
-            "outbound_src_ip": DIRECTOR_IP,
+            "outbound_src_ip": d.ip,
             "forward_icmp_ping_responses": True,
             "drop_foreign_dst_mac": True,
             "num_worker_queues": 1,
@@ -242,42 +307,144 @@ http {{
             "lcores": {"lcore-1": {"rx": True, "tx": True, "flow_paths": [0]}},
             "metrics_address": DIRECTOR_METRICS,
             "mbuf_data_size": 2176,
+            # Maintenance: not ready at once, traffic moves away, then the stop.
+            "stop_grace_ms": self.stop_grace_ms,
+            # Several directors share this machine's cores.
+            "idle_sleep_us": 100,
         }
-        path = self.work / "director.conf"
-        path.write_text(json.dumps(config, indent=2))
-        self.start_director()
+        (d.dir / "director.conf").write_text(json.dumps(config, indent=2))
 
-    def start_director(self):
-        eal = ["--no-pci", "--in-memory", f"--file-prefix={self.prefix}-director", "-l", "0-1",
+    def start_director(self, name):
+        d = self.directors[name]
+        eal = ["--no-pci", "--in-memory", f"--file-prefix={self.prefix}-{name}", "-l", "0-1",
                "--vdev=net_af_packet0,iface=eth0"]
-        args = [self.bin / "glb-director", *eal, "--", "--config-file", self.work / "director.conf",
-                "--forwarding-table", self.table, "--pid-file", self.director_pid]
-        log = self.logs / "director.log"
+        args = [self.bin / "glb-director", *eal, "--", "--config-file", d.dir / "director.conf",
+                "--forwarding-table", d.table, "--pid-file", d.pid_file]
+        log = pathlib.Path(f"{d.log_prefix}.director.log")
         mark = log.stat().st_size if log.exists() else 0
-        self.director_proc = spawn(self.ns["director"], args, log)
-        wait_until(lambda: b"forwarding on" in log.read_bytes()[mark:] or self.director_proc.poll() is not None, 60, what="the director")
-        if self.director_proc.poll() is not None:
-            raise RuntimeError(f"glb-director exited:\n{log.read_text()[mark:]}")
+        d.director_proc = spawn(d.ns, args, log)
+        wait_until(lambda: b"forwarding on" in log.read_bytes()[mark:] or d.director_proc.poll() is not None, 60, what=f"director {name}")
+        if d.director_proc.poll() is not None:
+            raise RuntimeError(f"glb-director {name} exited:\n{log.read_text()[mark:]}")
 
-    def stop_director(self):
-        pid = int(self.director_pid.read_text())
-        os.kill(pid, signal.SIGTERM)
-        wait_until(lambda: not self.director_pid.exists(), 30, what="the director to stop")
+    def stop_director(self, name):
+        """Planned maintenance: SIGTERM; the director turns not ready, keeps forwarding for
+        its grace period while the router moves traffic away, then stops."""
+        d = self.directors[name]
+        d.director_proc.send_signal(signal.SIGTERM)
+        d.director_proc.wait(timeout=30 + self.stop_grace_ms / 1000)
+
+    def kill_director(self, name):
+        d = self.directors[name]
+        d.director_proc.send_signal(signal.SIGKILL)
+        d.director_proc.wait(timeout=30)
+        d.pid_file.unlink(missing_ok=True)
+
+    def hang_director(self, name, hung=True):
+        """SIGSTOP (the whole process stops, its endpoint with it), or SIGCONT."""
+        self.directors[name].director_proc.send_signal(signal.SIGSTOP if hung else signal.SIGCONT)
+
+    def _bird(self, d):
+        for include in d.includes:
+            include.write_text("")
+        conf = d.dir / "bird.conf"
+        conf.write_text(f"""# Director {d.name}: announces the VIP routes glb-announce writes, over BGP with BFD.
+router id {d.ip};
+protocol device {{ scan time 10; }}
+protocol bfd {{ interface "*" {{ interval 50 ms; idle tx interval 300 ms; multiplier 3; }}; }}
+# BIRD reads `include` only at the start of a line.
+protocol static vips4 {{
+  ipv4;
+  check link on;
+  include "{d.includes[0]}";
+}}
+protocol static vips6 {{
+  ipv6;
+  check link on;
+  include "{d.includes[1]}";
+}}
+protocol bgp uplink {{
+  local {d.ip} as {DIRECTOR_AS};
+  neighbor {ROUTER_FRONT} as {ROUTER_AS};
+  hold time 3; keepalive time 1;
+  connect delay time 1; connect retry time 1; error wait time 1, 2; error forget time 10;
+  bfd on;
+  ipv4 {{ import none; export where proto = "vips4"; }};
+}}
+""")
+        d.bird_proc = spawn(d.ns, ["bird", "-f", "-c", conf, "-s", d.bird_socket, "-P", d.dir / "bird.pid"],
+                            f"{d.log_prefix}.bird.log")
+        self._wait_bird(d.ns, d.bird_socket, d.bird_proc, d.name)
+
+    def _router_bird(self):
+        conf = self.work / "router.bird.conf"
+        peers = "".join(f"protocol bgp {d.name} from director {{ neighbor {d.ip} as {DIRECTOR_AS}; }}\n"
+                        for d in self.directors.values())
+        conf.write_text(f"""# The router: one BGP session with BFD per director; the VIP's routes from all of
+# them become one ECMP route in the kernel (merge paths).
+router id {ROUTER_FRONT};
+protocol device {{ scan time 10; }}
+protocol bfd {{ interface "*" {{ interval 50 ms; idle tx interval 300 ms; multiplier 3; }}; }}
+protocol kernel {{
+  scan time 10;
+  merge paths on;
+  ipv4 {{ import none; export where source = RTS_BGP; }};
+}}
+template bgp director {{
+  local {ROUTER_FRONT} as {ROUTER_AS};
+  hold time 3; keepalive time 1;
+  connect delay time 0; connect retry time 1; error wait time 1, 2; error forget time 10;
+  bfd on;
+  ipv4 {{ import where net ~ [ {VIP}/32 ]; export none; }};
+}}
+{peers}""")
+        self.router_socket = self.work / "router.bird.ctl"
+        self.router_bird = spawn(self.ns["router"], ["bird", "-f", "-c", conf, "-s", self.router_socket, "-P", self.work / "router.bird.pid"],
+                                 self.logs / "router.bird.log")
+        self._wait_bird(self.ns["router"], self.router_socket, self.router_bird, "the router")
+
+    def _wait_bird(self, ns, socket, proc, where):
+        def up():
+            if proc.poll() is not None:
+                raise RuntimeError(f"BIRD on {where} exited ({proc.returncode}); see {self.logs}")
+            return "up and running" in run(["birdc", "-s", socket, "show", "status"], check=False).stdout
+        wait_until(up, 10, interval=0.05, what=f"BIRD on {where}")
+
+    def _announcer(self, d):
+        d.announce_proc = spawn(d.ns, [
+            self.bin / "glb-announce", "--forwarding-table", d.table, "--ready-url", f"http://{DIRECTOR_METRICS}/ready",
+            "--bird-include4", d.includes[0], "--bird-include6", d.includes[1], "--bird-socket", d.bird_socket,
+            "--healthcheck-url", f"http://{CHECKER_METRICS}/metrics", "--metrics-address", ANNOUNCE_METRICS],
+            f"{d.log_prefix}.announce.log")
 
     # MARK: observing
 
-    def metrics(self, address):
-        return parse_metrics(self.ns["director"].run("curl", "-sf", f"http://{address}/metrics", check=False).stdout)
+    def metrics(self, address, name=None):
+        ns = self.directors[name].ns if name else self.first.ns
+        return parse_metrics(ns.run("curl", "-sf", f"http://{address}/metrics", check=False).stdout)
 
-    def generation(self):
-        return int(self.metrics(DIRECTOR_METRICS).get("glb_director_table_generation", 0))
+    def generation(self, name=None):
+        return int(self.metrics(DIRECTOR_METRICS, name).get("glb_director_table_generation", 0))
 
-    def wait_generation(self, at_least, timeout=30):
-        wait_until(lambda: self.generation() >= at_least, timeout, what=f"table generation {at_least}")
+    def wait_generation(self, at_least, name=None, timeout=30):
+        """Until the director (every director when `name` is None) runs table `at_least`."""
+        for n in [name] if name else list(self.directors):
+            wait_until(lambda: self.generation(n) >= at_least, timeout, what=f"table generation {at_least} on {n}")
+
+    def generations(self):
+        return {name: self.generation(name) for name in self.directors}
+
+    def nexthops(self):
+        """The directors the router sends the VIP to."""
+        return self.routes.nexthops()
+
+    def wait_announced(self, names, timeout=30):
+        want = {self.directors[n].ip for n in names}
+        wait_until(lambda: want <= self.nexthops(), timeout, interval=0.05, what=f"the router to route the VIP via {', '.join(names)}")
 
     def health(self):
-        """The health checker's view: backend address → healthy."""
-        table = json.loads(self.checked.read_text())["tables"][0]
+        """The health checker's view (the first director's): backend address → healthy."""
+        table = json.loads(self.first.checked.read_text())["tables"][0]
         return {b["ip"]: b.get("healthy", False) for b in table["backends"]}
 
     def redirect_stats(self, name):
@@ -303,11 +470,57 @@ http {{
 
     def down(self, quiet=False):
         """Stops every process of the cluster and removes its namespaces."""
-        for name in ("director", "client", *BACKENDS, "router"):
-            ns = self.ns[name]
+        if self.routes:
+            self.routes.stop()
+            self.routes = None
+        for d in self.directors.values():
+            # A hung director would not see the SIGTERM the namespace's removal sends.
+            if d.director_proc and d.director_proc.poll() is None:
+                d.director_proc.send_signal(signal.SIGCONT)
+        for ns in [d.ns for d in self.directors.values()] + [self.ns[n] for n in ("client", *self.backends, "router")]:
             if ns.exists():
                 ns.destroy()
                 if not quiet:
                     self.log(f"removed namespace {ns.name}")
-        for pid_file in self.work.glob("*.pid") if self.work.exists() else []:
-            pid_file.unlink(missing_ok=True)
+
+
+class RouteWatch:
+    """The router's route to the VIP, followed with `ip monitor`: each change with the time
+    it was seen, so that a failover can be timed from the failure to the route change."""
+
+    def __init__(self, router, vip):
+        self.router = router
+        self.vip = vip
+        self.changes = []
+        self.lock = threading.Lock()
+        self.proc = subprocess.Popen(["ip", "-n", router.name, "-o", "monitor", "route"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            if self.vip in line:
+                with self.lock:
+                    self.changes.append((time.time(), line.strip()))
+
+    def nexthops(self):
+        out = self.router.run("ip", "-o", "route", "show", f"{self.vip}/32", check=False).stdout
+        return set(re.findall(r"via (\d+\.\d+\.\d+\.\d+)", out))
+
+    def change_after(self, t, without, timeout=10):
+        """Seconds from `t` to the first route change after it, once the route no longer
+        goes via `without`."""
+        wait_until(lambda: without not in self.nexthops(), timeout, interval=0.01, what=f"the router to stop routing via {without}")
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            with self.lock:
+                later = [when for when, _ in self.changes if when >= t]
+            if later:
+                return later[0] - t
+            time.sleep(0.01)
+        raise TimeoutError("no route change was seen")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=5)

@@ -3,6 +3,7 @@ a backend fails and the director restarts; per phase, what happened to connectio
 import collections
 import json
 import pathlib
+import threading
 import time
 
 from .cluster import BACKENDS, SOURCES, VIP, Cluster
@@ -39,6 +40,8 @@ class Scenario:
         self.failed_backend = None
         self.failed_at = None
         self.taken_out_at = None
+        # Failure mode → seconds from the failure to the router's route change.
+        self.failovers = {}
         self.events_path = cluster.work / "connections.jsonl"
 
     # MARK: running
@@ -73,7 +76,7 @@ class Scenario:
         self.phases[-1].table = self.c.table.read_bytes()
 
     def redirect_counters(self):
-        return {name: self.c.redirect_stats(name) for name in BACKENDS}
+        return {name: self.c.redirect_stats(name) for name in self.c.backends}
 
     def change(self, title, members, describe):
         """A phase that starts with an operator's change to the table, then runs."""
@@ -113,16 +116,47 @@ class Scenario:
         self.settle()
         time.sleep(self.pace)
 
-        self.phase("director restarted")
-        c.stop_director()
-        c.start_director()
-        self.settle()
-        time.sleep(self.pace)
+        self.fleet_phases()
 
         self.phases[-1].end = time.time()
         self.phases[-1].redirect_after = self.redirect_counters()
         self.log("\n== stopping the clients and waiting for running downloads")
         self.stop_traffic()
+
+    def fleet_phases(self):
+        """A director stopped for maintenance, one killed, one hung then resumed; between
+        phases the failed one comes back, so that two always forward."""
+        c = self.c
+        names = list(c.directors)
+        plan = [("graceful", names[0], f"director {names[0]} stopped for maintenance (SIGTERM, {c.stop_grace_ms} ms grace)"),
+                ("kill", names[1 % len(names)], f"director {names[1 % len(names)]} killed (SIGKILL)"),
+                ("hang", names[2 % len(names)], f"director {names[2 % len(names)]} hung (SIGSTOP), then resumed")]
+        for mode, name, title in plan:
+            c.wait_announced(names, timeout=60)
+            self.phase(title)
+            ip = c.directors[name].ip
+            failed = time.time()
+            if mode == "graceful":
+                stopping = threading.Thread(target=c.stop_director, args=(name,))
+                stopping.start()
+            elif mode == "kill":
+                c.kill_director(name)
+            else:
+                c.hang_director(name)
+            self.failovers[mode] = c.routes.change_after(failed, without=ip)
+            self.phases[-1].notes.append(f"the router stopped sending to {name} {self.failovers[mode]:.2f}s after the failure")
+            self.settle()
+            time.sleep(self.pace)
+            if mode == "graceful":
+                stopping.join()
+            if mode == "hang":
+                c.hang_director(name, hung=False)
+            else:
+                c.start_director(name)
+            back = time.time()
+            c.wait_announced([name], timeout=60)
+            self.phases[-1].notes.append(f"{name} back and announced again {time.time() - back:.1f}s after its "
+                                         + ("resume" if mode == "hang" else "restart"))
 
     # MARK: results
 
@@ -165,9 +199,9 @@ class Scenario:
             if fresh:
                 shares = collections.Counter(e["backend"] for e in fresh)
                 lines.append("  new connections by backend: " + ", ".join(
-                    f"{b} {shares.get(b, 0)} ({100 * shares.get(b, 0) / len(fresh):.0f}%)" for b in BACKENDS))
+                    f"{b} {shares.get(b, 0)} ({100 * shares.get(b, 0) / len(fresh):.0f}%)" for b in self.c.backends))
             second = []
-            for b in BACKENDS:
+            for b in self.c.backends:
                 before, after = p.redirect_before.get(b, {}), p.redirect_after.get(b, {})
                 forwarded = after.get("forwarded", 0) - before.get("forwarded", 0)
                 if forwarded > 0:
@@ -180,6 +214,12 @@ class Scenario:
         unexcused = [e for e in broken if not self.excused(e)]
         for e in unexcused[:10]:
             lines.append(f"  broken: {e['kind']} from {e['src']}:{e.get('sport')} on {e.get('backend')}: {e.get('error')}")
-        lines.append(f"\ndemo: {total} connections, {completed} completed, {len(broken)} broken"
+        if len(self.failovers) == 3:
+            fleet_broken = sum(len([e for e in by_phase[i] if e["status"] == "broken" and not self.excused(e)])
+                               for i, p in enumerate(self.phases) if p.title.startswith("director "))
+            f = self.failovers
+            lines.append(f"\nscale-out: {len(self.c.directors)} directors; failover graceful {f['graceful']:.2f} s, "
+                         f"kill {f['kill']:.2f} s, hang {f['hang']:.2f} s; broken {fleet_broken}")
+        lines.append(("" if len(self.failovers) == 3 else "\n") + f"demo: {total} connections, {completed} completed, {len(broken)} broken"
                      + (f" ({len(broken) - len(unexcused)} on the failed backend {self.failed_backend}, {len(unexcused)} elsewhere)" if broken else ""))
         return "\n".join(lines), events, unexcused
