@@ -50,13 +50,15 @@ def testpmd(pcap, seconds):
     return statistics.median(rates) / 1e6
 
 
-def director(binary, table, pcap, seconds, workdir):
+def director(binary, table, pcap, seconds, workdir, idle_sleep_us=0):
     config = {
         "outbound_gateway_mac": "52:54:00:12:34:56", "outbound_src_ip": "10.255.255.1",
         "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}],
         "lcores": {"lcore-1": {"rx": True, "tx": True, "flow_paths": [0]}},
         "metrics_address": "127.0.0.1:9190", "mbuf_pool_size": POOL, "mbuf_data_size": 2176,
     }
+    if idle_sleep_us:
+        config["idle_sleep_us"] = idle_sleep_us
     cfg = os.path.join(workdir, "director.json")
     with open(cfg, "w") as f:
         json.dump(config, f)
@@ -90,6 +92,8 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--idle-sleep-us", type=int, default=0,
+                    help="also run the director with this idle_sleep_us each round, and report its cost at full rate")
     args = ap.parse_args()
     ensure_hugepages()
     with tempfile.TemporaryDirectory() as work:
@@ -103,16 +107,23 @@ def main():
                                    "backends": [{"ip": f"10.9.0.{i}", "state": "active", "healthy": True} for i in range(1, 17)]}]}, f)
         table = os.path.join(work, "table.bin")
         subprocess.run([os.path.join(args.bin, "glb-director-cli"), "build-config", table_json, table], check=True)
-        pmd, glb = [], []
+        pmd, glb, idle = [], [], []
         for r in range(args.rounds):
             pmd.append(testpmd(pcap, args.seconds))
             glb.append(director(args.bin, table, pcap, args.seconds, work))
-            print(f"round {r + 1}: testpmd io {pmd[-1]:.2f} Mpps, glb-director {glb[-1]:.2f} Mpps", flush=True)
+            line = f"round {r + 1}: testpmd io {pmd[-1]:.2f} Mpps, glb-director {glb[-1]:.2f} Mpps"
+            if args.idle_sleep_us:
+                idle.append(director(args.bin, table, pcap, args.seconds, work, idle_sleep_us=args.idle_sleep_us))
+                line += f", with idle_sleep_us {args.idle_sleep_us}: {idle[-1]:.2f} Mpps"
+            print(line, flush=True)
         mp, mg = statistics.median(pmd), statistics.median(glb)
         print(f"director-pps: one worker lcore, 16k SYNs looped from net_pcap to /dev/null, {args.rounds} alternating rounds")
         print(f"  dpdk-testpmd io forwarding: {mp:.2f} Mpps (median)")
         print(f"  glb-director:               {mg:.2f} Mpps (median)")
         print(f"  ratio:                      {mg / mp:.2f}")
+        if idle:
+            mi = statistics.median(idle)
+            print(f"  glb-director, idle_sleep_us {args.idle_sleep_us}: {mi:.2f} Mpps (median), {mi / mg:.3f} of the director without it")
 
 
 if __name__ == "__main__":

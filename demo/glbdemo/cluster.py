@@ -62,7 +62,8 @@ class DirectorHost:
 
 class Cluster:
     def __init__(self, bin_dir, workdir, prefix="glb", directors=3, backends=("b1", "b2", "b3", "b4"),
-                 large_size=2 << 20, interval_ms=300, trigger=2, stop_grace_ms=2000, hash_keys=None, log=print):
+                 large_size=2 << 20, interval_ms=300, trigger=2, stop_grace_ms=2000, hash_keys=None, stale_after_s=30,
+                 log=print):
         """`hash_keys` maps a director to a hash key of its own (a broken fleet, for tests);
         the others use HASH_KEY."""
         self.bin = pathlib.Path(bin_dir)
@@ -73,6 +74,7 @@ class Cluster:
         self.trigger = trigger
         self.stop_grace_ms = stop_grace_ms
         self.hash_keys = hash_keys or {}
+        self.stale_after_s = stale_after_s
         self.log = log
         self.backends = {name: BACKENDS[name] for name in backends}
         self.logs = self.work / "logs"
@@ -345,8 +347,10 @@ http {{
         self.directors[name].director_proc.send_signal(signal.SIGSTOP if hung else signal.SIGCONT)
 
     def _bird(self, d):
+        # BIRD refuses to start without its include files; glb-announce fills them.
         for include in d.includes:
-            include.write_text("")
+            if not include.exists():
+                include.write_text("")
         conf = d.dir / "bird.conf"
         conf.write_text(f"""# Director {d.name}: announces the VIP routes glb-announce writes, over BGP with BFD.
 router id {d.ip};
@@ -414,7 +418,8 @@ template bgp director {{
         d.announce_proc = spawn(d.ns, [
             self.bin / "glb-announce", "--forwarding-table", d.table, "--ready-url", f"http://{DIRECTOR_METRICS}/ready",
             "--bird-include4", d.includes[0], "--bird-include6", d.includes[1], "--bird-socket", d.bird_socket,
-            "--healthcheck-url", f"http://{CHECKER_METRICS}/metrics", "--metrics-address", ANNOUNCE_METRICS],
+            "--healthcheck-url", f"http://{CHECKER_METRICS}/metrics", "--stale-after-s", self.stale_after_s,
+            "--metrics-address", ANNOUNCE_METRICS],
             f"{d.log_prefix}.announce.log")
 
     # MARK: observing
