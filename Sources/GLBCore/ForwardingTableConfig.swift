@@ -66,13 +66,26 @@ public struct Backend: Equatable, Sendable {
     public var healthy: Bool
     /// The `healthchecks` object, kept as written for the health checker.
     public var healthchecks: JSONValue?
+    /// `weight` (1-65535) as written; a backend without it weighs 1.
+    public var weight: Int?
+    /// `previous_weight` (0-65535): its weight before the change this table makes (a
+    /// transition table); nil: the same as its weight.
+    public var previousWeight: Int?
 
-    public init(address: IPAddress, state: BackendState, healthy: Bool, healthchecks: JSONValue? = nil) {
+    public init(address: IPAddress, state: BackendState, healthy: Bool, healthchecks: JSONValue? = nil,
+                weight: Int? = nil, previousWeight: Int? = nil) {
         self.address = address
         self.state = state
         self.healthy = healthy
         self.healthchecks = healthchecks
+        self.weight = weight
+        self.previousWeight = previousWeight
     }
+
+    /// The weight rows are given by.
+    public var effectiveWeight: Int { weight ?? 1 }
+    /// The weight the previous table gave (0: it took no rows).
+    public var effectivePreviousWeight: Int { previousWeight ?? effectiveWeight }
 }
 
 /// One table of the source: a service with its binds and backends.
@@ -91,6 +104,17 @@ public struct TableConfig: Equatable, Sendable {
         self.seed = seed
         self.binds = binds
         self.backends = backends
+    }
+
+    /// True when any backend has `previous_weight`: the table keeps each moved row's previous
+    /// primary as its secondary.
+    public var isTransition: Bool { backends.contains { $0.previousWeight != nil } }
+
+    /// True when rows are given by weight: a transition table, or competing backends of unequal
+    /// weight. Otherwise the rows are exactly GLB's.
+    public var isWeighted: Bool {
+        let competing = backends.filter { $0.state != .inactive }
+        return isTransition || Set(competing.map(\.effectiveWeight)).count > 1
     }
 
     /// "table 0 (web)" or "table 0" when unnamed, as used in messages.

@@ -266,7 +266,24 @@ private struct TableSourceReader {
                 : "every backend is inactive: a table needs at least one backend that is not inactive")
             return nil
         }
+        checkWeights(backends)
         return backends
+    }
+
+    /// Weights that do nothing, or that cannot be meant.
+    mutating func checkWeights(_ backends: [Backend]) {
+        let competing = backends.filter { $0.state != .inactive }
+        let weighted = competing.filter { $0.weight != nil }.count
+        if weighted > 0 && weighted < competing.count {
+            issues.warning("backends", "\(weighted) of \(competing.count) backends have a weight; the others weigh 1")
+        }
+        guard backends.contains(where: { $0.previousWeight != nil }) else { return }
+        if competing.allSatisfy({ $0.effectivePreviousWeight == 0 }) {
+            issues.error("backends", "previous_weight: every backend has previous weight 0, so no backend had rows before; "
+                         + "a first table needs no previous_weight")
+        } else if competing.allSatisfy({ $0.effectivePreviousWeight == $0.effectiveWeight }) {
+            issues.warning("backends", "previous_weight: every backend's previous weight equals its weight, so no row moves")
+        }
     }
 
     mutating func readBackend(_ value: JSONValue, path: String) -> Backend? {
@@ -274,7 +291,7 @@ private struct TableSourceReader {
             issues.error(path, "expected a backend object, got \(value.kindName)")
             return nil
         }
-        issues.warnUnknownKeys(object, known: ["ip", "state", "healthy", "healthchecks"], at: path)
+        issues.warnUnknownKeys(object, known: ["ip", "state", "healthy", "healthchecks", "weight", "previous_weight"], at: path)
 
         var address: IPAddress?
         switch object["ip"] {
@@ -313,7 +330,42 @@ private struct TableSourceReader {
             issues.error("\(path).healthy", "expected true or false, got \(IssueList.describe(other))")
         }
 
-        guard let address, let state, let healthy else { return nil }
-        return Backend(address: address, state: state, healthy: healthy, healthchecks: object["healthchecks"])
+        let weight = integer(object, "weight", path: path, range: 1...65535)
+        let previousWeight = integer(object, "previous_weight", path: path, range: 0...65535)
+        if let state, state == .inactive, previousWeight.map({ $0 > 0 }) == true {
+            issues.warning("\(path).previous_weight", "an inactive backend takes no rows; previous_weight has no effect here")
+        }
+
+        guard let address, let state, let healthy, weight != .invalid, previousWeight != .invalid else { return nil }
+        return Backend(address: address, state: state, healthy: healthy, healthchecks: object["healthchecks"],
+                       weight: weight.value, previousWeight: previousWeight.value)
+    }
+
+    /// An optional integer key: absent, a value in range, or invalid (reported).
+    enum OptionalInteger: Equatable {
+        case absent, invalid
+        case present(Int)
+
+        var value: Int? {
+            if case .present(let v) = self { return v }
+            return nil
+        }
+
+        func map<T>(_ f: (Int) -> T) -> T? { value.map(f) }
+    }
+
+    mutating func integer(_ object: JSONObject, _ key: String, path: String, range: ClosedRange<Int>) -> OptionalInteger {
+        switch object[key] {
+        case nil:
+            return .absent
+        case .integer(let i)? where range.contains(Int(clamping: i)):
+            return .present(Int(i))
+        case .integer(let i)?:
+            issues.error("\(path).\(key)", "\(i) is out of range (expected \(range.lowerBound)-\(range.upperBound))")
+            return .invalid
+        case let other?:
+            issues.error("\(path).\(key)", "expected an integer from \(range.lowerBound) to \(range.upperBound), got \(IssueList.describe(other))")
+            return .invalid
+        }
     }
 }

@@ -11,7 +11,9 @@ struct Diff: ParsableCommand {
             the share that second chance keeps (the old primary becomes the secondary, so \
             glb-redirect on the new primary sends their packets on to it) and the share whose \
             connections break (the old primary is in neither slot). Draining a backend should \
-            show every moved flow kept by second chance.
+            show every moved flow kept by second chance, and so should a weight change written \
+            as a transition table (with previous_weight); JSON inputs with weights also show \
+            each backend's weight before and after.
             """
     )
 
@@ -64,14 +66,18 @@ struct Diff: ParsableCommand {
             lines.append("  secondary changes: \(Percent.rows(d.secondaryChanged)) of rows")
             lines.append("  kept by second chance: \(Percent.rows(d.savedBySecondChance)) of flows")
             lines.append("  broken:                \(Percent.rows(d.broken)) of flows")
-            var rows = [["address", "before", "after", "primary rows", "secondary rows"]]
+            let weighted = weights(old, t) != nil || weights(new, t) != nil
+            var rows = [["address", "before", "after"] + (weighted ? ["weight"] : []) + ["primary rows", "primary share", "secondary rows"]]
             for b in d.backends {
-                rows.append([
-                    b.address.description, Diff.describe(b.old), Diff.describe(b.new),
-                    "\(b.oldPrimaryRows) -> \(b.newPrimaryRows)", "\(b.oldSecondaryRows) -> \(b.newSecondaryRows)",
+                var row = [b.address.description, Diff.describe(b.old), Diff.describe(b.new)]
+                if weighted { row.append("\(weight(old, t, b.address)) -> \(weight(new, t, b.address))") }
+                rows.append(row + [
+                    "\(b.oldPrimaryRows) -> \(b.newPrimaryRows)", "\(Percent.share(b.oldPrimaryRows)) -> \(Percent.share(b.newPrimaryRows))",
+                    "\(b.oldSecondaryRows) -> \(b.newSecondaryRows)",
                 ])
             }
-            lines.append(contentsOf: TextTable.render(rows, rightAligned: [3, 4]).map { "    " + $0 })
+            let numeric: Set<Int> = weighted ? [3, 4, 5, 6] : [3, 4, 5]
+            lines.append(contentsOf: TextTable.render(rows, rightAligned: numeric).map { "    " + $0 })
         }
         for t in diffs.count..<max(old.compiled.tables.count, new.compiled.tables.count) {
             if t < old.compiled.tables.count {
@@ -81,6 +87,17 @@ struct Diff: ParsableCommand {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    func weights(_ input: TableInput, _ t: Int) -> [TableInput.BackendWeights]? {
+        t < input.weights.count ? input.weights[t] : nil
+    }
+
+    /// A backend's weight in one input: "-" when absent from the table, "?" for a binary table.
+    func weight(_ input: TableInput, _ t: Int, _ address: IPAddress) -> String {
+        guard let b = input.compiled.tables[t].backends.firstIndex(where: { $0.address == address }) else { return "-" }
+        guard let w = weights(input, t) else { return input.isBinary ? "?" : "1" }
+        return w[b].weight.map(String.init) ?? "1"
     }
 
     static func describe(_ b: CompiledBackend?) -> String {
@@ -112,7 +129,7 @@ struct Diff: ParsableCommand {
                         ("primary_rows_after", .integer(Int64(b.newPrimaryRows))),
                         ("secondary_rows_before", .integer(Int64(b.oldSecondaryRows))),
                         ("secondary_rows_after", .integer(Int64(b.newSecondaryRows))),
-                    ]))
+                    ] + weightKeys(old, t, b.address, suffix: "_before") + weightKeys(new, t, b.address, suffix: "_after")))
                 })),
             ]))
         }
@@ -122,5 +139,11 @@ struct Diff: ParsableCommand {
             ("tables_removed", .integer(Int64(max(0, old.compiled.tables.count - new.compiled.tables.count)))),
             ("tables_added", .integer(Int64(max(0, new.compiled.tables.count - old.compiled.tables.count)))),
         ]))
+    }
+
+    /// `weight_before`/`previous_weight_after`… keys for a backend present in a JSON input with weights.
+    func weightKeys(_ input: TableInput, _ t: Int, _ address: IPAddress, suffix: String) -> [(String, JSONValue)] {
+        guard let b = input.compiled.tables[t].backends.firstIndex(where: { $0.address == address }) else { return [] }
+        return input.weightKeys(t, b).map { ($0.0 + suffix, $0.1) }
     }
 }

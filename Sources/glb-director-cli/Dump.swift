@@ -8,7 +8,8 @@ struct Dump: ParsableCommand {
             Lists each table's binds and backends (state and health) and, for each backend, \
             how many of the 65,536 rows it holds as primary and as secondary: its share of \
             new flows and of second-chance traffic. Reads a binary table or a JSON source \
-            (compiled in memory).
+            (compiled in memory); a JSON source with weights also shows each backend's \
+            weight ("previous -> weight" in a transition table).
             """
     )
 
@@ -42,15 +43,17 @@ struct Dump: ParsableCommand {
             lines.append("  binds (\(table.binds.count)):")
             for bind in table.binds { lines.append("    \(bind)") }
             lines.append("  backends (\(table.backends.count)):")
-            let header = ["#", "address", "state", "health", "primary rows", "secondary rows"]
-            var rows: [[String]] = [header]
+            let weights = t < input.weights.count ? input.weights[t] : nil
+            var header = ["#", "address", "state", "health"]
+            if weights != nil { header.append("weight") }
+            var rows: [[String]] = [header + ["primary rows", "secondary rows"]]
             for (i, b) in table.backends.enumerated() {
-                rows.append([
-                    String(i), b.address.description, b.state.description, b.healthy ? "up" : "down",
-                    Percent.rows(counts.primary[i]), Percent.rows(counts.secondary[i]),
-                ])
+                var row = [String(i), b.address.description, b.state.description, b.healthy ? "up" : "down"]
+                if let weights { row.append(weights[i].description) }
+                rows.append(row + [Percent.rows(counts.primary[i]), Percent.rows(counts.secondary[i])])
             }
-            lines.append(contentsOf: TextTable.render(rows, rightAligned: [0, 4, 5]).map { "    " + $0 })
+            let numeric: Set<Int> = weights == nil ? [0, 4, 5] : [0, 4, 5, 6]
+            lines.append(contentsOf: TextTable.render(rows, rightAligned: numeric).map { "    " + $0 })
         }
         return lines.joined(separator: "\n")
     }
@@ -78,6 +81,7 @@ struct Dump: ParsableCommand {
                     ("ip", .string(b.address.description)),
                     ("state", .string(b.state.description)),
                     ("healthy", .bool(b.healthy)),
+                ] + input.weightKeys(t, i) + [
                     ("primary_rows", .integer(Int64(counts.primary[i]))),
                     ("secondary_rows", .integer(Int64(counts.secondary[i]))),
                 ]))

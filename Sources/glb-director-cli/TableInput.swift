@@ -6,7 +6,24 @@ struct TableInput {
     var compiled: CompiledForwardingTable
     /// Table names, when the input is JSON (binary tables do not store them).
     var names: [String?]
+    /// Each table's backends' `weight` and `previous_weight` as written, when the input is
+    /// JSON and the table has any (binary tables store rows, not weights).
+    var weights: [[BackendWeights]?]
     var warnings: [ConfigIssue]
+    /// True when the input is a compiled binary table.
+    var isBinary = false
+
+    struct BackendWeights {
+        var weight: Int?
+        var previous: Int?
+
+        /// "3", "1 -> 3" in a transition table.
+        var description: String {
+            let now = weight.map(String.init) ?? "1"
+            guard let previous else { return now }
+            return "\(previous) -> \(now)"
+        }
+    }
 
     static func load(_ path: String) throws -> TableInput {
         let head = try FileIO.read(path: path, limit: BinaryTableFormat.headerSize + 256 * BinaryTableFormat.tableSize)
@@ -17,12 +34,17 @@ struct TableInput {
             } catch {
                 throw InputError(message: "\(path): \(error)")
             }
-            return TableInput(compiled: compiled, names: compiled.tables.map { _ in nil }, warnings: [])
+            return TableInput(compiled: compiled, names: compiled.tables.map { _ in nil },
+                              weights: compiled.tables.map { _ in nil }, warnings: [], isBinary: true)
         }
         let decoded = ForwardingTableConfig.decode(bytes: head, file: path)
         let config = try decoded.get()
+        let weights = config.tables.map { table -> [BackendWeights]? in
+            guard table.backends.contains(where: { $0.weight != nil || $0.previousWeight != nil }) else { return nil }
+            return table.backends.map { BackendWeights(weight: $0.weight, previous: $0.previousWeight) }
+        }
         return TableInput(compiled: RendezvousCompiler.compile(config),
-                          names: config.tables.map(\.name), warnings: decoded.warnings)
+                          names: config.tables.map(\.name), weights: weights, warnings: decoded.warnings)
     }
 
     func label(_ index: Int) -> String {
@@ -34,4 +56,14 @@ struct TableInput {
 struct InputError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
+}
+
+extension TableInput {
+    /// Backend `b` of table `t`'s weights as JSON keys (none when the input has none).
+    func weightKeys(_ t: Int, _ b: Int) -> [(String, JSONValue)] {
+        guard t < weights.count, let w = weights[t]?[b] else { return [] }
+        var keys: [(String, JSONValue)] = [("weight", .integer(Int64(w.weight ?? 1)))]
+        if let previous = w.previous { keys.append(("previous_weight", .integer(Int64(previous)))) }
+        return keys
+    }
 }

@@ -23,6 +23,11 @@ enum Percent {
         "\(n) (\(format(Double(n) * 100 / Double(TableLimits.rowCount)))%)"
     }
 
+    /// "25.00%" of the table's rows.
+    static func share(_ n: Int) -> String {
+        "\(format(Double(n) * 100 / Double(TableLimits.rowCount)))%"
+    }
+
     /// A share with two decimals, without Foundation's formatters.
     static func format(_ value: Double) -> String {
         let hundredths = Int((value * 100).rounded())

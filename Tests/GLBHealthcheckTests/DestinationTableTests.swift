@@ -1,3 +1,4 @@
+import Foundation
 import GLBCore
 import Testing
 @testable import GLBHealthcheck
@@ -108,5 +109,21 @@ struct DestinationTableTests {
     func otherShapes() {
         let odd: [JSONValue] = [.array([]), .object(JSONObject([("tables", .string("x"))])), .null]
         for value in odd { #expect(DestinationTable.fill(value) { _, _ in true } == value) }
+    }
+
+    @Test("weight and previous_weight reach the checked table unchanged, and compile as written")
+    func weightsPassThrough() throws {
+        let text = Self.sourceText
+            .replacingOccurrences(of: #"{"ip": "10.0.0.1", "state": "active", "healthchecks": {"http": 80}}"#,
+                                  with: #"{"ip": "10.0.0.1", "state": "active", "weight": 3, "previous_weight": 1, "healthchecks": {"http": 80}}"#)
+            .replacingOccurrences(of: #"{"ip": "10.0.0.4", "state": "active", "x-owner": "ops"}"#,
+                                  with: #"{"ip": "10.0.0.4", "state": "active", "weight": 1, "x-owner": "ops"}"#)
+        let source = try Samples.decode(text)
+        let bytes = DestinationTable.bytes(source.destination { _ in true })
+        let checked = try ForwardingTableConfig.decode(bytes: bytes, file: "dst.json").get()
+        let backends = checked.tables[0].backends
+        #expect(backends.map(\.weight) == [3, nil, nil, 1])
+        #expect(backends.map(\.previousWeight) == [1, nil, nil, nil])
+        #expect(checked.tables[0].isTransition)
     }
 }

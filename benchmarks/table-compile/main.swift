@@ -72,12 +72,27 @@ func now() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
-/// Child mode: `--measure CASE-INDEX fast|straightforward` prints "seconds peak-KiB".
+/// The case's source with a distinct weight on every backend; with `transition`, also a
+/// previous weight on each (a transition table).
+func weighted(_ config: ForwardingTableConfig, transition: Bool) -> ForwardingTableConfig {
+    var config = config
+    for t in config.tables.indices {
+        for b in config.tables[t].backends.indices {
+            config.tables[t].backends[b].weight = 1 + b * 37 % 1000
+            if transition { config.tables[t].backends[b].previousWeight = 1 + b * 53 % 1000 }
+        }
+    }
+    return config
+}
+
+/// Child mode: `--measure CASE-INDEX fast|straightforward|weighted|transition` prints
+/// "seconds peak-KiB check".
 func measure(caseIndex: Int, impl: String) {
-    let config = source(cases[caseIndex])
+    var config = source(cases[caseIndex])
+    if impl == "weighted" || impl == "transition" { config = weighted(config, transition: impl == "transition") }
     let start = now()
     let tables: [[TableRow]]
-    if impl == "fast" {
+    if impl != "straightforward" {
         tables = RendezvousCompiler.compile(config).tables.map(\.rows)
     } else {
         tables = config.tables.map(StraightforwardCompiler.compile)
@@ -134,3 +149,17 @@ for (index, c) in cases.enumerated() {
           + pad(String(format: "%6.1fx", ms / mf), 10) + pad(String(format: "%8.1f MiB", Double(fastKiB) / 1024), 15)
           + String(format: "%10.1f MiB", Double(slowKiB) / 1024))
 }
+
+// Weights: the same 256 backends with distinct weights, and as a transition table, against
+// the unweighted compile, alternating in one run (goal: at most twice the unweighted time).
+let weightCase = cases.firstIndex { $0.name == "1 table x 256 backends" }!
+var plain: [Double] = [], weightedTimes: [Double] = [], transitionTimes: [Double] = []
+for _ in 0..<repetitions {
+    plain.append(runChild(weightCase, "fast").seconds)
+    weightedTimes.append(runChild(weightCase, "weighted").seconds)
+    transitionTimes.append(runChild(weightCase, "transition").seconds)
+}
+let mp = median(plain), mw = median(weightedTimes), mt = median(transitionTimes)
+print("\nweights, 1 table x 256 backends (medians of \(repetitions)):")
+print(String(format: "  unweighted %.1f ms, distinct weights %.1f ms (%.2fx), transition table %.1f ms (%.2fx)",
+             mp * 1000, mw * 1000, mw / mp, mt * 1000, mt / mp))

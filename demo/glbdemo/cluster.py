@@ -226,16 +226,26 @@ http {{
 
     # MARK: the table
 
-    def table_doc(self, states, hash_key=HASH_KEY):
-        """The source table: `states` maps backend name to its state (others are left out)."""
+    def table_doc(self, states, hash_key=HASH_KEY, weights=None):
+        """The source table: `states` maps backend name to its state (others are left out);
+        `weights` maps a backend to its weight, or to (weight, previous_weight)."""
+        def backend(name, state):
+            b = {"ip": BACKENDS[name], "state": state}
+            w = (weights or {}).get(name)
+            if w is not None:
+                weight, previous = w if isinstance(w, tuple) else (w, None)
+                b["weight"] = weight
+                if previous is not None:
+                    b["previous_weight"] = previous
+            b["healthchecks"] = {"http": 80, "http_uri": "/healthz", "gue": 19523}
+            return b
         return {"healthchecks": {"interval_ms": self.interval_ms, "timeout_ms": max(100, self.interval_ms - 50), "trigger": self.trigger},
                 "tables": [{
             "name": "demo-web",
             "hash_key": hash_key,
             "seed": SEED,
             "binds": [{"ip": VIP, "proto": "tcp", "port": 80}],
-            "backends": [{"ip": BACKENDS[name], "state": state, "healthchecks": {"http": 80, "http_uri": "/healthz", "gue": 19523}}
-                         for name, state in states.items()],
+            "backends": [backend(name, state) for name, state in states.items()],
         }]}
 
     def write_source(self, doc):
@@ -256,12 +266,12 @@ http {{
         """The compiled table of the first director (every director compiles the same)."""
         return self.first.table
 
-    def change_table(self, states, describe):
+    def change_table(self, states, describe, weights=None):
         """An operator's change: edit the source JSON, check it, see what it does to flows,
         then have every director's health checker publish it (build-config and SIGHUP to its
         director)."""
         previous = self.source.read_text()
-        doc = self.table_doc(states)
+        doc = self.table_doc(states, weights=weights)
         proposed = self.work / "proposed.json"
         proposed.write_text(json.dumps(doc, indent=2) + "\n")
         cli = self.bin / "glb-director-cli"
