@@ -39,6 +39,8 @@ let package = Package(
             cSettings: [.unsafeFlags(dpdkCFlags)],
             linkerSettings: dpdkLibraries.map { .linkedLibrary($0) }
         ),
+        // sd_notify(3) for the daemons (readiness, stopping, watchdog).
+        .target(name: "GLBSystemd"),
         // The daemons' HTTP parts: a metrics/status endpoint and a bounded GET.
         .target(
             name: "GLBHTTP",
@@ -52,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "glb-director",
             dependencies: [
-                "CDPDKShim", "GLBCore", "GLBPacket", "GLBLogging", "GLBHTTP",
+                "CDPDKShim", "GLBCore", "GLBPacket", "GLBLogging", "GLBHTTP", "GLBSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -92,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "glb-announce",
             dependencies: [
-                "GLBAnnounce", "GLBCore", "GLBHTTP", "GLBLogging",
+                "GLBAnnounce", "GLBCore", "GLBHTTP", "GLBLogging", "GLBSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -241,6 +241,11 @@ private struct DirectorConfigReader {
         let readiness = int(root, "readiness_window_ms", range: 10...60_000)
         let grace = int(root, "stop_grace_ms", range: 0...600_000)
         let idleSleep = int(root, "idle_sleep_us", range: 0...100_000)
+        // An idle lcore loops once per sleep: a sleep near the readiness window would make an
+        // idle director look hung.
+        if let idleSleep, idleSleep > 0, idleSleep * 4 > (readiness ?? 100) * 1000 {
+            issues.error("idle_sleep_us", "\(idleSleep) µs is more than a quarter of readiness_window_ms (\(readiness ?? 100) ms): an idle lcore would look hung")
+        }
 
         var metrics: ListenAddress?
         if let v = root["metrics_address"] {

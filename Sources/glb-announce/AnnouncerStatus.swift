@@ -13,8 +13,9 @@ final class AnnouncerStatus: Sendable {
         var transitions: [UInt64] = [0, 0]
         var lastChange: Double = 0
         var routes = VIPRoutes()
-        var configures: UInt64 = 0
-        var configureFailures: UInt64 = 0
+        /// VIP route updates: include files written and `birdc configure` accepted, or not.
+        var routeUpdates: UInt64 = 0
+        var routeUpdateFailures: UInt64 = 0
         var tableErrors: UInt64 = 0
         var birdUp = false
         var healthcheck: HealthcheckObservation?
@@ -63,8 +64,8 @@ final class AnnouncerStatus: Sendable {
         counter("glb_announce_polls_total", "Polls of the director's readiness.", [("", s.polls)])
         counter("glb_announce_changes_total", "Announcements and withdrawals.",
                 [("{to=\"announced\"}", s.transitions[0]), ("{to=\"withdrawn\"}", s.transitions[1])])
-        counter("glb_announce_bird_configures_total", "birdc configure runs after a VIP change, by result.",
-                [("{result=\"ok\"}", s.configures), ("{result=\"failed\"}", s.configureFailures)])
+        counter("glb_announce_route_updates_total", "Updates of BIRD's VIP routes (include files written, then birdc configure), by result; a failed one is tried again every second.",
+                [("{result=\"ok\"}", s.routeUpdates), ("{result=\"failed\"}", s.routeUpdateFailures)])
         counter("glb_announce_table_read_errors_total", "Forwarding tables that could not be read (the last VIPs stay).", [("", s.tableErrors)])
         return out
     }

@@ -40,6 +40,12 @@ struct GLBAnnounceCommand: ParsableCommand {
             has had a reload pending, or has not answered, for longer than --stale-after-s; \
             the table has no binds. Announced again after --rise good polls in a row.
 
+            The table file, the health checker and BIRD are looked at once a second on a \
+            thread of their own (birdc gets 2 s), so none of them delays a withdrawal. Under \
+            systemd (Type=notify) READY=1 is sent at start and WATCHDOG=1 twice a second while \
+            the poll loop runs: with WatchdogSec, a hung announcer is ended, and its interface \
+            and VIPs with it.
+
             Logs (GLB's JSON lines) say why at every change. --metrics-address serves \
             /metrics (Prometheus) and /status.
             """)
@@ -49,7 +55,7 @@ struct GLBAnnounceCommand: ParsableCommand {
     var forwardingTable: String
 
     @Option(name: .customLong("ready-url"), help: ArgumentHelp(
-        "The director's readiness endpoint, e.g. http://127.0.0.1:9101/ready (its metrics_address).", valueName: "url"))
+        "The director's readiness endpoint, e.g. http://127.0.0.1:9100/ready (its metrics_address).", valueName: "url"))
     var readyURL: String
 
     @Option(help: ArgumentHelp("The TUN interface the static routes point at.", valueName: "name"))
@@ -82,7 +88,7 @@ struct GLBAnnounceCommand: ParsableCommand {
     var fall = 1
 
     @Option(name: .customLong("healthcheck-url"), help: ArgumentHelp(
-        "The health checker's metrics, e.g. http://127.0.0.1:9102/metrics: a reload pending for longer than --stale-after-s withdraws the VIPs.",
+        "The health checker's metrics, e.g. http://127.0.0.1:9101/metrics: a reload pending for longer than --stale-after-s withdraws the VIPs.",
         valueName: "url"))
     var healthcheckURL: String?
 
@@ -90,10 +96,10 @@ struct GLBAnnounceCommand: ParsableCommand {
     var staleAfterS = 30
 
     @Option(name: .customLong("metrics-address"), help: ArgumentHelp(
-        "Serve /metrics and /status here, e.g. 127.0.0.1:9103.", valueName: "host:port"))
+        "Serve /metrics and /status here, e.g. 127.0.0.1:9102.", valueName: "host:port"))
     var metricsAddress: String?
 
-    @Flag(help: "Log debug messages too.")
+    @Flag(help: "Log debug messages too (every poll's verdict).")
     var debug = false
 
     func validate() throws {
@@ -102,7 +108,7 @@ struct GLBAnnounceCommand: ParsableCommand {
             throw ValidationError("--healthcheck-url: expected http://HOST:PORT/PATH, got \"\(healthcheckURL)\"")
         }
         if let metricsAddress, ListenAddress(metricsAddress) == nil {
-            throw ValidationError("--metrics-address: expected an address and port such as 127.0.0.1:9103, got \"\(metricsAddress)\"")
+            throw ValidationError("--metrics-address: expected an address and port such as 127.0.0.1:9102, got \"\(metricsAddress)\"")
         }
         guard (10...10_000).contains(pollIntervalMs) else { throw ValidationError("--poll-interval-ms: expected 10-10000") }
         guard (10...10_000).contains(readyTimeoutMs) else { throw ValidationError("--ready-timeout-ms: expected 10-10000") }
@@ -118,7 +124,7 @@ struct GLBAnnounceCommand: ParsableCommand {
         }
         let settings = AnnouncerSettings(
             tablePath: forwardingTable, readyURL: HTTPURL(readyURL)!, healthcheckURL: healthcheckURL.flatMap(HTTPURL.init),
-            includes: (birdInclude4, birdInclude6), bird: Bird(birdc: birdc, socket: birdSocket),
+            includes: (birdInclude4, birdInclude6), bird: Bird(birdc: birdc, socket: birdSocket), interface: interface,
             pollInterval: .milliseconds(pollIntervalMs), readyTimeout: .milliseconds(readyTimeoutMs),
             policy: AnnouncePolicy(rise: rise, fall: fall,
                                    staleAfterNanoseconds: healthcheckURL == nil ? nil : UInt64(staleAfterS) * 1_000_000_000))

@@ -4,6 +4,7 @@ import GLBCore
 import GLBHTTP
 import GLBLogging
 import GLBPacket
+import GLBSystemd
 
 #if canImport(Glibc)
 import Glibc

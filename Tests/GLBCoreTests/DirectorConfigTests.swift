@@ -108,6 +108,7 @@ struct DirectorConfigTests {
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "readiness_window_ms": 5, "flow_paths": [], "lcores": {}}"#, "readiness_window_ms: 5 is out of range (expected 10-60000)"),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "stop_grace_ms": -1, "flow_paths": [], "lcores": {}}"#, "stop_grace_ms: -1 is out of range (expected 0-600000)"),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "idle_sleep_us": "10", "flow_paths": [], "lcores": {}}"#, "idle_sleep_us: expected an integer, got a string"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "idle_sleep_us": 30000, "flow_paths": [], "lcores": {}}"#, "idle_sleep_us: 30000 µs is more than a quarter of readiness_window_ms (100 ms)"),
     ])
     func errorsNameTheKey(text: String, expected: String) {
         let found = errors(text)

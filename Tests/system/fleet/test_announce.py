@@ -82,3 +82,18 @@ def test_director_stop_withdraws_before_it_ends(host):
     assert d.director_proc.poll() is None, "the director stopped before the routers moved away"
     d.director_proc.wait(timeout=30)
     assert "withdrawing the VIPs: director not ready: stopping" in (c.logs / "d1.announce.log").read_text()
+
+
+def test_a_stopped_bird_does_not_hold_up_a_withdrawal(host):
+    """birdc waits forever on a stopped BIRD; the announcer looks at BIRD on a thread of its
+    own with a time limit, so its polls of the director go on."""
+    c, d = host, host.first
+    d.bird_proc.send_signal(signal.SIGSTOP)
+    try:
+        wait_until(lambda: c.metrics(ANNOUNCE_METRICS).get("glb_announce_bird_up") == 0, 15, what="glb_announce_bird_up 0")
+        polls = c.metrics(ANNOUNCE_METRICS)["glb_announce_polls_total"]
+        wait_until(lambda: c.metrics(ANNOUNCE_METRICS)["glb_announce_polls_total"] > polls + 20, 15, what="polls to go on")
+        c.kill_director("d1")
+        wait_until(lambda: announcing(c) == 0, 15, interval=0.05, what="the announcer to withdraw")
+    finally:
+        d.bird_proc.send_signal(signal.SIGCONT)

@@ -1,15 +1,13 @@
-import CDPDKShim
-
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET.
-enum SystemdNotify {
+public enum SystemdNotify {
     /// Sends `state` (e.g. "READY=1") when running under systemd with Type=notify; returns
     /// false when there is no socket or sending failed.
     @discardableResult
-    static func send(_ state: String) -> Bool {
+    public static func send(_ state: String) -> Bool {
         guard let path = getenv("NOTIFY_SOCKET").map({ String(cString: $0) }), !path.isEmpty, path.utf8.count < 108 else { return false }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
