@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "glb-redirect", targets: ["glb-redirect"]),
         .executable(name: "glb-healthcheck", targets: ["glb-healthcheck"]),
         .executable(name: "glb-announce", targets: ["glb-announce"]),
+        .executable(name: "glb-balance", targets: ["glb-balance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,8 +40,8 @@ let package = Package(
             cSettings: [.unsafeFlags(dpdkCFlags)],
             linkerSettings: dpdkLibraries.map { .linkedLibrary($0) }
         ),
-        // sd_notify(3) for the daemons (readiness, stopping, watchdog).
-        .target(name: "GLBSystemd"),
+        // Process plumbing for the daemons: sd_notify(3), commands run with a time limit.
+        .target(name: "GLBDaemon"),
         // The daemons' HTTP parts: a metrics/status endpoint and a bounded GET.
         .target(
             name: "GLBHTTP",
@@ -54,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "glb-director",
             dependencies: [
-                "CDPDKShim", "GLBCore", "GLBPacket", "GLBLogging", "GLBHTTP", "GLBSystemd",
+                "CDPDKShim", "GLBCore", "GLBPacket", "GLBLogging", "GLBHTTP", "GLBDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -94,7 +95,19 @@ let package = Package(
         .executableTarget(
             name: "glb-announce",
             dependencies: [
-                "GLBAnnounce", "GLBCore", "GLBHTTP", "GLBLogging", "GLBSystemd",
+                "GLBAnnounce", "GLBCore", "GLBHTTP", "GLBLogging", "GLBDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // The load-aware control loop's logic: configuration, control law, Prometheus answers.
+        .target(name: "GLBBalance", dependencies: ["GLBCore"]),
+        // glb-balance: moves backend weights toward equal utilization, read from Prometheus.
+        .executableTarget(
+            name: "glb-balance",
+            dependencies: [
+                "GLBBalance", "GLBCore", "GLBHTTP", "GLBLogging", "GLBDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -146,6 +159,10 @@ let package = Package(
         .testTarget(
             name: "GLBPacketTests",
             dependencies: ["GLBCore", "GLBPacket"]
+        ),
+        .testTarget(
+            name: "GLBBalanceTests",
+            dependencies: ["GLBCore", "GLBBalance"]
         ),
         .testTarget(
             name: "GLBAnnounceTests",

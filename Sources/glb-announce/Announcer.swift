@@ -1,7 +1,7 @@
 import GLBAnnounce
 import GLBCore
 import GLBHTTP
-import GLBSystemd
+import GLBDaemon
 import NIOPosix
 import Synchronization
 

@@ -4,7 +4,7 @@ import GLBCore
 import GLBHTTP
 import GLBLogging
 import GLBPacket
-import GLBSystemd
+import GLBDaemon
 
 #if canImport(Glibc)
 import Glibc
