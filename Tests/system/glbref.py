@@ -1,5 +1,5 @@
-"""An independent Python model of GLB's hashing and table format (docs/design.md §4, §5), used to
-check the Swift implementation from the outside."""
+"""An independent Python model of GLB's hashing, table format and compiler (docs/design.md §4, §5,
+docs/table-format.md), used to check the Swift implementation from the outside."""
 import ipaddress
 import struct
 
@@ -84,3 +84,114 @@ def packet_hash(key, fields, src, dst, sport, dport):
 def route(table, h):
     p, s = table.rows[h & 0xFFFF]
     return table.backends[p][0], table.backends[s][0]
+
+
+# --- The compiler's rows (docs/table-format.md, "How the rows are filled" and "Weights") ---
+
+ROWS = 65536
+
+
+def _log2_table():
+    """L[k] = floor(2^32 * log2(1 + k/1024)) for k = 0..1023, and L[1024] = 2^32, by repeated
+    squaring of x / 2^62 in [1, 2): each squaring yields one fraction bit of the logarithm."""
+    table = []
+    for k in range(1024):
+        x, result = (1024 + k) << 52, 0
+        for _ in range(32):
+            x = (x * x) >> 62
+            result <<= 1
+            if x >= 1 << 63:
+                result |= 1
+                x >>= 1
+        table.append(result)
+    table.append(1 << 32)
+    return table
+
+
+LOG2_TABLE = _log2_table()
+
+
+def exp_key(s):
+    """E(s): -log2(1 - s / 2^64) in fixed point with 32 fraction bits."""
+    if s == 0:
+        return 0
+    v = (1 << 64) - s
+    z = 64 - v.bit_length()
+    f = ((v << z) << 1) & MASK
+    k, r = f >> 54, (f >> 32) & ((1 << 22) - 1)
+    log = (63 - z) * (1 << 32) + LOG2_TABLE[k] + (((LOG2_TABLE[k + 1] - LOG2_TABLE[k]) * r) >> 22)
+    return 64 * (1 << 32) - log
+
+
+class Candidate:
+    """A competing backend in one row: its position, its score s and E(s), state and health."""
+    __slots__ = ("pos", "score", "exp", "state", "healthy")
+
+    def __init__(self, pos, score, state, healthy):
+        self.pos, self.score, self.exp = pos, score, exp_key(score)
+        self.state, self.healthy = state, healthy
+
+
+def rank_glb(cands, weights):
+    """GLB's ranking: lowest score first, ties by position (weights ignored)."""
+    return sorted(cands, key=lambda c: (c.score, c.pos))
+
+
+def rank_weighted(cands, weights):
+    """Weighted ranking by E(s) / w, compared as E(s_a) * w_b < E(s_b) * w_a; then by score,
+    then by position. Only the first two are needed."""
+    def before(a, b):
+        ea, eb = a.exp * weights[b.pos], b.exp * weights[a.pos]
+        if ea != eb:
+            return ea < eb
+        return (a.score, a.pos) < (b.score, b.pos)
+
+    first = second = None
+    for c in cands:
+        if first is None or before(c, first):
+            first, second = c, first
+        elif second is None or before(c, second):
+            second = c
+    return [first] if second is None else [first, second]
+
+
+def _pick(ranked):
+    """Steps 3 and 4: primary and secondary, swapped when a draining or unhealthy primary has an
+    active secondary."""
+    p = ranked[0]
+    s = ranked[1] if len(ranked) > 1 else p
+    if (p.state == "draining" or not p.healthy) and s.state == "active":
+        p, s = s, p
+    return p.pos, s.pos
+
+
+def compile_rows(table, rows=range(ROWS), rank=None):
+    """The (primary, secondary) rows the compiler writes for one table of a forwarding_table.json
+    (a dict from its "tables" list), for the given row indices. `rank` replaces the ranking
+    (cands, weights) -> ordered candidates; by default GLB's ranking without weights and the
+    weighted ranking with unequal weights or in a transition table."""
+    seed = bytes.fromhex(table["seed"])
+    backends = table["backends"]
+    competing = [(i, b) for i, b in enumerate(backends) if b["state"] != "inactive"]
+    addrs = [ipaddress.ip_address(b["ip"]).packed for _, b in competing]
+    weights = {i: b.get("weight", 1) for i, b in competing}
+    transition = any("previous_weight" in b for b in backends)
+    previous = {i: b.get("previous_weight", b.get("weight", 1)) for i, b in competing}
+    if rank is None:
+        rank = rank_weighted if transition or len(set(weights.values())) > 1 else rank_glb
+
+    out = []
+    for row in rows:
+        row_seed = struct.pack("<Q", siphash24(seed, struct.pack(">I", row)))
+        cands = []
+        for (pos, b), addr in zip(competing, addrs):
+            # the 8 output bytes (little-endian value) read big-endian
+            score = int.from_bytes(struct.pack("<Q", siphash24(seed, row_seed + addr)), "big")
+            cands.append(Candidate(pos, score, b["state"], b.get("healthy") is True))
+        p, s = _pick(rank(cands, weights))
+        if transition:
+            prev_p, _ = _pick(rank([c for c in cands if previous[c.pos] > 0], previous))
+            if prev_p != p:
+                s = prev_p
+        out.append((p, s))
+    return out
