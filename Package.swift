@@ -122,6 +122,7 @@ let package = Package(
             dependencies: [
                 "GLBCore",
                 "GLBHealthcheck",
+                "GLBHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -159,6 +160,13 @@ let package = Package(
         .testTarget(
             name: "GLBPacketTests",
             dependencies: ["GLBCore", "GLBPacket"]
+        ),
+        .testTarget(
+            name: "GLBHTTPTests",
+            dependencies: [
+                "GLBCore", "GLBHTTP",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "GLBBalanceTests",

@@ -51,7 +51,7 @@ final class Announcer {
         surroundings.start()
         SystemdNotify.send("READY=1\nSTATUS=polling the director")
         var lastWatchdog: UInt64 = 0
-        while !stopRequested.load(ordering: .relaxed) {
+        while !StopSignal.requested {
             let started = Self.now()
             let seen = surroundings.latest
             if let (observation, at) = seen.healthcheck, at != seenHealthcheck {

@@ -1,11 +1,11 @@
 import ArgumentParser
 import GLBAnnounce
 import GLBCore
+import GLBDaemon
 import GLBHTTP
 import GLBLogging
 import Logging
 import NIOPosix
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -13,8 +13,6 @@ import Glibc
 
 let log = Logger(label: "glb-announce")
 
-/// Set by SIGTERM and SIGINT; the loop withdraws and exits.
-let stopRequested = Atomic<Bool>(false)
 
 @main
 struct GLBAnnounceCommand: ParsableCommand {
@@ -118,10 +116,7 @@ struct GLBAnnounceCommand: ParsableCommand {
 
     func run() throws {
         GLBLogHandler.bootstrap(debug: debug)
-        signal(SIGPIPE, SIG_IGN)
-        for number in [SIGTERM, SIGINT] {
-            signal(number) { _ in stopRequested.store(true, ordering: .relaxed) }
-        }
+        StopSignal.install()
         let settings = AnnouncerSettings(
             tablePath: forwardingTable, readyURL: HTTPURL(readyURL)!, healthcheckURL: healthcheckURL.flatMap(HTTPURL.init),
             includes: (birdInclude4, birdInclude6), bird: Bird(birdc: birdc, socket: birdSocket), interface: interface,

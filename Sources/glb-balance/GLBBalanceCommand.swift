@@ -5,7 +5,6 @@ import GLBHTTP
 import GLBLogging
 import GLBDaemon
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -13,8 +12,6 @@ import Glibc
 
 let log = Logger(label: "glb-balance")
 
-/// Set by SIGTERM and SIGINT.
-let stopRequested = Atomic<Bool>(false)
 
 @main
 struct GLBBalanceCommand: ParsableCommand {
@@ -65,10 +62,7 @@ struct GLBBalanceCommand: ParsableCommand {
 
     func run() throws {
         GLBLogHandler.bootstrap(debug: debug)
-        signal(SIGPIPE, SIG_IGN)
-        for number in [SIGTERM, SIGINT] {
-            signal(number) { _ in stopRequested.store(true, ordering: .relaxed) }
-        }
+        StopSignal.install()
         let settings: BalanceConfig
         do {
             let (loaded, warnings) = try BalanceConfig.load(path: config)
@@ -104,10 +98,10 @@ struct GLBBalanceCommand: ParsableCommand {
             "min_change_interval_s": "\(settings.minChangeIntervalSeconds)",
         ])
         SystemdNotify.send("READY=1")
-        while !stopRequested.load(ordering: .relaxed) {
+        while !StopSignal.requested {
             loop.step()
             if once { break }
-            for _ in 0..<(settings.intervalSeconds * 10) where !stopRequested.load(ordering: .relaxed) {
+            for _ in 0..<(settings.intervalSeconds * 10) where !StopSignal.requested {
                 usleep(100_000)
             }
         }

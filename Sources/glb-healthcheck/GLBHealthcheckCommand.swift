@@ -1,6 +1,7 @@
 import ArgumentParser
 import GLBCore
 import GLBHealthcheck
+import GLBHTTP
 import NIOCore
 import NIOPosix
 
@@ -94,10 +95,10 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
 
         // SIGHUP was ignored since start-up (see run()); from here on it re-reads the source.
         let signals = SignalEvents.stream([SIGHUP, SIGTERM, SIGINT])
-        var server: (any Channel)?
+        var server: HTTPEndpoint?
         if let metricsAddress, let address = ListenAddress(metricsAddress) {
             do {
-                server = try await MetricsServer.start(at: address, service: service, group: group)
+                server = try MetricsServer.start(at: address, service: service)
                 log.info("serving metrics", [("address", "\(address)"), ("paths", "/metrics,/status")])
             } catch {
                 log.error("cannot serve metrics", [("address", "\(address)"), ("error", ProbeFailure.describe(error))])
@@ -116,7 +117,7 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
         }
         rounds.cancel()
         await rounds.value
-        try? await server?.close()
+        server?.stop()
     }
 
     /// Every check of a round holds its sockets at once (a tunnel check two): lift the soft

@@ -1,0 +1,54 @@
+import GLBCore
+import GLBHTTP
+import NIOPosix
+import Testing
+
+@Suite("HTTP endpoint and fetch")
+struct HTTPEndpointTests {
+    /// An endpoint on a free loopback port: "/x" answers its query-less path.
+    static func endpoint() throws -> HTTPEndpoint {
+        for port in 39_000..<39_100 {
+            if let e = try? HTTPEndpoint(address: ListenAddress("127.0.0.1:\(port)")!, respond: { path in
+                path == "/x" ? HTTPReply(.ok, "seen \(path)\n") : HTTPReply(.notFound, "no\n")
+            }) {
+                return e
+            }
+        }
+        Issue.record("no free port in 39000-39099")
+        throw CancellationError()
+    }
+
+    @Test("GET answers the path without its query; unknown paths are the responder's 404")
+    func get() throws {
+        let e = try Self.endpoint()
+        defer { e.stop() }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let base = "http://\(e.address.host):\(e.address.port)"
+        let ok = try HTTPFetch.getWaiting(HTTPURL(base + "/x?a=1")!, timeout: .seconds(5), group: group)
+        #expect(ok.status == 200 && ok.body == "seen /x\n")
+        let missing = try HTTPFetch.getWaiting(HTTPURL(base + "/y")!, timeout: .seconds(5), group: group)
+        #expect(missing.status == 404)
+    }
+
+    @Test("a port in use is an error that names the address")
+    func busy() throws {
+        let e = try Self.endpoint()
+        defer { e.stop() }
+        #expect(throws: HTTPEndpointError.self) {
+            try HTTPEndpoint(address: e.address) { _ in HTTPReply(.ok, "") }
+        }
+    }
+
+    @Test("a fetch from a port nobody listens on fails with a reason")
+    func refused() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let e = try Self.endpoint()
+        let address = e.address
+        e.stop()
+        #expect(throws: HTTPFetchError.self) {
+            try HTTPFetch.getWaiting(HTTPURL("http://127.0.0.1:\(address.port)/x")!, timeout: .seconds(5), group: group)
+        }
+    }
+}
