@@ -176,6 +176,13 @@ class Cluster:
                 b.sysctl(f"net.ipv4.conf.{key}.arp_announce", 2)
             # glb-redirect's FIB lookup forwards second-chance packets only where forwarding is on.
             b.sysctl("net.ipv4.conf.eth0.forwarding", 1)
+            # Small send buffers: a download is compressed as the client reads it, not at once.
+            b.sysctl("net.ipv4.tcp_wmem", "4096 16384 65536")
+            # No TIME_WAIT sockets on the backends: nginx closes first, and the demo's 64 client
+            # addresses reuse ports within a minute; a backend's TIME_WAIT socket for a reused
+            # address and port claims the segments of the newer connection when they reach it
+            # by second chance (docs/glb-redirect.md, "TIME_WAIT and reused ports").
+            b.sysctl("net.ipv4.tcp_max_tw_buckets", 0)
 
     def _content(self):
         www = self.work / "www"
@@ -202,6 +209,14 @@ http {{
   access_log off;
   keepalive_timeout 0;
   sendfile on;
+  # Compressed answers for clients that ask: the CPU a backend spends follows what it serves,
+  # so its load is measurable (the control loop's phase). chunked off: the answer ends with
+  # the connection, as each connection carries one request.
+  gzip on;
+  gzip_types *;
+  gzip_min_length 0;
+  gzip_comp_level 1;
+  chunked_transfer_encoding off;
   server {{
     listen 80 default_server;
     root {self.work}/www;

@@ -7,9 +7,12 @@ import threading
 import time
 
 from .cluster import BACKENDS, SOURCES, VIP, Cluster
+from .loadlab import PROMETHEUS_ADDRESS as LOADLAB_PROMETHEUS
+from .loadlab import LoadLab
 from .shell import spawn, wait_until
 
 NAME_OF = {ip: name for name, ip in BACKENDS.items()}
+BALANCE_METRICS = "127.0.0.1:9183"
 
 
 class Phase:
@@ -29,19 +32,26 @@ class Scenario:
     """Drives `cluster` through the phases while the traffic generator runs; `pace` scales
     how long each phase lasts (seconds of steady traffic per phase)."""
 
-    def __init__(self, cluster: Cluster, pace=6.0, long_concurrency=120, short_rate=40, long_rate=100_000, log=print):
+    def __init__(self, cluster: Cluster, pace=6.0, long_concurrency=120, short_rate=40, long_rate=100_000, log=print,
+                 control_loop=True, loop_seconds=75):
         self.c = cluster
         self.pace = pace
         self.long_concurrency = long_concurrency
         self.short_rate = short_rate
         self.long_rate = long_rate
         self.log = log
+        self.control_loop = control_loop
+        self.loop_seconds = loop_seconds
         self.phases = []
         self.failed_backend = None
         self.failed_at = None
         self.taken_out_at = None
         # Failure mode → seconds from the failure to the router's route change.
         self.failovers = {}
+        # The control loop phase's figures, once it ran.
+        self.control = None
+        # glb-balance's minimum interval between changes: longer than the demo's downloads.
+        self.loop_interval = 25
         self.events_path = cluster.work / "connections.jsonl"
 
     # MARK: running
@@ -52,7 +62,7 @@ class Scenario:
             "env", f"PYTHONPATH={pathlib.Path(__file__).resolve().parent.parent}", "python3", "-m", "glbdemo.traffic",
             "--vip", VIP, "--sources", SOURCES, "--events", self.events_path,
             "--short-rate", self.short_rate, "--long-concurrency", self.long_concurrency, "--long-rate", self.long_rate,
-            "--small-sha256", self.c.small_sha256, "--large-sha256", self.c.large_sha256], self.c.logs / "traffic.log")
+            "--small-sha256", self.c.small_sha256, "--large-sha256", self.c.large_sha256, "--gzip"], self.c.logs / "traffic.log")
 
     def stop_traffic(self, timeout=180):
         self.traffic.terminate()
@@ -86,6 +96,16 @@ class Scenario:
         time.sleep(self.pace)
 
     def run(self):
+        lab = LoadLab(self.c, "d1") if self.control_loop else None
+        try:
+            if lab:
+                lab.start()
+            self.run_phases(lab)
+        finally:
+            if lab:
+                lab.stop()
+
+    def run_phases(self, lab):
         c = self.c
         members = {"b1": "active", "b2": "active", "b3": "active"}
         self.start_traffic()
@@ -116,6 +136,8 @@ class Scenario:
         self.settle()
         time.sleep(self.pace)
 
+        if lab:
+            self.control_loop_phase(lab, seconds=self.loop_seconds)
         self.fleet_phases()
 
         self.phases[-1].end = time.time()
@@ -157,6 +179,77 @@ class Scenario:
             c.wait_announced([name], timeout=60)
             self.phases[-1].notes.append(f"{name} back and announced again {time.time() - back:.1f}s after its "
                                          + ("resume" if mode == "hang" else "restart"))
+
+    def control_loop_phase(self, lab, seconds=60):
+        """glb-balance evens out the active backends' utilization while clients keep coming:
+        one backend gets less CPU (a cgroup limit), Prometheus measures each backend's nginx,
+        and the loop moves weights through transition tables; the health checkers read its
+        output as their source, as in production."""
+        c = self.c
+        table = json.loads(c.source.read_text())["tables"][0]
+        health = c.health()
+        active = [NAME_OF[b["ip"]] for b in table["backends"] if b["state"] == "active" and health.get(b["ip"])]
+        # The last active backend gets 40% of a core, the others a whole one: it is the busiest,
+        # yet not starved (a starved backend answers its health checks late and flaps).
+        capacity = {name: (0.4 if i == len(active) - 1 else 1.0) for i, name in enumerate(active)}
+        for name, cap in capacity.items():
+            lab.limit_cpu(name, cap)
+        # A 10 s window: steadier than the load of a few seconds, which a weight change moves.
+        query = lab.utilization_query({c.backends[n]: cap for n, cap in capacity.items()}, window="10s")
+        operator = c.work / "forwarding_table.operator.json"
+        operator.write_text(c.source.read_text())
+        checkers = " ".join(str(d.checker_proc.pid) for d in c.directors.values())
+        config = c.work / "balance.json"
+        config.write_text(json.dumps({
+            "source": str(operator), "output": str(c.source), "checked_table": str(c.first.checked),
+            "reload_command": f"kill -HUP {checkers}", "prometheus": f"http://{LOADLAB_PROMETHEUS}",
+            "interval_s": 2, "min_change_interval_s": self.loop_interval,
+            "tables": [{"table": "demo-web", "query": query, "address_label": "groupname", "gain": 0.7, "max_step": 0.5,
+                        "dead_band": 0.05, "min_weight": 5}],
+        }, indent=2))
+        self.phase(f"control loop: {', '.join(active)} active, {active[-1]} limited to 40% of a core")
+        ips = {c.backends[n]: n for n in active}
+
+        def spread():
+            u = lab.query(query)
+            values = [u[ip] for ip in ips if ip in u]
+            return (max(values) - min(values)) if len(values) == len(ips) else None
+
+        def average_spread(samples=5):
+            values = []
+            for _ in range(samples):
+                v = spread()
+                if v is not None:
+                    values.append(v)
+                time.sleep(1)
+            return sum(values) / len(values) if values else float("nan")
+
+        before = average_spread()
+        started = time.time()
+        # The weights before the loop's first step: every backend as the source has it.
+        initial = {b["ip"]: b.get("weight", 100) for b in table["backends"]}
+        series = [{"t": 0.0, "utilization": {ips[ip]: v for ip, v in lab.query(query).items() if ip in ips},
+                   "weight": {n: initial.get(c.backends[n], 100) for n in active}}]
+        proc = spawn(c.first.ns, [c.bin / "glb-balance", "--config", config, "--metrics-address", BALANCE_METRICS],
+                     c.logs / "balance.log")
+        while time.time() - started < seconds:
+            u = lab.query(query)
+            m = c.metrics(BALANCE_METRICS)
+            series.append({"t": round(time.time() - started, 1),
+                           "utilization": {ips[ip]: v for ip, v in u.items() if ip in ips},
+                           "weight": {n: m.get(f'glb_balance_weight{{table="demo-web",backend="{c.backends[n]}"}}') for n in active}})
+            time.sleep(1)
+        after = average_spread()
+        m = c.metrics(BALANCE_METRICS)
+        changes = int(m.get('glb_balance_steps_total{table="demo-web",action="change"}', 0))
+        proc.terminate()
+        proc.wait(timeout=30)
+        lab.unlimit_all()
+        self.control = {"before": before, "after": after, "seconds": round(time.time() - started), "changes": changes,
+                        "phase": len(self.phases) - 1, "series": series, "capacity": capacity}
+        (c.work / "control-loop.json").write_text(json.dumps(self.control, indent=1))
+        self.phases[-1].notes.append(f"utilization spread {before:.2f} before glb-balance, {after:.2f} after; weights "
+                                     + ", ".join(f"{n} {series[-1]['weight'][n]:.0f}" for n in active if series and series[-1]['weight'][n]))
 
     # MARK: results
 
@@ -214,6 +307,12 @@ class Scenario:
         unexcused = [e for e in broken if not self.excused(e)]
         for e in unexcused[:10]:
             lines.append(f"  broken: {e['kind']} from {e['src']}:{e.get('sport')} on {e.get('backend')}: {e.get('error')}")
+        if self.control:
+            k = self.control
+            phase_events = by_phase[k["phase"]]
+            loop_broken = len([e for e in phase_events if e["status"] == "broken" and not self.excused(e)])
+            lines.append(f"\ncontrol loop: utilization spread {k['before']:.2f} -> {k['after']:.2f} in {k['seconds']} s, "
+                         f"{k['changes']} weight changes, broken {loop_broken}")
         if len(self.failovers) == 3:
             fleet_broken = sum(len([e for e in by_phase[i] if e["status"] == "broken" and not self.excused(e)])
                                for i, p in enumerate(self.phases) if p.title.startswith("director "))

@@ -13,6 +13,7 @@ import json
 import random
 import signal
 import time
+import zlib
 
 
 def parse_sources(text):
@@ -46,7 +47,8 @@ async def fetch(args, source, path, kind, recorder, slow):
             asyncio.open_connection(args.vip, args.port, local_addr=(source, 0)), timeout=args.connect_timeout)
         event["sport"] = writer.get_extra_info("sockname")[1]
         event["connected"] = time.time()
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {args.vip}\r\nConnection: close\r\n\r\n".encode())
+        accept = "Accept-Encoding: gzip\r\n" if args.gzip else ""
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {args.vip}\r\n{accept}Connection: close\r\n\r\n".encode())
         await writer.drain()
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=args.stall_timeout)
         lines = head.decode("latin-1").split("\r\n")
@@ -55,15 +57,21 @@ async def fetch(args, source, path, kind, recorder, slow):
         event["backend"] = headers.get("x-backend")
         if status != 200:
             raise RuntimeError(f"HTTP {status}")
-        length = int(headers["content-length"])
+        # A compressed answer has no length: it ends with the connection.
+        compressed = headers.get("content-encoding") == "gzip"
+        length = None if compressed else int(headers["content-length"])
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if compressed else None
         digest = hashlib.sha256()
         started = time.monotonic()
-        while event["bytes"] < length:
-            chunk = await asyncio.wait_for(reader.read(min(65536, length - event["bytes"])), timeout=args.stall_timeout)
+        while length is None or event["bytes"] < length:
+            want = 65536 if length is None else min(65536, length - event["bytes"])
+            chunk = await asyncio.wait_for(reader.read(want), timeout=args.stall_timeout)
             if not chunk:
-                raise RuntimeError(f"connection closed after {event['bytes']} of {length} bytes")
-            digest.update(chunk)
+                if compressed and inflate.eof:
+                    break
+                raise RuntimeError(f"connection closed after {event['bytes']} of {length or 'the compressed'} bytes")
             event["bytes"] += len(chunk)
+            digest.update(inflate.decompress(chunk) if compressed else chunk)
             if slow:
                 # Read at the configured rate: the receive window keeps the server's pace.
                 ahead = event["bytes"] / args.long_rate - (time.monotonic() - started)
@@ -147,6 +155,8 @@ def main():
     ap.add_argument("--stall-timeout", type=float, default=10)
     ap.add_argument("--drain", type=float, default=120)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--gzip", action="store_true",
+                    help="ask for compressed answers (the backends' CPU then follows the bytes they serve)")
     asyncio.run(main_async(ap.parse_args()))
 
 
