@@ -25,6 +25,16 @@ public struct FileError: Error, Equatable, CustomStringConvertible {
 
 /// Whole-file reads and atomic whole-file writes, without Foundation.
 public enum FileIO {
+    /// True when both paths name the same existing file (same device and inode, links
+    /// followed), so that writing one would replace the other: `a.json` and `./a.json`, or a
+    /// symbolic link and its target, are the same file; different strings can be.
+    public static func isSameFile(_ a: String, _ b: String) -> Bool {
+        if a == b { return true }
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+    }
+
     /// Reads a regular file completely. Files larger than `limit` bytes are refused rather
     /// than read into memory.
     public static func read(path: String, limit: Int) throws(FileError) -> [UInt8] {

@@ -85,7 +85,7 @@ public struct HealthcheckFile: Equatable, Sendable {
             issues.error("reload_command", "expected a shell command as a string, got \(IssueList.describe(other))")
         }
 
-        if config.source == config.destination {
+        if FileIO.isSameFile(config.source, config.destination) {
             issues.error("forwarding_table", "src and dst are the same file (\(config.source)): the checked table would overwrite its source")
         }
         return config

@@ -22,6 +22,10 @@ struct BuildConfig: ParsableCommand {
     var destination: String
 
     func run() throws {
+        guard !FileIO.isSameFile(source, destination) else {
+            Console.glbLog("error", "\(destination) is the source \(source): writing the binary table would replace the JSON; choose another destination")
+            throw CommandFailure()
+        }
         let decoded = ForwardingTableConfig.load(path: source)
         for warning in decoded.warnings {
             Console.glbLog("warning", warning.description)

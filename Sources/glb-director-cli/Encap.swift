@@ -51,6 +51,9 @@ struct Encap: ParsableCommand {
         }
         do {
             let counters = CounterStorage(workers: 1)
+            guard !FileIO.isSameFile(input, output) else {
+                throw InputError(message: "\(output) is the input capture \(input): writing would destroy it; choose another output")
+            }
             let stats = try PcapReplay.run(input: input, output: output, plane: plane, portMAC: mac, counters: counters.worker(0))
             Console.out("\(stats.read) frames read, \(stats.written) written to \(output)")
             for counter in Counter.allCases where counters.total(counter) > 0 {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import GLBCore
 import Testing
 @testable import GLBHealthcheck
@@ -60,6 +63,21 @@ struct HealthcheckFileTests {
             == ["hc.conf: forwarding_table: src and dst are the same file (/a/t.json): the checked table would overwrite its source"])
         #expect(Self.errors(#"{"forwarding_table": {"src": "/a/", "dst": ""}}"#).count == 2)
         #expect(Self.errors("[]") == ["hc.conf: expected a JSON object with \"forwarding_table\" and \"reload_command\", got an array"])
+    }
+
+    @Test("src and dst are compared as files: another name or a link for the source is refused")
+    func sameFileByAnotherName() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        try folder.write("src.json", "{}")
+        let src = folder.file("src.json")
+        let dotted = folder.path + "/./src.json"
+        #expect(symlink(src, folder.file("link.json")) == 0)
+        for dst in [dotted, folder.file("link.json")] {
+            #expect(Self.errors(#"{"forwarding_table": {"src": "\#(src)", "dst": "\#(dst)"}}"#)
+                == ["hc.conf: forwarding_table: src and dst are the same file (\(src)): the checked table would overwrite its source"])
+        }
+        #expect(Self.errors(#"{"forwarding_table": {"src": "\#(src)", "dst": "\#(folder.file("dst.json"))"}}"#).isEmpty)
     }
 
     @Test("a JSON syntax error gives the line and column")

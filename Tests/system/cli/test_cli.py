@@ -196,3 +196,26 @@ def test_help_everywhere(cli):
         r = cli(*args)
         assert r.returncode == 0, args
         assert "USAGE" in r.stdout
+
+
+def test_output_that_is_the_input_is_refused(cli, tmp_path):
+    """build-config and encap never write over their input: the same file by another name
+    (./x, a symbolic link) is the same file. A different destination is written as usual."""
+    src = write(tmp_path / "t.json", table([backend("10.0.0.1")]))
+    original = src.read_bytes()
+    link = tmp_path / "link.json"
+    link.symlink_to(src)
+    os.chdir(tmp_path)
+    for dst in ("t.json", "./t.json", str(link)):
+        r = cli("build-config", "t.json", dst)
+        assert r.returncode == 1 and "is the source" in r.stderr, r.stderr
+        assert src.read_bytes() == original and link.is_symlink()
+    assert cli("build-config", "t.json", "t.bin").returncode == 0
+
+    capture = tmp_path / "in.pcap"
+    capture.write_bytes((FIXTURES / "compat" / "director" / "example1" / "in.pcap").read_bytes())
+    before = capture.read_bytes()
+    r = cli("encap", "--config-file", FIXTURES / "compat" / "director" / "example1" / "director.json",
+            "--forwarding-table", "t.bin", "in.pcap", "./in.pcap")
+    assert r.returncode == 1 and "is the input capture" in r.stderr, r.stderr
+    assert capture.read_bytes() == before
