@@ -178,11 +178,6 @@ class Cluster:
             b.sysctl("net.ipv4.conf.eth0.forwarding", 1)
             # Small send buffers: a download is compressed as the client reads it, not at once.
             b.sysctl("net.ipv4.tcp_wmem", "4096 16384 65536")
-            # No TIME_WAIT sockets on the backends: nginx closes first, and the demo's 64 client
-            # addresses reuse ports within a minute; a backend's TIME_WAIT socket for a reused
-            # address and port claims the segments of the newer connection when they reach it
-            # by second chance (docs/glb-redirect.md, "TIME_WAIT and reused ports").
-            b.sysctl("net.ipv4.tcp_max_tw_buckets", 0)
 
     def _content(self):
         www = self.work / "www"
@@ -254,7 +249,9 @@ http {{
                     b["previous_weight"] = previous
             b["healthchecks"] = {"http": 80, "http_uri": "/healthz", "gue": 19523}
             return b
-        return {"healthchecks": {"interval_ms": self.interval_ms, "timeout_ms": max(100, self.interval_ms - 50), "trigger": self.trigger},
+        # A refused connection fails a check at once; the long timeout only spares a busy
+        # backend (the control loop's CPU-limited one) from flapping.
+        return {"healthchecks": {"interval_ms": self.interval_ms, "timeout_ms": 1000, "trigger": self.trigger},
                 "tables": [{
             "name": "demo-web",
             "hash_key": hash_key,

@@ -62,7 +62,9 @@ class Scenario:
             "env", f"PYTHONPATH={pathlib.Path(__file__).resolve().parent.parent}", "python3", "-m", "glbdemo.traffic",
             "--vip", VIP, "--sources", SOURCES, "--events", self.events_path,
             "--short-rate", self.short_rate, "--long-concurrency", self.long_concurrency, "--long-rate", self.long_rate,
-            "--small-sha256", self.c.small_sha256, "--large-sha256", self.c.large_sha256, "--gzip"], self.c.logs / "traffic.log")
+            "--small-sha256", self.c.small_sha256, "--large-sha256", self.c.large_sha256,
+            # Compressed answers make a backend's CPU follow what it serves: the control loop's load.
+            *(["--gzip"] if self.control_loop else [])], self.c.logs / "traffic.log")
 
     def stop_traffic(self, timeout=180):
         self.traffic.terminate()
