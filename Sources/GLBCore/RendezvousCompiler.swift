@@ -96,26 +96,24 @@ public enum RendezvousCompiler {
         typealias Ranked = (e: UInt64, w: UInt64, s: UInt64, k: Int)
         let none: Ranked = (0, 0, 0, Int.max)
         var best = none, second = none, previousBest = none, previousSecond = none
-        @inline(__always) func before(_ a: Ranked, _ b: Ranked) -> Bool {
-            b.w == 0 || WeightedRendezvous.precedes(a.e, a.w, a.s, a.k, b.e, b.w, b.s, b.k)
+        /// Keeps the two best candidates seen so far.
+        @inline(__always) func place(_ r: Ranked, _ first: inout Ranked, _ second: inout Ranked) {
+            @inline(__always) func before(_ a: Ranked, _ b: Ranked) -> Bool {
+                b.w == 0 || WeightedRendezvous.precedes(a.e, a.w, a.s, a.k, b.e, b.w, b.s, b.k)
+            }
+            if before(r, first) {
+                second = first
+                first = r
+            } else if before(r, second) {
+                second = r
+            }
         }
         for k in 0..<c.count {
             let s = score(k, prefixed: prefixed, candidates: c)
             let e = WeightedRendezvous.exponent(score: s, table: log2)
-            let now: Ranked = (e, c.weight[k], s, k)
-            if before(now, best) {
-                second = best
-                best = now
-            } else if before(now, second) {
-                second = now
-            }
-            guard transition, c.previousWeight[k] > 0 else { continue }
-            let then: Ranked = (e, c.previousWeight[k], s, k)
-            if before(then, previousBest) {
-                previousSecond = previousBest
-                previousBest = then
-            } else if before(then, previousSecond) {
-                previousSecond = then
+            place((e, c.weight[k], s, k), &best, &second)
+            if transition && c.previousWeight[k] > 0 {
+                place((e, c.previousWeight[k], s, k), &previousBest, &previousSecond)
             }
         }
         if second.w == 0 { second = best }
