@@ -90,7 +90,8 @@ public enum ControlLaw {
         return LawOutcome(weights: weights, changed: changed, spread: spread, reason: reason)
     }
 
-    static func format(_ v: Double) -> String {
+    /// Two decimals, for logs and reasons.
+    public static func format(_ v: Double) -> String {
         let hundredths = Int((v * 100).rounded())
         let sign = hundredths < 0 ? "-" : ""
         let a = abs(hundredths)

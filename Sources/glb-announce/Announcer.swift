@@ -52,14 +52,14 @@ final class Announcer {
         SystemdNotify.send("READY=1\nSTATUS=polling the director")
         var lastWatchdog: UInt64 = 0
         while !StopSignal.requested {
-            let started = Self.now()
+            let started = DaemonClock.monotonicNanoseconds()
             let seen = surroundings.latest
             if let (observation, at) = seen.healthcheck, at != seenHealthcheck {
                 seenHealthcheck = at
                 decider.observe(observation, at: at)
             }
             let director = pollDirector()
-            let decision = decider.decide(director, vipCount: seen.vipCount, at: Self.now())
+            let decision = decider.decide(director, vipCount: seen.vipCount, at: DaemonClock.monotonicNanoseconds())
             apply(decision, director: director)
             // A hung loop stops these, and systemd (WatchdogSec) then ends the process, which
             // takes the interface and the VIPs with it.
@@ -67,7 +67,7 @@ final class Announcer {
                 SystemdNotify.send("WATCHDOG=1")
                 lastWatchdog = started
             }
-            let elapsed = Self.now() &- started
+            let elapsed = DaemonClock.monotonicNanoseconds() &- started
             let interval = settings.pollInterval.nanoseconds
             if elapsed < interval { usleep(useconds_t((interval - elapsed) / 1000)) }
         }
@@ -116,22 +116,11 @@ final class Announcer {
             $0.polls += 1
             if decision.changed {
                 $0.transitions[decision.announce ? 0 : 1] += 1
-                $0.lastChange = Self.wallClock()
+                $0.lastChange = DaemonClock.unixSeconds()
             }
         }
     }
 
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
-
-    static func wallClock() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 }
 
 /// Once a second, on a thread of its own: the table file (VIPs to the include files and
@@ -204,7 +193,7 @@ final class Surroundings: @unchecked Sendable {
         } catch {
             observation = .unreachable("\(error)")
         }
-        let at = Announcer.now()
+        let at = DaemonClock.monotonicNanoseconds()
         shared.withLock { $0.healthcheck = (observation, at) }
         status.update { $0.healthcheck = observation }
     }
@@ -218,7 +207,7 @@ final class Surroundings: @unchecked Sendable {
             tableStamp = stamp
             do {
                 let next = VIPRoutes(table: try BinaryTableFormat.read(path: settings.tablePath))
-                if next != routes || !birdHasRoutes {
+                if next != routes {
                     routes = next
                     birdHasRoutes = false
                 }

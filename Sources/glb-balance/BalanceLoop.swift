@@ -47,7 +47,7 @@ final class BalanceLoop {
     }
 
     func step() {
-        let now = Self.now()
+        let now = DaemonClock.monotonicNanoseconds()
         // The source: read fresh each step.
         let sourceBytes: [UInt8]
         let sourceDocument: JSONValue
@@ -117,7 +117,8 @@ final class BalanceLoop {
 
     private func write(_ source: JSONValue, now: UInt64, why: String) {
         let minInterval = UInt64(config.minChangeIntervalSeconds) * 1_000_000_000
-        let keep = previous.filter { now &- $0.value.at < minInterval || $0.value.at == now }.mapValues(\.weights)
+        // The previous weights of a change stay for the minimum interval (at least the step that made it).
+        let keep = previous.filter { now &- $0.value.at <= minInterval }.mapValues(\.weights)
         let document = WeightedDocument.render(source, weights: weights, previous: keep)
         let bytes = Array((document.serialized() + "\n").utf8)
         guard !dryRun else {
@@ -145,7 +146,7 @@ final class BalanceLoop {
     }
 
     private func report(_ loop: BalanceConfig.TableLoop, _ d: BalanceDecision, _ inForce: [String: Int]) {
-        let load = d.utilization.sorted { $0.key < $1.key }.map { "\($0.key)=\(ControlLawFormat.fraction($0.value))" }.joined(separator: " ")
+        let load = d.utilization.sorted { $0.key < $1.key }.map { "\($0.key)=\(ControlLaw.format($0.value))" }.joined(separator: " ")
         switch d.action {
         case .change:
             let moves = d.changes.sorted { $0.key < $1.key }.map { "\($0.key) \(inForce[$0.key] ?? 0)->\($0.value)" }.joined(separator: ", ")
@@ -205,17 +206,4 @@ final class BalanceLoop {
         }
     }
 
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
-}
-
-/// Two decimals, for logs.
-enum ControlLawFormat {
-    static func fraction(_ v: Double) -> String {
-        let hundredths = Int((v * 100).rounded())
-        return "\(hundredths / 100).\(abs(hundredths % 100) < 10 ? "0" : "")\(abs(hundredths % 100))"
-    }
 }

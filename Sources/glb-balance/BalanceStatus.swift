@@ -1,4 +1,5 @@
 import GLBBalance
+import GLBDaemon
 import GLBHTTP
 import Synchronization
 
@@ -41,7 +42,7 @@ final class BalanceStatus: Sendable {
             t.lastAction = d.action
             t.lastReason = d.reason
             t.actions[d.action.rawValue, default: 0] += 1
-            if d.action == .change { t.lastChange = Self.wallClock() }
+            if d.action == .change { t.lastChange = DaemonClock.unixSeconds() }
             s.tables[i].table = t
         }
     }
@@ -103,11 +104,5 @@ final class BalanceStatus: Sendable {
     /// Prometheus label-value escaping: backslash, double quote, newline.
     static func escape(_ v: String) -> String {
         v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
-    }
-
-    static func wallClock() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

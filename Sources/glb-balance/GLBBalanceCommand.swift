@@ -80,7 +80,8 @@ struct GLBBalanceCommand: ParsableCommand {
             log.error("not starting: \(error)")
             throw ExitCode(1)
         }
-        _ = lock
+        // Held until the process ends.
+        defer { withExtendedLifetime(lock) {} }
         let loop = BalanceLoop(config: settings, dryRun: dryRun)
         var endpoint: HTTPEndpoint?
         if let metricsAddress, let address = ListenAddress(metricsAddress) {

@@ -1,4 +1,5 @@
 import GLBCore
+import GLBDaemon
 import Synchronization
 
 #if canImport(Glibc)
@@ -21,7 +22,7 @@ final class DirectorStatus: Sendable {
 
     init(tables: CompiledForwardingTable) {
         let shape = Self.shape(tables)
-        state = Mutex(State(lastReload: Self.now(), tables: shape.tables, binds: shape.binds, backends: shape.backends))
+        state = Mutex(State(lastReload: DaemonClock.unixSeconds(), tables: shape.tables, binds: shape.binds, backends: shape.backends))
     }
 
     var snapshot: State { state.withLock { $0 } }
@@ -32,7 +33,7 @@ final class DirectorStatus: Sendable {
         state.withLock {
             $0.generation += 1
             $0.reloads += 1
-            $0.lastReload = Self.now()
+            $0.lastReload = DaemonClock.unixSeconds()
             ($0.tables, $0.binds, $0.backends) = (shape.tables, shape.binds, shape.backends)
         }
     }
@@ -41,11 +42,6 @@ final class DirectorStatus: Sendable {
         state.withLock { $0.failedReloads += 1 }
     }
 
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
 
     static func shape(_ file: CompiledForwardingTable) -> (tables: Int, binds: Int, backends: Int) {
         (file.tables.count, file.tables.reduce(0) { $0 + $1.binds.count }, file.tables.reduce(0) { $0 + $1.backends.count })

@@ -147,7 +147,7 @@ enum GLBDirector {
         var ticks = 0
         while glb_stop_requested() == 0 {
             usleep(useconds_t(mainLoopTickMilliseconds * 1000))
-            let now = ReadinessState.monotonicNanoseconds()
+            let now = DaemonClock.monotonicNanoseconds()
             if grace > 0 && stopAt == nil && glb_stop_signals() > 0 {
                 stopAt = now + grace
                 monitor.beginStop()

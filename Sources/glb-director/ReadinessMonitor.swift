@@ -1,4 +1,5 @@
 import GLBCore
+import GLBDaemon
 import Synchronization
 
 #if canImport(Glibc)
@@ -25,7 +26,7 @@ final class ReadinessMonitor: @unchecked Sendable {
         self.runtime = runtime
         self.state = state
         tracker = ReadinessTracker(lcores: runtime.launched.map(\.lcore), windowMilliseconds: runtime.config.readinessWindowMilliseconds)
-        mainLoopBeat.store(ReadinessState.monotonicNanoseconds(), ordering: .relaxed)
+        mainLoopBeat.store(DaemonClock.monotonicNanoseconds(), ordering: .relaxed)
     }
 
     /// Starts the thread; once the lcores run.
@@ -41,7 +42,7 @@ final class ReadinessMonitor: @unchecked Sendable {
 
     /// The main loop is alive.
     func mainLoopRan() {
-        mainLoopBeat.store(ReadinessState.monotonicNanoseconds(), ordering: .relaxed)
+        mainLoopBeat.store(DaemonClock.monotonicNanoseconds(), ordering: .relaxed)
     }
 
     /// A graceful stop began: not ready from now on.
@@ -58,7 +59,7 @@ final class ReadinessMonitor: @unchecked Sendable {
         var last = Readiness(reasons: ["starting"])
         while !finished.load(ordering: .relaxed) {
             usleep(Self.tickMicroseconds)
-            let now = ReadinessState.monotonicNanoseconds()
+            let now = DaemonClock.monotonicNanoseconds()
             var verdict = tracker.update(runtime.readinessSample(now: now, stopping: stopping.load(ordering: .relaxed)))
             let quiet = now &- mainLoopBeat.load(ordering: .relaxed)
             if quiet > Self.mainLoopLimitNanoseconds && quiet < UInt64.max / 2 {

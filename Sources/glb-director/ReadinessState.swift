@@ -1,4 +1,5 @@
 import GLBCore
+import GLBDaemon
 import Synchronization
 
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ final class ReadinessState: Sendable {
 
     /// - Parameter staleAfterMilliseconds: how old a verdict may be before it no longer counts.
     init(staleAfterMilliseconds: Int) {
-        published = Mutex(Published(verdict: Readiness(reasons: ["starting"]), at: Self.monotonicNanoseconds()))
+        published = Mutex(Published(verdict: Readiness(reasons: ["starting"]), at: DaemonClock.monotonicNanoseconds()))
         staleAfter = UInt64(staleAfterMilliseconds) * 1_000_000
     }
 
@@ -26,16 +27,10 @@ final class ReadinessState: Sendable {
     }
 
     var current: Readiness {
-        let now = Self.monotonicNanoseconds()
+        let now = DaemonClock.monotonicNanoseconds()
         let p = published.withLock { $0 }
         let age = now &- p.at
         guard p.at <= now, age > staleAfter else { return p.verdict }
         return Readiness(reasons: p.verdict.reasons + ["readiness has not been checked for \(age / 1_000_000) ms"])
-    }
-
-    static func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 }
