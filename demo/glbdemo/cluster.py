@@ -40,6 +40,8 @@ DIRECTOR_METRICS = "127.0.0.1:9180"
 CHECKER_METRICS = "127.0.0.1:9181"
 ANNOUNCE_METRICS = "127.0.0.1:9182"
 ROUTER_AS, DIRECTOR_AS = 65000, 65001
+# Where the control loop's phase puts its CPU limits (cgroup v1 cpu controller).
+CPU_CGROUPS = pathlib.Path("/sys/fs/cgroup/cpu")
 
 
 class DirectorHost:
@@ -448,7 +450,8 @@ template bgp director {{
 
     def metrics(self, address, name=None):
         ns = self.directors[name].ns if name else self.first.ns
-        return parse_metrics(ns.run("curl", "-sf", f"http://{address}/metrics", check=False).stdout)
+        # A stopped process's socket accepts connections and never answers: give up after 5 s.
+        return parse_metrics(ns.run("curl", "-sf", "--max-time", "5", f"http://{address}/metrics", check=False).stdout)
 
     def generation(self, name=None):
         return int(self.metrics(DIRECTOR_METRICS, name).get("glb_director_table_generation", 0))
@@ -509,6 +512,12 @@ template bgp director {{
                 ns.destroy()
                 if not quiet:
                     self.log(f"removed namespace {ns.name}")
+        # CPU limits the control loop's phase left (its processes are gone with the namespaces).
+        for group in CPU_CGROUPS.glob(f"{self.prefix}-*"):
+            try:
+                group.rmdir()
+            except OSError:
+                pass
 
 
 class RouteWatch:
@@ -536,17 +545,18 @@ class RouteWatch:
         return set(re.findall(r"via (\d+\.\d+\.\d+\.\d+)", out))
 
     def change_after(self, t, without, timeout=10):
-        """Seconds from `t` to the first route change after it, once the route no longer
-        goes via `without`."""
+        """Seconds from `t` to the first route change after it that no longer goes via
+        `without` (a late change that still names it, such as an earlier re-announcement,
+        does not count)."""
         wait_until(lambda: without not in self.nexthops(), timeout, interval=0.01, what=f"the router to stop routing via {without}")
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
             with self.lock:
-                later = [when for when, _ in self.changes if when >= t]
+                later = [when for when, line in self.changes if when >= t and f"via {without} " not in line + " "]
             if later:
                 return later[0] - t
             time.sleep(0.01)
-        raise TimeoutError("no route change was seen")
+        raise TimeoutError("no route change without the failed director was seen")
 
     def stop(self):
         self.proc.terminate()

@@ -15,7 +15,6 @@ Needs Debian's prometheus and prometheus-process-exporter packages.
 """
 import json
 import os
-import pathlib
 import shutil
 import signal
 import subprocess
@@ -25,20 +24,9 @@ from .shell import CommandError, spawn, wait_until
 
 EXPORTER_ADDRESS = "127.0.0.1:9256"
 PROMETHEUS_ADDRESS = "127.0.0.1:9090"
-CPU_ROOT = pathlib.Path("/sys/fs/cgroup/cpu")
+from .cluster import CPU_CGROUPS as CPU_ROOT
 CFS_PERIOD_US = 100_000
 CPU_METRIC = "namedprocess_namegroup_cpu_seconds_total"
-GZIP_MARK = "# loadlab: gzip"
-GZIP_DIRECTIVES = """  # loadlab: gzip (responses compressed for clients that ask; the content is random, so
-  # compressing costs CPU per byte served)
-  gzip on;
-  gzip_types *;
-  gzip_min_length 0;
-  gzip_comp_level {level};
-  chunked_transfer_encoding off;
-"""
-
-
 def _proc_table():
     """{pid: (ppid, cmdline)} of every process."""
     table = {}
@@ -190,75 +178,26 @@ scrape_configs:
         """Instant query: {value of `label`: float}, one entry per series."""
         return {s["metric"].get(label, ""): float(s["value"][1]) for s in self.query_raw(promql)}
 
-    def exporter_metrics(self):
-        """The exporter's own page, unparsed."""
-        return self.ns.run("curl", "-sf", "--max-time", "5", self.exporter_url).stdout
-
     # MARK: load
 
     def cpu_query(self, window="5s"):
         """CPU seconds per second of each backend's nginx (user and system summed)."""
         return f"sum by (groupname) (rate({CPU_METRIC}[{window}]))"
 
-    def utilization_query(self, capacity, window="5s", only_running=False):
+    def utilization_query(self, capacity, window="5s"):
         """PromQL whose instant result has one series per backend in `capacity` ({ip: CPU
         cores it may use}), label groupname = the address, value = its CPU use over the
         last `window` as a fraction of its capacity (user and system time; quantized to
         the kernel's 10 ms ticks, and rate() extrapolates, so a saturated backend may
-        read slightly above 1). A backend whose nginx stopped keeps its group with no
-        processes and reads 0; with `only_running` it has no series instead."""
+        read slightly above 1)."""
         terms = []
         for ip, cap in capacity.items():
             if cap <= 0:
                 raise ValueError(f"capacity of {ip} must be positive")
-            term = f'sum by (groupname) (rate({CPU_METRIC}{{groupname="{ip}"}}[{window}])) / {cap:g}'
-            if only_running:
-                term = f'({term}) and on (groupname) (namedprocess_namegroup_num_procs{{groupname="{ip}"}} > 0)'
-            terms.append(f"({term})")
+            terms.append(f'(sum by (groupname) (rate({CPU_METRIC}{{groupname="{ip}"}}[{window}])) / {cap:g})')
         return " or ".join(terms)
 
-    def capacities(self, default=1.0):
-        """{ip: capacity} for every backend: its CPU limit where one is set, else `default`
-        (one core: each backend's nginx runs one worker)."""
-        out = {}
-        for name, ip in self.c.backends.items():
-            quota = self.cpu_limit(name)
-            out[ip] = quota if quota is not None else default
-        return out
-
     # MARK: making requests cost CPU
-
-    def enable_gzip(self, level=1, timeout=30):
-        """Every backend's nginx compresses responses for clients that ask for it
-        (Accept-Encoding: gzip): the demo's content is random, so compressing it costs CPU
-        in proportion to the bytes served (about 25 ns a byte), where sendfile costs nginx
-        almost none. Responses then have no Content-Length: they end when the connection
-        closes (chunked transfer is off, so a client reads to the end of the stream). The
-        configuration files get the directives and nginx reloads (SIGHUP: new workers, in
-        the master's cgroup); a client that does not ask gets the files as before."""
-        for name, ip in self.c.backends.items():
-            conf = self.nginx_conf(name)
-            text = conf.read_text()
-            if GZIP_MARK not in text:
-                text = text.replace("http {\n", "http {\n" + GZIP_DIRECTIVES.format(level=level), 1)
-                if GZIP_MARK not in text:
-                    raise RuntimeError(f"{conf}: no http block")
-                conf.write_text(text)
-            os.kill(int((self.c.work / f"{name}.nginx.pid").read_text()), signal.SIGHUP)
-
-            def compressed():
-                out = self.c.ns[name].run("curl", "-s", "--max-time", "2", "-H", "Accept-Encoding: gzip", "-D", "-",
-                                          "-o", "/dev/null", f"http://{ip}/small.bin", check=False).stdout
-                return "content-encoding: gzip" in out.lower()
-            wait_until(compressed, timeout, interval=0.1, what=f"nginx on {name} to compress")
-
-    def limit_send_buffers(self, max_bytes=65536):
-        """TCP send buffers of every backend at most `max_bytes` (net.ipv4.tcp_wmem in its
-        namespace). The kernel otherwise grows them to 4 MB, so nginx writes (and with gzip
-        compresses) most of a slowly read download the moment it starts, and its CPU use
-        comes in bursts as downloads begin; with small buffers it follows the readers' pace."""
-        for name in self.c.backends:
-            self.c.ns[name].sysctl("net.ipv4.tcp_wmem", f"4096 {min(16384, max_bytes)} {max_bytes}")
 
     # MARK: CPU limits
 
@@ -300,21 +239,6 @@ scrape_configs:
             except ProcessLookupError:
                 pass
         return pids
-
-    def cpu_limit(self, name):
-        """The fraction of a CPU backend `name` is limited to, or None."""
-        group = self.cgroup(name)
-        try:
-            quota = int((group / "cpu.cfs_quota_us").read_text())
-            period = int((group / "cpu.cfs_period_us").read_text())
-        except (OSError, ValueError):
-            return None
-        return None if quota < 0 else quota / period
-
-    def throttling(self, name):
-        """The group's cpu.stat: nr_periods, nr_throttled, throttled_time (ns)."""
-        stat = (self.cgroup(name) / "cpu.stat").read_text().split("\n")
-        return {k: int(v) for k, v in (line.split() for line in stat if line.strip())}
 
     def unlimit(self, name):
         """Moves the group's processes back to the root group and removes it."""

@@ -18,13 +18,18 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from glbsys import ROOT
+
+sys.path.insert(0, str(ROOT / "demo"))
+from glbdemo.shell import wait_until  # noqa: E402  (the one wait helper of the tests and the demo)
 
 METRIC = "glb_test_backend_utilization"
 JOB = "exporter"
@@ -38,17 +43,6 @@ def free_port(host="127.0.0.1"):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout, interval=0.1, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
-        time.sleep(interval)
 
 
 def _format_value(v):

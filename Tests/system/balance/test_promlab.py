@@ -2,7 +2,6 @@
 comes back from a real Prometheus's HTTP API, changes and removals follow within a
 scrape or two, and a stopped (or killed) Prometheus no longer answers."""
 
-import time
 import urllib.error
 
 import pytest
@@ -45,11 +44,9 @@ def test_value_set_in_exporter_comes_back_from_prometheus(exporter, prometheus):
     query = prometheus.query(f'{promlab.METRIC}{{backend="10.0.0.1"}}')
     assert len(query) == 1 and query[0]["metric"]["job"] == promlab.JOB
 
-    changed = time.monotonic()
     exporter.set("10.0.0.1", 0.9)
     exporter.set("10.0.0.3", 0.0)
     prometheus.wait_exporter(exporter, timeout=10)
-    assert time.monotonic() - changed < 5
 
     # A backend the exporter no longer reports drops out at the next scrape (staleness).
     exporter.remove("10.0.0.2")

@@ -12,7 +12,7 @@ import pytest
 from glbsys import ROOT
 
 sys.path.insert(0, str(ROOT / "demo"))
-from glbdemo.cluster import ANNOUNCE_METRICS, Cluster  # noqa: E402
+from glbdemo.cluster import ANNOUNCE_METRICS, CHECKER_METRICS, Cluster  # noqa: E402
 from glbdemo.shell import wait_until  # noqa: E402
 
 
@@ -39,7 +39,7 @@ def test_stale_table_withdraws(host):
     d.table.mkdir()
     c.write_source(c.table_doc({"b1": "draining", "b2": "active"}))
     os.kill(d.checker_proc.pid, signal.SIGHUP)
-    wait_until(lambda: c.metrics("127.0.0.1:9181").get("glb_healthcheck_reload_pending") == 1, 20, what="a pending reload")
+    wait_until(lambda: c.metrics(CHECKER_METRICS).get("glb_healthcheck_reload_pending") == 1, 20, what="a pending reload")
     wait_until(lambda: not c.nexthops(), 20, interval=0.05, what="the VIP to be withdrawn")
     log = (c.logs / "d1.announce.log").read_text()
     assert "withdrawing the VIPs: table stale: the health checker has a table reload pending" in log, log
@@ -47,7 +47,7 @@ def test_stale_table_withdraws(host):
     d.table.rmdir()
     d.table.with_suffix(".moved").rename(d.table)
     c.wait_announced(["d1"], timeout=30)
-    assert c.metrics("127.0.0.1:9181").get("glb_healthcheck_reload_pending") == 0
+    assert c.metrics(CHECKER_METRICS).get("glb_healthcheck_reload_pending") == 0
 
 
 def test_announcer_death_withdraws(host):

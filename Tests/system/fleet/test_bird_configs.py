@@ -1,6 +1,5 @@
 """The BIRD configurations shipped in glb-config/bird parse with Debian's BIRD 2 (with the
 include files glb-announce writes), and the router's one accepts what a director exports."""
-import pathlib
 import subprocess
 
 from glbsys import ROOT

@@ -84,8 +84,8 @@ def test_killed_and_hung_directors_break_no_connection(cluster_factory):
     assert unexcused == [], text
     for phase in s.phases[1:]:
         assert len(spanning(events, phase.start)) >= 10, f"{phase.title}: too few downloads crossed the failure\n{text}"
-    # The router stopped sending to each failed director (how fast: benchmarks/failover).
-    assert set(s.failovers) == {"kill", "hang"}
+    # (change_after raised unless the router stopped sending to each failed director; how
+    # fast: benchmarks/failover.)
 
 
 def test_directors_with_different_tables_break_connections(cluster_factory):
