@@ -204,9 +204,10 @@ final class Surroundings: @unchecked Sendable {
     private func refreshTable() {
         let stamp = FileStamp(path: settings.tablePath)
         if stamp != tableStamp {
-            tableStamp = stamp
             do {
                 let next = VIPRoutes(table: try BinaryTableFormat.read(path: settings.tablePath))
+                // Only a table that was read counts as seen: a failed read is tried again.
+                tableStamp = stamp
                 if next != routes {
                     routes = next
                     birdHasRoutes = false

@@ -23,6 +23,8 @@ final class BalanceLoop {
     private var previous: [Int: (weights: [String: Int], at: UInt64)] = [:]
     private var lastSource: [UInt8]?
     private var lastWritten: [UInt8]?
+    /// An output was rendered (written, or in a dry run, described) since the start.
+    private var rendered = false
     private var foreignWriter = false
 
     init(config: BalanceConfig, dryRun: Bool) {
@@ -43,6 +45,7 @@ final class BalanceLoop {
             weights[t] = Dictionary(tableConfig.backends.compactMap { b in b.weight.map { (b.address.description, $0) } }) { a, _ in a }
         }
         lastWritten = bytes
+        rendered = true
         log.info("weights in force taken from \(config.output)")
     }
 
@@ -111,16 +114,21 @@ final class BalanceLoop {
             status.record(loop.table.description, decision, weights: inForce)
         }
         lastSource = sourceBytes
-        guard changed || sourceChanged || lastWritten == nil else { return }
-        write(sourceDocument, now: now, why: changed ? "weights changed" : (sourceChanged ? "the source table changed" : "first output"))
+        // A transition is complete once its minimum interval has passed: previous_weight goes,
+        // and each moved row gets its normal secondary back.
+        let minInterval = UInt64(config.minChangeIntervalSeconds) * 1_000_000_000
+        let settled = previous.filter { now &- $0.value.at > minInterval }.map(\.key)
+        for t in settled { previous[t] = nil }
+        let why = changed ? "weights changed" : sourceChanged ? "the source table changed"
+            : !settled.isEmpty ? "a transition is complete (previous_weight removed)" : rendered ? nil : "first output"
+        guard let why else { return }
+        write(sourceDocument, why: why)
     }
 
-    private func write(_ source: JSONValue, now: UInt64, why: String) {
-        let minInterval = UInt64(config.minChangeIntervalSeconds) * 1_000_000_000
-        // The previous weights of a change stay for the minimum interval (at least the step that made it).
-        let keep = previous.filter { now &- $0.value.at <= minInterval }.mapValues(\.weights)
-        let document = WeightedDocument.render(source, weights: weights, previous: keep)
+    private func write(_ source: JSONValue, why: String) {
+        let document = WeightedDocument.render(source, weights: weights, previous: previous.mapValues(\.weights))
         let bytes = Array((document.serialized() + "\n").utf8)
+        rendered = true
         guard !dryRun else {
             log.info("dry run: would write \(config.output) (\(why)) and run the reload command")
             return

@@ -147,3 +147,29 @@ def test_an_output_changed_by_another_writer_is_left_alone(lab, bin_dir, tmp_pat
     finally:
         loop.terminate()
         loop.wait(timeout=30)
+
+
+def test_a_transition_completes_after_the_minimum_interval(lab, bin_dir, tmp_path):
+    """previous_weight stays for min_change_interval_s, then goes (each moved row gets its
+    normal secondary back) while the weights stay."""
+    exporter, prometheus = lab
+    config, output = configure(tmp_path, prometheus.url, interval_s=1, min_change_interval_s=3)
+    loop = subprocess.Popen([str(bin_dir / "glb-balance"), "--config", str(config)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(loop.stdout), daemon=True).start()
+
+    def backends():
+        return json.loads(output.read_text())["tables"][0]["backends"] if output.exists() else []
+    try:
+        promlab.wait_until(lambda: any("previous_weight" in b for b in backends()), 30, what="a transition table")
+        weights = {b["ip"]: b["weight"] for b in backends()}
+        # Balanced from now on: no further change, so only the completion rewrites the file.
+        exporter.set_all({"10.0.0.1": 0.5, "10.0.0.2": 0.5, "10.0.0.3": 0.5})
+        promlab.wait_until(lambda: backends() and not any("previous_weight" in b for b in backends()), 30,
+                           what="previous_weight to be removed")
+        assert {b["ip"]: b["weight"] for b in backends()} == weights
+        assert any("a transition is complete (previous_weight removed)" in line for line in lines)
+    finally:
+        loop.terminate()
+        loop.wait(timeout=30)
