@@ -107,7 +107,7 @@ public struct AnnounceDecider: Sendable {
                 announcing = false
                 reason = lastDirectorProblem
             } else {
-                reason = "director ready"
+                reason = badPolls > 0 ? "\(lastDirectorProblem) (\(badPolls) of \(policy.fall) bad polls before withdrawing)" : "director ready"
             }
         } else if goodPolls >= policy.rise {
             announcing = true
@@ -120,13 +120,18 @@ public struct AnnounceDecider: Sendable {
 }
 
 /// Reads one sample from Prometheus' text format: the value of the first series named `name`
-/// (with or without labels), or nil when there is none.
+/// (with or without labels, with or without a timestamp after the value), or nil when there
+/// is none.
 public func prometheusSample(_ name: String, in text: String) -> Double? {
     for line in text.split(separator: "\n") where line.hasPrefix(name) {
-        let rest = line.dropFirst(name.count)
-        guard let first = rest.first, first == " " || first == "{" else { continue }
-        let value = rest.split(separator: " ", omittingEmptySubsequences: true).last.map(String.init) ?? ""
-        if let v = Double(value) { return v }
+        var rest = line.dropFirst(name.count)
+        if rest.first == "{" {
+            guard let close = rest.lastIndex(of: "}") else { continue }
+            rest = rest[rest.index(after: close)...]
+        } else if rest.first != " " {
+            continue
+        }
+        if let value = rest.split(separator: " ", omittingEmptySubsequences: true).first, let v = Double(value) { return v }
     }
     return nil
 }

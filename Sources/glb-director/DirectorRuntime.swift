@@ -293,13 +293,17 @@ final class DirectorRuntime {
         if let qsbr { rte_free(UnsafeMutableRawPointer(qsbr)) }
     }
 
-    /// What readiness is decided on, now: every launched lcore's loop count (in launch order),
-    /// the ports without link, and the loaded table's binds.
-    func readinessSample(now: UInt64, stopping: Bool) -> ReadinessTracker.Sample {
+    /// What readiness is decided on, now: every launched lcore's loop count (in launch order)
+    /// and the loaded table's binds, with the ports without link as last asked.
+    func readinessSample(now: UInt64, stopping: Bool, portsDown: [UInt16]) -> ReadinessTracker.Sample {
         ReadinessTracker.Sample(
             now: now, loops: launched.indices.map { engine.block($0)[.loops] },
-            portsDown: nicPorts.map(\.id).filter { glb_port_link_up($0) == 0 },
-            binds: status.snapshot.binds, stopping: stopping)
+            portsDown: portsDown, binds: status.snapshot.binds, stopping: stopping)
+    }
+
+    /// The NIC ports that report no link (a port that cannot tell is not counted).
+    func portsWithoutLink() -> [UInt16] {
+        nicPorts.map(\.id).filter { glb_port_link_up($0) == 0 }
     }
 
     /// One line per lcore with its final counters, so a stop leaves a record of what moved.

@@ -57,10 +57,17 @@ final class ReadinessMonitor: @unchecked Sendable {
 
     private func loop() {
         var last = Readiness(reasons: ["starting"])
+        var ticks = 0
+        var portsDown: [UInt16] = []
         while !finished.load(ordering: .relaxed) {
             usleep(Self.tickMicroseconds)
             let now = DaemonClock.monotonicNanoseconds()
-            var verdict = tracker.update(runtime.readinessSample(now: now, stopping: stopping.load(ordering: .relaxed)))
+            // Link state is asked every tenth tick (100 ms): some drivers read device
+            // registers for it while the lcores move packets.
+            if ticks % 10 == 0 { portsDown = runtime.portsWithoutLink() }
+            ticks &+= 1
+            var verdict = tracker.update(runtime.readinessSample(now: now, stopping: stopping.load(ordering: .relaxed),
+                                                                 portsDown: portsDown))
             let quiet = now &- mainLoopBeat.load(ordering: .relaxed)
             if quiet > Self.mainLoopLimitNanoseconds && quiet < UInt64.max / 2 {
                 verdict.reasons.append("the main loop has not run for \(quiet / 1_000_000) ms (a reload waiting for an lcore, or a hang)")

@@ -1,7 +1,6 @@
 import GLBCore
 import GLBHealthcheck
 import GLBHTTP
-import NIOHTTP1
 
 /// The HTTP endpoint behind `--metrics-address`:
 /// - `/metrics`: Prometheus text format (see `PrometheusExposition`);
@@ -9,23 +8,20 @@ import NIOHTTP1
 /// Each response closes its connection.
 enum MetricsServer {
     static func start(at address: ListenAddress, service: HealthcheckService) throws -> HTTPEndpoint {
-        try HTTPEndpoint(address: address) { path in
-            let (status, type, body) = respond(to: path, service: service)
-            return HTTPReply(status, body, contentType: type)
-        }
+        try HTTPEndpoint(address: address) { path in respond(to: path, service: service) }
     }
 
-    /// Status, content type and body for a path (without its query).
-    static func respond(to path: String, service: HealthcheckService) -> (HTTPResponseStatus, String, String) {
+    /// The answer for a path (without its query).
+    static func respond(to path: String, service: HealthcheckService) -> HTTPReply {
         switch path {
         case "/metrics":
-            return (.ok, PrometheusExposition.contentType, PrometheusExposition.render(service.snapshot))
+            return HTTPReply(.ok, PrometheusExposition.render(service.snapshot), contentType: PrometheusExposition.contentType)
         case "/status":
-            return (.ok, "application/json", service.snapshot.json.serialized())
+            return HTTPReply(.ok, service.snapshot.json.serialized(), contentType: "application/json")
         case "/":
-            return (.ok, "text/plain; charset=utf-8", "glb-healthcheck: /metrics (Prometheus), /status (JSON)\n")
+            return HTTPReply(.ok, "glb-healthcheck: /metrics (Prometheus), /status (JSON)\n")
         default:
-            return (.notFound, "text/plain; charset=utf-8", "not found: try /metrics or /status\n")
+            return HTTPReply(.notFound, "not found: try /metrics or /status\n")
         }
     }
 }

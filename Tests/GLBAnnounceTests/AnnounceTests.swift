@@ -48,6 +48,7 @@ struct AnnounceDeciderTests {
         #expect(!d.decide(.ready, vipCount: 1, at: 3).changed)
         let once = d.decide(.unreachable("no answer within 100 ms"), vipCount: 1, at: 4)
         #expect(once.announce, "one bad poll is below fall = 2")
+        #expect(once.reason == "director unreachable: no answer within 100 ms (1 of 2 bad polls before withdrawing)")
         let down = d.decide(.notReady("lcore 1 made no progress for 130 ms"), vipCount: 1, at: 5)
         #expect(!down.announce && down.changed && down.reason == "director not ready: lcore 1 made no progress for 130 ms")
         // A ready poll between bad ones starts the count again.
@@ -107,7 +108,7 @@ struct AnnounceInputTests {
             # TYPE glb_healthcheck_reload_pending gauge
             glb_healthcheck_reload_pending_other 7
             glb_healthcheck_reload_pending 1
-            x{a="b"} 2.5
+            x{a="b c"} 2.5 1700000000000
             """
         #expect(prometheusSample("glb_healthcheck_reload_pending", in: text) == 1)
         #expect(prometheusSample("x", in: text) == 2.5)

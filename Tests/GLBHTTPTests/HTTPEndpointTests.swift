@@ -3,7 +3,8 @@ import GLBHTTP
 import NIOPosix
 import Testing
 
-@Suite("HTTP endpoint and fetch")
+// Serialized: the refused-fetch test frees a port that a test running beside it could take.
+@Suite("HTTP endpoint and fetch", .serialized)
 struct HTTPEndpointTests {
     /// An endpoint on a free loopback port: "/x" answers its query-less path.
     static func endpoint() throws -> HTTPEndpoint {
