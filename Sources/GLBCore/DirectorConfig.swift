@@ -252,7 +252,7 @@ private struct DirectorConfigReader {
             if case .string(let s) = v, let address = ListenAddress(s) {
                 metrics = address
             } else {
-                issues.error("metrics_address", "expected an address and port such as \"127.0.0.1:9100\" or \"[::1]:9100\"")
+                issues.error("metrics_address", "expected an address and port such as \"127.0.0.1:19540\" or \"[::1]:19540\"")
             }
         }
 

@@ -1,5 +1,5 @@
-/// Where a metrics server listens: an IP address and a port, `127.0.0.1:9101` or
-/// `[::1]:9101` (glb-director's `metrics_address`, glb-healthcheck's `--metrics-address`).
+/// Where a metrics server listens: an IP address and a port, `127.0.0.1:19541` or
+/// `[::1]:19541` (glb-director's `metrics_address`, glb-healthcheck's `--metrics-address`).
 public struct ListenAddress: Equatable, Sendable, CustomStringConvertible {
     /// The address without brackets.
     public var host: String

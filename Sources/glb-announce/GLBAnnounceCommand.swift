@@ -53,7 +53,7 @@ struct GLBAnnounceCommand: ParsableCommand {
     var forwardingTable: String
 
     @Option(name: .customLong("ready-url"), help: ArgumentHelp(
-        "The director's readiness endpoint, e.g. http://127.0.0.1:9100/ready (its metrics_address).", valueName: "url"))
+        "The director's readiness endpoint, e.g. http://127.0.0.1:19540/ready (its metrics_address).", valueName: "url"))
     var readyURL: String
 
     @Option(help: ArgumentHelp("The TUN interface the static routes point at.", valueName: "name"))
@@ -86,7 +86,7 @@ struct GLBAnnounceCommand: ParsableCommand {
     var fall = 1
 
     @Option(name: .customLong("healthcheck-url"), help: ArgumentHelp(
-        "The health checker's metrics, e.g. http://127.0.0.1:9101/metrics: a reload pending for longer than --stale-after-s withdraws the VIPs.",
+        "The health checker's metrics, e.g. http://127.0.0.1:19541/metrics: a reload pending for longer than --stale-after-s withdraws the VIPs.",
         valueName: "url"))
     var healthcheckURL: String?
 
@@ -94,7 +94,7 @@ struct GLBAnnounceCommand: ParsableCommand {
     var staleAfterS = 30
 
     @Option(name: .customLong("metrics-address"), help: ArgumentHelp(
-        "Serve /metrics and /status here, e.g. 127.0.0.1:9102.", valueName: "host:port"))
+        "Serve /metrics and /status here, e.g. 127.0.0.1:19542.", valueName: "host:port"))
     var metricsAddress: String?
 
     @Flag(help: "Log debug messages too (every poll's verdict).")
@@ -106,7 +106,7 @@ struct GLBAnnounceCommand: ParsableCommand {
             throw ValidationError("--healthcheck-url: expected http://HOST:PORT/PATH, got \"\(healthcheckURL)\"")
         }
         if let metricsAddress, ListenAddress(metricsAddress) == nil {
-            throw ValidationError("--metrics-address: expected an address and port such as 127.0.0.1:9102, got \"\(metricsAddress)\"")
+            throw ValidationError("--metrics-address: expected an address and port such as 127.0.0.1:19542, got \"\(metricsAddress)\"")
         }
         guard (10...10_000).contains(pollIntervalMs) else { throw ValidationError("--poll-interval-ms: expected 10-10000") }
         guard (10...10_000).contains(readyTimeoutMs) else { throw ValidationError("--ready-timeout-ms: expected 10-10000") }

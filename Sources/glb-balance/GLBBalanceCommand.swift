@@ -48,7 +48,7 @@ struct GLBBalanceCommand: ParsableCommand {
     @Flag(help: "One step, then exit (0 when it ran, whatever it decided).")
     var once = false
 
-    @Option(name: .customLong("metrics-address"), help: ArgumentHelp("Serve /metrics and /status here, e.g. 127.0.0.1:9103.", valueName: "host:port"))
+    @Option(name: .customLong("metrics-address"), help: ArgumentHelp("Serve /metrics and /status here, e.g. 127.0.0.1:19543.", valueName: "host:port"))
     var metricsAddress: String?
 
     @Flag(help: "Log debug messages too.")
@@ -56,7 +56,7 @@ struct GLBBalanceCommand: ParsableCommand {
 
     func validate() throws {
         if let metricsAddress, ListenAddress(metricsAddress) == nil {
-            throw ValidationError("--metrics-address: expected an address and port such as 127.0.0.1:9103, got \"\(metricsAddress)\"")
+            throw ValidationError("--metrics-address: expected an address and port such as 127.0.0.1:19543, got \"\(metricsAddress)\"")
         }
     }
 

@@ -37,7 +37,7 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp(
         """
         Serve Prometheus metrics at http://ADDRESS/metrics and the status as JSON at \
-        /status (e.g. 127.0.0.1:9101 or [::1]:9101). Off by default.
+        /status (e.g. 127.0.0.1:19541 or [::1]:19541). Off by default.
         """, valueName: "address"))
     var metricsAddress: String?
 
@@ -62,7 +62,7 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
             throw ValidationError("--json goes with --once (the running checker serves JSON at --metrics-address /status)")
         }
         if let metricsAddress, ListenAddress(metricsAddress) == nil {
-            throw ValidationError("--metrics-address: expected IP:PORT such as 127.0.0.1:9101 or [::1]:9101, got \"\(metricsAddress)\"")
+            throw ValidationError("--metrics-address: expected IP:PORT such as 127.0.0.1:19541 or [::1]:19541, got \"\(metricsAddress)\"")
         }
         if once && metricsAddress != nil {
             throw ValidationError("--metrics-address has no use with --once")
