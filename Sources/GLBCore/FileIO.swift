@@ -38,7 +38,8 @@ public enum FileIO {
     /// Reads a regular file completely. Files larger than `limit` bytes are refused rather
     /// than read into memory.
     public static func read(path: String, limit: Int) throws(FileError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below as not a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FileError(path, "open", errno: errno) }
         defer { close(fd) }
         var st = stat()
@@ -74,30 +75,6 @@ public enum FileIO {
             offset += n
         }
         return true
-    }
-
-    /// Writes `bytes` to `path` so that a reader sees either the old file or the complete new
-    /// one: the data goes to a temporary file in the same folder, is synced, then renamed into
-    /// place. On any failure the temporary file is removed and `path` is untouched.
-    public static func writeAtomically(path: String, bytes: [UInt8], mode: mode_t? = nil) throws(FileError) {
-        let folder = directory(of: path)
-        var template = Array("\(folder)/.\(basename(of: path)).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw FileError(path, "create a temporary file in \(folder)", errno: errno) }
-        let tmpPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var committed = false
-        defer {
-            if !committed { unlink(tmpPath) }
-        }
-        do {
-            defer { close(fd) }
-            // mkstemp creates 0600; give the file what a plain create would (0666 & ~umask).
-            fchmod(fd, mode ?? (0o666 & ~currentUmask()))
-            guard writeAll(fd: fd, bytes) else { throw FileError(path, "write", errno: errno) }
-            guard fsync(fd) == 0 else { throw FileError(path, "sync", errno: errno) }
-        }
-        guard rename(tmpPath, path) == 0 else { throw FileError(path, "rename \(tmpPath) to it", errno: errno) }
-        committed = true
     }
 
     /// The process's umask, read from /proc (setting and restoring it with umask(2) would

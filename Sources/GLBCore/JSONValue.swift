@@ -68,9 +68,16 @@ public struct JSONParseError: Error, Equatable, CustomStringConvertible {
 
 extension JSONValue {
     /// Parses one JSON document (RFC 8259). Duplicate keys, trailing data, nesting deeper
-    /// than 256 levels and invalid UTF-8 are errors.
+    /// than 64 levels, more than a million values and invalid UTF-8 are errors: the bounds
+    /// keep a hostile or mistaken file (tens of megabytes of nested arrays) from costing
+    /// gigabytes, far above what any configuration of ours needs (a forwarding table nests
+    /// 4 levels; a million values is some 200,000 backends).
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+        try parse(bytes, maxValues: JSONParser.maxValues)
+    }
+
+    static func parse(_ bytes: [UInt8], maxValues: Int) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes, maxValues: maxValues)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -83,12 +90,18 @@ extension JSONValue {
     }
 }
 
-private struct JSONParser {
+struct JSONParser {
     let bytes: [UInt8]
     var index = 0
-    static let maxDepth = 256
+    var values = 0
+    let maxValues: Int
+    static let maxDepth = 64
+    static let maxValues = 1_000_000
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], maxValues: Int) {
+        self.bytes = bytes
+        self.maxValues = maxValues
+    }
 
     func error(_ reason: String, at position: Int? = nil) -> JSONParseError {
         let end = min(position ?? index, bytes.count)
@@ -106,6 +119,8 @@ private struct JSONParser {
 
     mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
         guard depth < Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth) levels") }
+        values += 1
+        guard values <= maxValues else { throw error("more than \(maxValues) values") }
         guard index < bytes.count else { throw error("unexpected end of input, expected a value") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)

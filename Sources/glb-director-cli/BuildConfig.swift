@@ -10,8 +10,10 @@ struct BuildConfig: ParsableCommand {
             The destination is written to a temporary file in its folder and renamed into \
             place, so a director reloading at the same moment sees the old or the new table, \
             never half of one. Errors and warnings are printed as GLB's JSON log lines on \
-            stderr; nothing is printed on success. Exit status: 0 on success, 1 on any error \
-            (nothing is written then).
+            stderr; nothing is printed on success. A table without any bind (no tables, or \
+            tables without binds) would make a director drop all traffic at its next reload: \
+            it is refused unless --allow-no-binds says that is meant. Exit status: 0 on \
+            success, 1 on any error (nothing is written then).
             """
     )
 
@@ -20,6 +22,9 @@ struct BuildConfig: ParsableCommand {
 
     @Argument(help: ArgumentHelp("Where to write the binary table.", valueName: "dst-binary"))
     var destination: String
+
+    @Flag(help: "Write the table even if it has no binds (a director loading it forwards nothing).")
+    var allowNoBinds = false
 
     func run() throws {
         guard !FileIO.isSameFile(source, destination) else {
@@ -36,8 +41,13 @@ struct BuildConfig: ParsableCommand {
             }
             throw CommandFailure()
         }
+        let compiled = RendezvousCompiler.compile(config)
+        if let reason = NoBinds.reason(compiled), !allowNoBinds {
+            Console.glbLog("error", "\(source): \(reason): a director loading it would drop all traffic; pass --allow-no-binds if that is meant")
+            throw CommandFailure()
+        }
         do {
-            try BinaryTableFormat.write(RendezvousCompiler.compile(config), to: destination)
+            try BinaryTableFormat.write(compiled, to: destination)
         } catch {
             Console.glbLog("error", error.description)
             throw CommandFailure()

@@ -56,12 +56,16 @@ struct Encap: ParsableCommand {
             }
             let stats = try PcapReplay.run(input: input, output: output, plane: plane, portMAC: mac, counters: counters.worker(0))
             Console.out("\(stats.read) frames read, \(stats.written) written to \(output)")
+            if let problem = stats.inputError {
+                Console.error("\(input): \(problem) after frame \(stats.read); the frames before it were replayed and written")
+            }
             for counter in Counter.allCases where counters.total(counter) > 0 {
                 Console.out("  \(counter.name): \(counters.total(counter))")
             }
             for t in 0..<plane.tableCount where counters.totalForwarded(table: t) > 0 {
                 Console.out("  forwarded by table \(t): \(counters.totalForwarded(table: t))")
             }
+            if stats.inputError != nil { throw CommandFailure() }
         } catch {
             Console.error("\(error)")
             throw CommandFailure()
@@ -75,6 +79,8 @@ enum PcapReplay {
     struct Stats {
         var read = 0
         var written = 0
+        /// Why reading stopped before the end of the capture (a truncated last frame).
+        var inputError: String?
     }
 
     static let headroom = 128
@@ -96,6 +102,8 @@ enum PcapReplay {
         guard fd >= 0 else { throw InputError(message: "\(output): cannot create a temporary file in \(folder): \(String(cString: strerror(errno)))") }
         close(fd)
         let tmpPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        TemporaryFileCleanup.track(template)
+        defer { TemporaryFileCleanup.untrack() }
         guard let dumper = pcap_dump_open(dead, tmpPath) else {
             unlink(tmpPath)
             throw InputError(message: "\(output): \(String(cString: pcap_geterr(dead)))")
@@ -115,7 +123,10 @@ enum PcapReplay {
             let status = pcap_next_ex(reader, &header, &data)
             if status == -2 { break }
             guard status == 1, let header, let data else {
-                throw InputError(message: "\(input): \(String(cString: pcap_geterr(reader)))")
+                // A capture cut short (a copy in progress, a full disk) still holds complete
+                // frames before the cut: replay those and report the rest.
+                stats.inputError = String(cString: pcap_geterr(reader))
+                break
             }
             stats.read += 1
             let length = min(Int(header.pointee.caplen), 262_144)

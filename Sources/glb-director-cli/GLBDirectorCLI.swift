@@ -25,6 +25,8 @@ struct GLBDirectorCLI: ParsableCommand {
             Console.error(helpMessage())
             Glibc.exit(1)
         }
+        // An interrupted build-config leaves no temporary table behind.
+        TemporaryFileCleanup.install()
         do {
             var command = try parseAsRoot()
             try command.run()

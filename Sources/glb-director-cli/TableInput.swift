@@ -37,6 +37,10 @@ struct TableInput {
             return TableInput(compiled: compiled, names: compiled.tables.map { _ in nil },
                               weights: compiled.tables.map { _ in nil }, warnings: [], isBinary: true)
         }
+        if looksBinary(head) {
+            let start = head.prefix(4).map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : "." }.joined()
+            throw InputError(message: "\(path): neither JSON nor a binary forwarding table: it starts with \"\(start)\" (\(head.prefix(4).map(Hex.byte).joined(separator: " "))), a binary table with \"GLBD\"")
+        }
         let decoded = ForwardingTableConfig.decode(bytes: head, file: path)
         let config = try decoded.get()
         let weights = config.tables.map { table -> [BackendWeights]? in
@@ -45,6 +49,13 @@ struct TableInput {
         }
         return TableInput(compiled: RendezvousCompiler.compile(config),
                           names: config.tables.map(\.name), weights: weights, warnings: decoded.warnings)
+    }
+
+    /// True for input that is not text: control bytes other than whitespace near the start.
+    /// A JSON source never has them, so reporting "invalid JSON" would mislead (a damaged or
+    /// foreign binary table is the likely file).
+    static func looksBinary(_ bytes: [UInt8]) -> Bool {
+        bytes.prefix(64).contains { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
     }
 
     func label(_ index: Int) -> String {

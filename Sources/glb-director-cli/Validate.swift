@@ -31,16 +31,20 @@ struct Validate: ParsableCommand {
             Console.out("\(error)")
             throw CommandFailure()
         }
-        for issue in input.warnings { Console.out(issue.labeled) }
+        var warnings = input.warnings
+        if let reason = NoBinds.reason(input.compiled) {
+            warnings.append(ConfigIssue(.warning, file: path, message: "\(reason): a director loading this table drops all traffic"))
+        }
+        for issue in warnings { Console.out(issue.labeled) }
         let tables = input.compiled.tables
         let binds = tables.reduce(0) { $0 + $1.binds.count }
         let backends = tables.reduce(0) { $0 + $1.backends.count }
         let summary = "\(count(tables.count, "table")), \(count(binds, "bind")), \(count(backends, "backend"))"
-        if strict && !input.warnings.isEmpty {
-            Console.out("\(path): \(count(input.warnings.count, "warning")) (--strict): \(summary)")
+        if strict && !warnings.isEmpty {
+            Console.out("\(path): \(count(warnings.count, "warning")) (--strict): \(summary)")
             throw CommandFailure()
         }
-        let note = input.warnings.isEmpty ? "" : " (\(count(input.warnings.count, "warning")))"
+        let note = warnings.isEmpty ? "" : " (\(count(warnings.count, "warning")))"
         Console.out("\(path): OK\(note): \(summary)")
     }
 }

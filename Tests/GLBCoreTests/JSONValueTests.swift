@@ -1,4 +1,4 @@
-import GLBCore
+@testable import GLBCore
 import Testing
 
 @Suite("JSON reader and writer")
@@ -45,8 +45,24 @@ struct JSONValueTests {
             _ = try JSONValue.parse(deep)
             Issue.record("accepted")
         } catch {
-            #expect(error.reason == "nesting deeper than 256 levels")
+            #expect(error.reason == "nesting deeper than 64 levels")
         }
+        // The bound is exact: 64 levels parse.
+        #expect((try? JSONValue.parse(String(repeating: "[", count: 64) + String(repeating: "]", count: 64))) != nil)
+    }
+
+    @Test("a document of too many small values is refused before it costs gigabytes")
+    func tooManyValues() {
+        // The bound counts every value: the outer array and 1,000 empty ones are 1,001.
+        let many = Array(("[" + Array(repeating: "[]", count: 1_000).joined(separator: ",") + "]").utf8)
+        do {
+            _ = try JSONValue.parse(many, maxValues: 1_000)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.reason == "more than 1000 values")
+        }
+        #expect((try? JSONValue.parse(many, maxValues: 1_001)) != nil)
+        #expect(JSONParser.maxValues == 1_000_000)
     }
 
     @Test("invalid UTF-8 is refused")
