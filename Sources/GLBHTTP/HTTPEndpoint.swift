@@ -3,6 +3,10 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One answer of an `HTTPEndpoint`.
 public struct HTTPReply: Sendable {
     public var status: HTTPResponseStatus
@@ -47,8 +51,15 @@ public final class HTTPEndpoint: Sendable {
                 .bind(host: address.host, port: address.port).wait()
         } catch {
             try? group.syncShutdownGracefully()
-            throw HTTPEndpointError(description: "cannot listen on \(address): \(error)")
+            throw HTTPEndpointError(description: "cannot listen on \(address): \(Self.reason(error))")
         }
+    }
+
+    /// The system's words for a socket error ("Address already in use"), not NIO's
+    /// description, which names the Swift function that failed.
+    static func reason(_ error: any Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        return "\(error)"
     }
 
     public func stop() {

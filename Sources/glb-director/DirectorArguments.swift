@@ -45,6 +45,10 @@ struct DirectorArguments: ParsableArguments {
         With metrics_address, GET /metrics serves Prometheus metrics and GET /ready answers \
         200 while the director forwards, or 503 with the reasons (an lcore without progress \
         for readiness_window_ms, a port without link, a table without binds, a stop under way).
+
+        Exit status: 0 after a stop signal; 1 on a failure that may pass (table file, \
+        hugepages, EAL, a port, the pid file); 2 when director.conf or the EAL options are \
+        wrong, found before EAL allocates anything; 64 when these options are wrong.
         """
 }
 

@@ -87,15 +87,28 @@ final class DirectorRuntime {
         let main = Int(rte_get_main_lcore())
         for lcore in layout.allLcores {
             if lcore == main {
-                throw Failure(description: "lcores.lcore-\(lcore): lcore \(lcore) is EAL's main lcore, which handles signals, reloads and metrics; give the packet loops other lcores (EAL -l/--lcores) and leave the first one out of director.conf")
+                throw Failure(description: Self.mainLcoreMessage(lcore))
             }
             if lcore >= Int(RTE_MAX_LCORE) || rte_lcore_is_enabled(UInt32(lcore)) == 0 {
-                throw Failure(description: "lcores.lcore-\(lcore): lcore \(lcore) is not enabled in EAL; add it to -l/--lcores (EAL has \(enabledLcores()))")
+                throw Failure(description: Self.disabledLcoreMessage(lcore, enabled: enabledLcores()))
             }
         }
         for port in layout.ports where rte_eth_dev_is_valid_port(port) == 0 {
-            throw Failure(description: "flow_paths: port \(port) does not exist; EAL found \(rte_eth_dev_count_avail()) port(s) (add --vdev=net_af_packet0,iface=IF or a PCI device with -a)")
+            throw Failure(description: Self.missingPortMessage(port, found: Int(rte_eth_dev_count_avail())))
         }
+    }
+
+    // The same words whether the mistake is found before EAL starts (StartChecks) or by EAL.
+    static func mainLcoreMessage(_ lcore: Int) -> String {
+        "lcores.lcore-\(lcore): lcore \(lcore) is EAL's main lcore, which handles signals, reloads and metrics; give the packet loops other lcores (EAL -l/--lcores) and leave the first one out of director.conf"
+    }
+
+    static func disabledLcoreMessage(_ lcore: Int, enabled: String) -> String {
+        "lcores.lcore-\(lcore): lcore \(lcore) is not enabled in EAL; add it to -l/--lcores (EAL has \(enabled))"
+    }
+
+    static func missingPortMessage(_ port: UInt16, found: Int) -> String {
+        "flow_paths: port \(port) does not exist; EAL finds \(found) port(s) (add --vdev=net_af_packet0,iface=IF or a PCI device with -a)"
     }
 
     private func enabledLcores() -> String {
@@ -230,6 +243,8 @@ final class DirectorRuntime {
     private func waitUntilRunning() throws(Failure) {
         for _ in 0..<1000 {
             if launched.allSatisfy({ glb_atomic_load_u32($0.context.pointee.running) == 1 }) { return }
+            // A stop asked for while starting: the loops may end before they report running.
+            if glb_stop_requested() != 0 { return }
             usleep(10_000)
         }
         throw Failure(description: "lcores did not start within 10 s")

@@ -10,11 +10,29 @@ import GLBDaemon
 import Glibc
 #endif
 
+/// Exit statuses: systemd's unit does not restart the director after a mistake in its
+/// configuration or command line (`RestartPreventExitStatus=2 64`), only after a failure.
+enum ExitStatus {
+    static let success: Int32 = 0
+    /// Anything that may pass by itself: a table not written yet, hugepages, EAL, a port.
+    static let failure: Int32 = 1
+    /// director.conf or the EAL options are wrong: restarting cannot help.
+    static let configuration: Int32 = 2
+    /// The director's own options are wrong (EX_USAGE, as swift-argument-parser's tools).
+    static let usage: Int32 = 64
+}
+
 @main
 enum GLBDirector {
+    /// EAL's runtime folder, once EAL has started.
+    nonisolated(unsafe) static var runtimeDirectory: String?
+
     static func main() {
-        // A reload requested while starting must not kill the process (their default action):
-        // the handlers are installed once EAL is up, and the table is read fresh then anyway.
+        // From the first instruction: a closed stdout (`glb-director … | head`) must not kill
+        // the director, and SIGUSR2, which means nothing here, must not either. Stop and reload
+        // signals get their handlers before EAL starts (in `run`).
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGUSR2, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
         signal(SIGUSR1, SIG_IGN)
         let split = SplitCommandLine(CommandLine.arguments)
@@ -26,17 +44,18 @@ enum GLBDirector {
             if code == .success {
                 print("USAGE: \(DirectorArguments.usage)\n\n\(DirectorArguments.discussion)\n")
                 print(DirectorArguments.helpMessage().components(separatedBy: "\n").drop { !$0.hasPrefix("OPTIONS") }.joined(separator: "\n"))
-                exit(0)
+                exit(ExitStatus.success)
             }
             let text = "glb-director: \(DirectorArguments.message(for: error))\nUSAGE: \(DirectorArguments.usage)\n"
             _ = text.withCString { write(STDERR_FILENO, $0, strlen($0)) }
-            exit(1)
+            exit(ExitStatus.usage)
         }
         GLBLogHandler.bootstrap(debug: arguments.debug)
         exit(run(arguments, ealArguments: split.eal))
     }
 
-    /// Everything that can fail is checked before EAL touches a port.
+    /// Everything that can be checked is checked before EAL allocates anything; what EAL
+    /// alone can tell is checked before a port starts.
     static func run(_ arguments: DirectorArguments, ealArguments: [String]) -> Int32 {
         let config: DirectorConfig
         let layout: DirectorLayout
@@ -48,20 +67,61 @@ enum GLBDirector {
         } catch {
             for issue in error.issues { log.log(level: issue.severity == .error ? .error : .warning, "\(issue)") }
             log.error("not starting: \(arguments.configFile) has \(error.errors.count) error(s)")
-            return 1
+            return ExitStatus.configuration
         }
         do {
             (table, plane) = try DirectorRuntime.loadTable(path: arguments.forwardingTable, config: config)
         } catch {
             log.error("not starting: forwarding table: \(error)")
-            return 1
+            return ExitStatus.failure
+        }
+        let eal = EALOptions(Array(ealArguments.dropFirst()))
+        let memory = HugepageCheck.Memory.read()
+        let problems = StartChecks.problems(config: config, layout: layout, eal: eal, hugepages: memory)
+        if !problems.isEmpty {
+            for problem in problems { log.error("\(problem)") }
+            log.error("not starting: \(problems.count) problem(s) in \(arguments.configFile) or the EAL options")
+            return ExitStatus.configuration
         }
         do {
-            try HugepageCheck.check(ealArguments: ealArguments)
+            try HugepageCheck.check(ealArguments: ealArguments, memory: memory)
         } catch {
             log.error("not starting: \(error)")
-            return 1
+            return ExitStatus.failure
         }
+        var pidFile: PidFile?
+        if let path = arguments.pidFile {
+            do {
+                pidFile = try PidFile.claim(path)
+            } catch {
+                log.error("not starting: \(error)")
+                return ExitStatus.failure
+            }
+        }
+        defer { pidFile?.release() }
+        // A verdict older than the window plus a few ticks means the readiness thread stalled.
+        let readiness = ReadinessState(staleAfterMilliseconds: config.readinessWindowMilliseconds + 100)
+        let metricsSlot = MetricsServer.SourceSlot()
+        var metrics: HTTPEndpoint?
+        if let address = config.metricsAddress {
+            do {
+                metrics = try MetricsServer.start(address: address, slot: metricsSlot, readiness: readiness)
+            } catch {
+                log.error("not starting: \(error)")
+                return ExitStatus.configuration
+            }
+        }
+        defer { metrics?.stop() }
+        glb_set_graceful_stop(config.stopGraceMilliseconds > 0 ? 1 : 0)
+        guard glb_install_signal_handlers() == 0 else {
+            log.error("not starting: cannot install signal handlers")
+            return ExitStatus.failure
+        }
+
+        // EAL leaves its runtime folder behind even when it keeps nothing in it (--in-memory).
+        // It is removed, when empty, at exit: registered before EAL starts, this runs after
+        // DPDK's own exit handlers, which remove the telemetry socket inside it.
+        atexit { if let folder = GLBDirector.runtimeDirectory { rmdir(folder) } }
 
         // EAL reorders argv and writes the program name into it: free the originals.
         let owned = ealArguments.map { strdup($0) }
@@ -72,67 +132,52 @@ enum GLBDirector {
             let code = glb_rte_errno()
             let reason = code != 0 ? String(cString: rte_strerror(code)) : "see EAL's messages above"
             log.error("EAL initialisation failed: \(reason); check the EAL options (before --), e.g. a --file-prefix already in use by another instance; for memory problems: \(HugepageCheck.advice)")
-            return 1
+            return ExitStatus.failure
         }
-        glb_set_graceful_stop(config.stopGraceMilliseconds > 0 ? 1 : 0)
-        guard glb_install_signal_handlers() == 0 else {
-            log.error("cannot install signal handlers")
+        runtimeDirectory = String(cString: rte_eal_get_runtime_dir())
+        if glb_stop_requested() != 0 {
+            log.info("stop requested (signal \(glb_stop_signal())) while EAL started: not starting the ports")
             rte_eal_cleanup()
-            return 1
+            log.info("stopped")
+            return ExitStatus.success
         }
         log.info("SwiftGLB director starting (\(String(cString: rte_version()))), table: \(DirectorStatus.summary(table))")
         DirectorRuntime.warnIfEmpty(table)
 
         let runtime = DirectorRuntime(config: config, layout: layout, tablePath: arguments.forwardingTable, plane: plane, tables: table)
-        var exitCode: Int32 = 0
-        var metrics: HTTPEndpoint?
-        var wrotePidFile = false
-        // A verdict older than the window plus a few ticks means the readiness thread stalled.
-        let readiness = ReadinessState(staleAfterMilliseconds: config.readinessWindowMilliseconds + 100)
+        var exitCode = ExitStatus.success
         var monitor: ReadinessMonitor?
         do {
             try runtime.start()
             monitor = ReadinessMonitor(runtime: runtime, state: readiness)
             monitor?.start()
             if let address = config.metricsAddress {
-                metrics = try MetricsServer.start(address: address, source: MetricsSource(runtime: runtime, readiness: readiness),
-                                                  readiness: readiness)
+                metricsSlot.source.withLock { $0 = MetricsSource(runtime: runtime, readiness: readiness) }
                 log.info("metrics on http://\(address)/metrics, readiness on http://\(address)/ready")
             }
-            wrotePidFile = announceReady(runtime, pidFile: arguments.pidFile)
+            try announceReady(runtime, pidFile: pidFile)
             mainLoop(runtime, monitor: monitor!)
         } catch {
             log.error("\(error)")
-            exitCode = 1
+            exitCode = ExitStatus.failure
         }
         let signal = glb_stop_signal()
         log.info("stopping\(signal != 0 ? " (signal \(signal))" : ""): waiting for lcores, draining queues, closing ports")
-        metrics?.stop()
+        metricsSlot.source.withLock { $0 = nil }
         monitor?.stop()
         runtime.shutdown()
         runtime.logTotals()
         rte_eal_cleanup()
-        if wrotePidFile, let pid = arguments.pidFile { unlink(pid) }
         log.info("stopped")
         return exitCode
     }
 
-    /// Logs that the director forwards, writes the pid file and tells systemd; returns
-    /// whether the pid file was written (and so is ours to remove).
-    static func announceReady(_ runtime: DirectorRuntime, pidFile: String?) -> Bool {
-        var wrote = false
-        if let pidFile {
-            do {
-                try FileIO.writeAtomically(path: pidFile, bytes: Array("\(getpid())\n".utf8), mode: 0o644)
-                wrote = true
-            } catch {
-                log.warning("cannot write the pid file: \(error)")
-            }
-        }
+    /// Writes the pid file, logs that the director forwards and tells systemd.
+    static func announceReady(_ runtime: DirectorRuntime, pidFile: PidFile?) throws(PidFile.Failure) {
+        try pidFile?.write(pid: getpid())
         let rss = residentMemory()
         log.info("forwarding on \(runtime.launched.count) lcore(s), \(runtime.nicPorts.count) port(s); hugepage memory \(glb_hugepage_bytes_in_use() >> 20) MB, RSS \(rss >> 20) MB")
         if SystemdNotify.send("READY=1\nSTATUS=forwarding") { log.info("told systemd READY=1") }
-        return wrote
     }
 
     static let mainLoopTickMilliseconds = 10

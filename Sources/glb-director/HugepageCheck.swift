@@ -13,20 +13,40 @@ enum HugepageCheck {
         to the EAL options (before --)
         """
 
-    static func check(ealArguments: [String]) throws(Problem) {
-        if ealArguments.contains("--no-huge") { return }
-        // Every page size counts (EAL uses 1 GB pages too), not only the default one /proc/meminfo shows.
-        var total = 0, free = 0
-        for size in ["2048kB", "1048576kB"] {
-            let dir = "/sys/kernel/mm/hugepages/hugepages-\(size)"
-            total += number(dir + "/nr_hugepages")
-            free += number(dir + "/free_hugepages")
+    /// The hugepages reserved on this host: every page size counts (EAL uses 1 GB pages
+    /// too), not only the default one /proc/meminfo shows.
+    struct Memory {
+        var total = 0
+        var free = 0
+        var freeBytes = 0
+
+        static func read() -> Memory {
+            var m = Memory()
+            for (size, bytes) in [("2048kB", 2 << 20), ("1048576kB", 1 << 30)] {
+                let dir = "/sys/kernel/mm/hugepages/hugepages-\(size)"
+                m.total += number(dir + "/nr_hugepages")
+                let free = number(dir + "/free_hugepages")
+                m.free += free
+                m.freeBytes += free * bytes
+            }
+            return m
         }
-        if total == 0 {
+
+        /// What EAL may allocate: `-m` when given, else the free hugepages; nil without
+        /// hugepages or a size (EAL's own default then).
+        func availableBytes(_ eal: EALOptions) -> Int? {
+            if let mb = eal.memoryMB { return mb << 20 }
+            return eal.noHuge || freeBytes == 0 ? nil : freeBytes
+        }
+    }
+
+    static func check(ealArguments: [String], memory: Memory) throws(Problem) {
+        if ealArguments.contains("--no-huge") { return }
+        if memory.total == 0 {
             throw Problem(description: "no hugepages are reserved: \(advice)")
         }
-        if free == 0 {
-            throw Problem(description: "all \(total) hugepages are in use (by other DPDK processes?): \(advice)")
+        if memory.free == 0 {
+            throw Problem(description: "all \(memory.total) hugepages are in use (by other DPDK processes?): \(advice)")
         }
         let inMemory = ealArguments.contains("--in-memory")
         let mounts = String(decoding: (try? FileIO.read(path: "/proc/mounts", limit: 1 << 20)) ?? [], as: UTF8.self)

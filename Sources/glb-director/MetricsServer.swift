@@ -1,15 +1,24 @@
 import GLBCore
 import GLBHTTP
 
+import Synchronization
+
 /// The director's HTTP endpoint on `metrics_address`: `GET /metrics` (Prometheus text
 /// format) and `GET /ready` (200 "ready" while the director forwards, 503 with one
-/// "not ready: reason" line per reason when it does not).
+/// "not ready: reason" line per reason when it does not). It listens before EAL starts, so
+/// an unusable address stops the director before it touches hugepages or ports; the
+/// metrics arrive once the ports are up (503 "starting" until then).
 enum MetricsServer {
-    static func start(address: ListenAddress, source: MetricsSource, readiness: ReadinessState) throws -> HTTPEndpoint {
+    final class SourceSlot: Sendable {
+        let source = Mutex<MetricsSource?>(nil)
+    }
+
+    static func start(address: ListenAddress, slot: SourceSlot, readiness: ReadinessState) throws -> HTTPEndpoint {
         do {
             return try HTTPEndpoint(address: address) { path in
                 switch path {
                 case "/metrics":
+                    guard let source = slot.source.withLock({ $0 }) else { return HTTPReply(.serviceUnavailable, "starting\n") }
                     return .metrics(source.render())
                 case "/ready":
                     let verdict = readiness.current
