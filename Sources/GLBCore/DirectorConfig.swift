@@ -124,6 +124,10 @@ public struct DirectorConfig: Equatable, Sendable {
     /// default, for hosts given to one director) never sleeps.
     public var idleSleepMicroseconds = 0
 
+    /// What the file holds that works but is likely a mistake (unknown keys, keys that do
+    /// nothing, a broadcast gateway MAC): the director logs them at start, the tools print them.
+    public var warnings: [ConfigIssue] = []
+
     public init(outboundGatewayMAC: MACAddress, outboundSourceIP: IPAddress) {
         self.outboundGatewayMAC = outboundGatewayMAC
         self.outboundSourceIP = outboundSourceIP
@@ -148,9 +152,10 @@ extension DirectorConfig {
     static func decode(_ json: JSONValue, file: String) throws(ConfigErrors) -> DirectorConfig {
         var reader = DirectorConfigReader(file: file)
         let config = reader.read(json)
-        guard let config, !reader.issues.hasErrors else {
+        guard var config, !reader.issues.hasErrors else {
             throw ConfigErrors(reader.issues.issues)
         }
+        config.warnings = reader.issues.issues.filter { $0.severity == .warning }
         return config
     }
 }
@@ -219,6 +224,13 @@ private struct DirectorConfigReader {
         case .string(let s)?:
             mac = MACAddress(s)
             if mac == nil { issues.error("outbound_gateway_mac", "expected a MAC address like 52:54:00:12:34:56, got \"\(s)\"") }
+            if let first = mac?.bytes.first, first & 1 == 1 {
+                // Every encapsulated packet would flood the segment (or go nowhere) instead of reaching the router.
+                issues.warning("outbound_gateway_mac", "\(s) is a \(mac!.bytes.allSatisfy { $0 == 0xFF } ? "broadcast" : "multicast") MAC: every encapsulated packet would flood the segment instead of going to the router; give the router's own MAC")
+            }
+            if let bytes = mac?.bytes, bytes.allSatisfy({ $0 == 0 }) {
+                issues.warning("outbound_gateway_mac", "00:00:00:00:00:00 is no router's MAC: give the router's own")
+            }
         case let other?: issues.error("outbound_gateway_mac", "expected a MAC address string, got \(other.kindName)")
         case nil: issues.error("outbound_gateway_mac", "missing: the MAC of the router every encapsulated packet is sent to")
         }

@@ -271,6 +271,18 @@ private struct TableSourceReader {
     }
 
     /// Weights that do nothing, or that cannot be meant.
+    /// Why an IPv4 address cannot be a backend's (a template left unfilled, a typo), or nil.
+    static func unusableBackendAddress(_ v4: UInt32) -> String? {
+        switch v4 {
+        case 0: return "the unspecified address"
+        case 0xFFFF_FFFF: return "the broadcast address"
+        case _ where v4 >> 24 == 0: return "in 0.0.0.0/8 (\"this network\")"
+        case _ where v4 >> 24 == 127: return "a loopback address"
+        case _ where v4 >> 28 == 0xE: return "a multicast address"
+        default: return nil
+        }
+    }
+
     mutating func checkWeights(_ backends: [Backend]) {
         let competing = backends.filter { $0.state != .inactive }
         let weighted = competing.filter { $0.weight != nil }.count
@@ -302,6 +314,9 @@ private struct TableSourceReader {
             if address == nil { issues.error("\(path).ip", "expected an IPv4 or IPv6 address, got \"\(text)\"") }
             if address?.family == .ipv6 {
                 issues.warning("\(path).ip", "IPv6 backend: GLB's tunnel carries IPv4 hops only, so the director cannot send packets to it")
+            }
+            if let v4 = address?.ipv4Value, let problem = Self.unusableBackendAddress(v4) {
+                issues.warning("\(path).ip", "\(text) is \(problem): no backend can have it, and the flows hashed to it are lost")
             }
         case let other?:
             issues.error("\(path).ip", "expected a string, got \(other.kindName)")

@@ -43,6 +43,7 @@ struct Encap: ParsableCommand {
         let plane: ForwardingPlane
         do {
             let config = try DirectorConfig.load(path: configFile)
+            for warning in config.warnings { Console.error(warning.labeled) }
             let table = try TableInput.load(forwardingTable)
             plane = try ForwardingPlane(table: table.compiled, config: config)
         } catch {

@@ -32,7 +32,8 @@ struct Validate: ParsableCommand {
             throw CommandFailure()
         }
         var warnings = input.warnings
-        if let reason = NoBinds.reason(input.compiled) {
+        // A JSON source's decoder says so already, table by table.
+        if input.isBinary, let reason = NoBinds.reason(input.compiled) {
             warnings.append(ConfigIssue(.warning, file: path, message: "\(reason): a director loading this table drops all traffic"))
         }
         for issue in warnings { Console.out(issue.labeled) }

@@ -69,6 +69,7 @@ enum GLBDirector {
             log.error("not starting: \(arguments.configFile) has \(error.errors.count) error(s)")
             return ExitStatus.configuration
         }
+        for warning in config.warnings { log.warning("\(warning)") }
         do {
             (table, plane) = try DirectorRuntime.loadTable(path: arguments.forwardingTable, config: config)
         } catch {

@@ -29,7 +29,8 @@ struct Attach: ParsableCommand {
         "UDP port the director sends GUE to (1-65535).", valueName: "port"))
     var guePort: UInt16 = RedirectConfig.defaultGUEPort
 
-    @Option(help: ArgumentHelp(
+    // .unconditional: "--netns-id -5" is a value to refuse with a reason, not a missing one.
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         """
         Look up local sockets in the network namespace with this id (as `ip netns list-id` \
         shows it from the interface's namespace) instead of the interface's own namespace. \
@@ -77,6 +78,10 @@ struct Attach: ParsableCommand {
         let interface = try self.interface.resolve()
         let source: ProgramSource = object.map { .file($0) } ?? .embedded
         let config = RedirectConfig(guePort: guePort, netnsID: netnsId)
+        if let netnsId {
+            let known = try NamespaceIDs.list()
+            guard known.contains(netnsId) else { throw LoaderError.noSuchNamespaceID(netnsId, known: known) }
+        }
 
         let program = try LoadedProgram.load(from: source, verifierLogPath: verifierLog)
         // Settings first: from its first packet on, the program must see them.

@@ -16,6 +16,7 @@ enum LoaderError: Error, CustomStringConvertible {
     case noTCX(interface: String)
     case foreignProgram(interface: String, programID: UInt32, name: String)
     case system(action: String, errno: Int32)
+    case noSuchNamespaceID(Int32, known: [Int32])
 
     var description: String {
         switch self {
@@ -54,6 +55,11 @@ enum LoaderError: Error, CustomStringConvertible {
                 + "prio \(TCSlot.priority) bpf` if it is stale"
         case .system(let action, let errno):
             return "\(action): \(errorText(errno))"
+        case .noSuchNamespaceID(let id, let known):
+            return "--netns-id \(id): no network namespace has this id here (ids: "
+                + (known.isEmpty ? "none" : known.map(String.init).joined(separator: ", "))
+                + "; see `ip netns list-id`, and `ip netns set NAME ID` to give one); "
+                + "socket lookups in it could never match"
         }
     }
 }

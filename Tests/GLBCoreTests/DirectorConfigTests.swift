@@ -130,4 +130,20 @@ struct DirectorConfigTests {
         let shared = layoutErrors(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0]}, "lcore-2": {"rx": true, "tx": true, "flow_paths": [0]}}}"#)
         #expect(shared.count == 2 && shared[0].contains("rx port 0 queue 0 is already read by lcore 1"))
     }
+
+    @Test("warnings of a valid director.conf reach the caller, not only those of a broken one")
+    func warningsOfAValidFile() throws {
+        let base = #"{"outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0]}}"#
+        let clean = try decode(base + #", "outbound_gateway_mac": "00:11:22:33:44:55"}"#)
+        #expect(clean.warnings.isEmpty)
+        let typo = try decode(base + #", "outbound_gateway_mac": "00:11:22:33:44:55", "metrics_adress": "127.0.0.1:19540"}"#)
+        #expect(typo.warnings.map(\.description) == ["director.conf: metrics_adress: unknown key, ignored"])
+        let broadcast = try decode(base + #", "outbound_gateway_mac": "ff:ff:ff:ff:ff:ff"}"#)
+        #expect(broadcast.warnings.map(\.field) == ["outbound_gateway_mac"])
+        #expect(broadcast.warnings.first?.message.contains("broadcast MAC") == true)
+        let multicast = try decode(base + #", "outbound_gateway_mac": "01:00:5e:00:00:01"}"#)
+        #expect(multicast.warnings.first?.message.contains("multicast MAC") == true)
+        let zero = try decode(base + #", "outbound_gateway_mac": "00:00:00:00:00:00"}"#)
+        #expect(zero.warnings.count == 1)
+    }
 }

@@ -27,6 +27,21 @@ struct ValidationTests {
         #expect(config.tables[0].binds == [Bind(address: IPAddress("192.0.2.1")!, proto: .tcp, portStart: 80, portEnd: 80)])
     }
 
+    @Test("backend addresses no backend can have are warned about", arguments: [
+        ("0.0.0.0", "the unspecified address"), ("255.255.255.255", "the broadcast address"),
+        ("0.1.2.3", "in 0.0.0.0/8"), ("127.0.0.1", "a loopback address"), ("239.1.1.1", "a multicast address"),
+    ])
+    func unusableBackends(address: String, problem: String) throws {
+        let decoded = TableJSON.decode(TableJSON.document([TableJSON.table(backends: [TableJSON.backend("10.0.0.1"), TableJSON.backend(address)])]))
+        #expect(decoded.errors.isEmpty)
+        let warnings = decoded.issues.filter { $0.severity == .warning }
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.field == "backends[1].ip")
+        #expect(warnings.first?.message.hasPrefix("\(address) is \(problem)") == true)
+        // An ordinary address next to it draws no warning.
+        #expect(TableJSON.decode(TableJSON.document([TableJSON.table(backends: good)])).issues.isEmpty)
+    }
+
     @Test("errors name the file, the table (index and name) and the field")
     func location() throws {
         let doc = TableJSON.document([

@@ -357,6 +357,12 @@ def test_headers_beyond_the_linear_data_are_read_all_the_same(loader, hosts):
 ])
 def test_settings_are_written_to_the_config_map(loader, hosts, args, expected):
     ns = hosts.backend
+    if "--netns-id" in args:
+        # The id must name a namespace the backend's namespace knows (the veth's peer has
+        # one already, 0); otherwise give a namespace of its own that id.
+        nsid = args[args.index("--netns-id") + 1]
+        if f"nsid {nsid} " not in ns.ip("netns", "list-id").stdout:
+            ns.ip("netns", "set", hosts.lab.netns("other").name, nsid)
     loader.attach(ns, IFACE, *args)
     prog_id = only_program(ns)
     assert config_bytes(prog_id) == struct.pack("<HHi", *expected)
@@ -783,6 +789,8 @@ def test_replacing_under_full_load_leaves_no_gap(loader, hosts, blast, tmp_path)
     (["--gue-port", "65536"], "--gue-port"),
     (["--gue-port", "http"], "--gue-port"),
     (["--netns-id=-1"], "--netns-id must be 0 or more"),
+    (["--netns-id", "-5"], "--netns-id must be 0 or more"),
+    (["--netns-id", "99999"], "--netns-id 99999: no network namespace has this id here (ids: 0;"),
 ])
 def test_bad_arguments(loader, hosts, args, phrase):
     res = loader.run(hosts.backend, "attach", "--iface", IFACE, *args)
