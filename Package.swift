@@ -23,7 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
     ],
     targets: [
-        .target(name: "GLBCore"),
+        // OpenSSL's libcrypto from the system: SHA-256 for the forwarding table's checksum file.
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
+        .target(name: "GLBCore", dependencies: ["CCrypto"]),
         .target(
             name: "GLBPacket",
             dependencies: ["GLBCore"],

@@ -66,10 +66,12 @@ public enum BinaryTableFormat {
 
     // MARK: Reading
 
-    /// Reads and checks a table file.
+    /// Reads and checks a table file, and its checksum file when there is one
+    /// (`TableChecksum`).
     public static func read(path: String) throws -> CompiledForwardingTable {
         // 256 tables is far more than any director serves; it bounds memory for hostile input.
         let bytes = try FileIO.read(path: path, limit: headerSize + 256 * tableSize)
+        try TableChecksum.verify(bytes, table: path)
         do {
             return try decode(bytes)
         } catch {

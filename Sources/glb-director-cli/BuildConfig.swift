@@ -26,6 +26,11 @@ struct BuildConfig: ParsableCommand {
     @Flag(help: "Write the table even if it has no binds (a director loading it forwards nothing).")
     var allowNoBinds = false
 
+    @Flag(help: ArgumentHelp(
+        "Also write DST.sha256 (sha256sum's format), which the director checks on every load.",
+        discussion: "Without it, a DST.sha256 left from an earlier table is removed, so that it never describes another table."))
+    var checksum = false
+
     func run() throws {
         guard !FileIO.isSameFile(source, destination) else {
             Console.glbLog("error", "\(destination) is the source \(source): writing the binary table would replace the JSON; choose another destination")
@@ -47,7 +52,13 @@ struct BuildConfig: ParsableCommand {
             throw CommandFailure()
         }
         do {
-            try BinaryTableFormat.write(compiled, to: destination)
+            let bytes = BinaryTableFormat.encode(compiled)
+            try FileIO.writeAtomically(path: destination, bytes: bytes)
+            if checksum {
+                try TableChecksum.write(for: bytes, table: destination)
+            } else {
+                TableChecksum.removeStale(table: destination)
+            }
         } catch {
             Console.glbLog("error", error.description)
             throw CommandFailure()

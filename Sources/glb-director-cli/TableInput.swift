@@ -12,6 +12,8 @@ struct TableInput {
     var warnings: [ConfigIssue]
     /// True when the input is a compiled binary table.
     var isBinary = false
+    /// True when a binary table's checksum file exists and matches.
+    var checksumVerified = false
 
     struct BackendWeights {
         var weight: Int?
@@ -29,13 +31,18 @@ struct TableInput {
         let head = try FileIO.read(path: path, limit: BinaryTableFormat.headerSize + 256 * BinaryTableFormat.tableSize)
         if head.starts(with: BinaryTableFormat.magic) {
             let compiled: CompiledForwardingTable
+            let verified: Bool
             do {
+                verified = try TableChecksum.verify(head, table: path)
                 compiled = try BinaryTableFormat.decode(head)
+            } catch let mismatch as TableChecksum.Mismatch {
+                throw InputError(message: mismatch.description)
             } catch {
                 throw InputError(message: "\(path): \(error)")
             }
             return TableInput(compiled: compiled, names: compiled.tables.map { _ in nil },
-                              weights: compiled.tables.map { _ in nil }, warnings: [], isBinary: true)
+                              weights: compiled.tables.map { _ in nil }, warnings: [], isBinary: true,
+                              checksumVerified: verified)
         }
         if looksBinary(head) {
             let start = head.prefix(4).map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : "." }.joined()

@@ -45,7 +45,8 @@ struct Validate: ParsableCommand {
             Console.out("\(path): \(count(warnings.count, "warning")) (--strict): \(summary)")
             throw CommandFailure()
         }
-        let note = warnings.isEmpty ? "" : " (\(count(warnings.count, "warning")))"
+        var note = warnings.isEmpty ? "" : " (\(count(warnings.count, "warning")))"
+        if input.checksumVerified { note += " (SHA-256 matches \(TableChecksum.path(forTable: path)))" }
         Console.out("\(path): OK\(note): \(summary)")
     }
 }

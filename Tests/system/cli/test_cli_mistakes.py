@@ -187,3 +187,27 @@ def test_encap_replays_what_a_cut_capture_holds(cli, tmp_path):
     read_cut = int(r.stdout.split()[0])
     read_full = int(full.stdout.split()[0])
     assert read_cut == read_full - 1 and out.stat().st_size > 24
+
+
+def test_checksum_file_catches_damage_that_the_format_cannot(cli, tmp_path):
+    """GLB's format has no checksum: a changed row passes validate. With --checksum,
+    build-config writes DST.sha256 (sha256sum's format), and every reader checks it."""
+    table = tmp_path / "t.bin"
+    assert cli("build-config", "--checksum", EXAMPLE / "table.json", table).returncode == 0
+    subprocess.run(["sha256sum", "-c", "t.bin.sha256"], cwd=tmp_path, check=True, capture_output=True)
+    r = cli("validate", table)
+    assert r.returncode == 0 and "SHA-256 matches" in r.stdout, r.stdout
+
+    data = bytearray(table.read_bytes())
+    data[-4] ^= 0x01  # the last row's secondary: backend 0 <-> 1, both valid
+    table.write_bytes(bytes(data))
+    r = cli("validate", table)
+    assert r.returncode == 1 and "does not match" in r.stdout + r.stderr, r.stdout + r.stderr
+    # The negative control: without the checksum file the same damage passes.
+    (tmp_path / "t.bin.sha256").unlink()
+    assert cli("validate", table).returncode == 0
+
+    # A table written without --checksum removes a checksum file left from an earlier one.
+    assert cli("build-config", "--checksum", EXAMPLE / "table.json", table).returncode == 0
+    assert cli("build-config", EXAMPLE / "table.json", table).returncode == 0
+    assert not (tmp_path / "t.bin.sha256").exists()

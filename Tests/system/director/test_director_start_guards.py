@@ -200,3 +200,25 @@ def test_shipped_example_configuration_starts(hugepages, bin_dir, tmp_path):
             # net_null has no link to report: ready, or not ready for a reason that names it.
             assert r.stdout == "ready\n" or re.match(r"not ready: ", r.stdout), r.stdout
         assert d.proc.returncode == 0, d.log()
+
+
+def test_a_table_that_does_not_match_its_checksum_is_refused(hugepages, bin_dir, tmp_path):
+    """With a checksum file beside the table, a damaged table is refused at a reload (the
+    running one stays) and at start; the same damage without the file is loaded."""
+    d = Director(bin_dir, tmp_path, base_config(), EXAMPLE / "table.json", eal=["--vdev=net_null0"])
+    d.cli("build-config", "--checksum", EXAMPLE / "table.json", d.table_path)
+    good = d.table_path.read_bytes()
+    damaged = bytearray(good)
+    damaged[-4] ^= 0x01  # the last row's secondary: another valid backend
+    with d:
+        d.table_path.write_bytes(bytes(damaged))
+        line = d.reload()
+        assert "reload rejected" in line, line
+        assert any("does not match" in l for l in d.lines), d.log()
+        (tmp_path / "table.bin.sha256").unlink()
+        assert "loaded" in d.reload()
+    d.table_path.write_bytes(bytes(damaged))
+    d.cli("build-config", "--checksum", EXAMPLE / "table.json", tmp_path / "other.bin")
+    (tmp_path / "table.bin.sha256").write_text((tmp_path / "other.bin.sha256").read_text().replace("other.bin", "table.bin"))
+    code, out = run_to_exit(d)
+    assert code == 1 and "does not match" in out, out
