@@ -3,9 +3,11 @@ import GLBCore
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check a forwarding table and report every problem at once.",
+        abstract: "Check a forwarding table (or a director.conf) and report every problem at once.",
         discussion: """
-            For a JSON source, every error and warning is listed with the file, the table \
+            Given a director.conf instead (recognised by its keys), checks it as the director \
+            does before starting, like GLB's glb-config-check. For a JSON source, every error \
+            and warning is listed with the file, the table \
             (index and name) and the field. For a binary table (a file starting with "GLBD"), \
             the file's structure is checked as the director checks it before loading. Exit \
             status 1 if there is any error (or any warning with --strict).
@@ -19,6 +21,10 @@ struct Validate: ParsableCommand {
     var strict = false
 
     func run() throws {
+        if let bytes = try? FileIO.read(path: path, limit: 16 << 20), DirectorConfigCheck.looksLikeDirectorConfig(bytes) {
+            guard DirectorConfigCheck.run(path: path, strict: strict) else { throw CommandFailure() }
+            return
+        }
         let input: TableInput
         do {
             input = try TableInput.load(path)

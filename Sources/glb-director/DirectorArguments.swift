@@ -5,17 +5,18 @@ import ArgumentParser
 struct DirectorArguments: ParsableArguments {
     static let usage = "glb-director [EAL options] -- --config-file FILE --forwarding-table FILE [--debug] [--pid-file FILE]"
 
-    @Option(name: .customLong("config-file"), help: ArgumentHelp(
+    // -c, -t and -v are GLB's own short forms, so its unit files and scripts work unchanged.
+    @Option(name: [.customShort("c"), .customLong("config-file")], help: ArgumentHelp(
         "The director configuration (GLB's director.conf: gateway MAC, source IP, hash fields, flow paths, lcores).",
         valueName: "file"))
     var configFile: String
 
-    @Option(name: .customLong("forwarding-table"), help: ArgumentHelp(
+    @Option(name: [.customShort("t"), .customLong("forwarding-table")], help: ArgumentHelp(
         "The binary forwarding table (glb-director-cli build-config). Re-read by path on SIGHUP/SIGUSR1.",
         valueName: "file"))
     var forwardingTable: String
 
-    @Flag(help: "Log debug messages too.")
+    @Flag(name: [.customShort("v"), .long], help: "Log debug messages too.")
     var debug = false
 
     @Option(name: .customLong("pid-file"), help: ArgumentHelp(

@@ -54,8 +54,13 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
         "Seconds the reload command may run before it is killed and counts as failed.", valueName: "seconds"))
     var reloadTimeout: Int = 60
 
-    @Flag(name: .long, help: "Also log every check's result (debug level).")
+    @Flag(name: .long, help: "Also log every check's result (debug level). GLB's GLB_HEALTHCHECK_LOG_DEBUG=1 does the same.")
     var verbose = false
+
+    /// --verbose, or GLB's environment switch for debug logging.
+    var debugLogging: Bool {
+        verbose || getenv("GLB_HEALTHCHECK_LOG_DEBUG").map { String(cString: $0) == "1" } == true
+    }
 
     func validate() throws {
         if json && !once {
@@ -76,7 +81,7 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
         // A reload requested while the configuration loads must not end the process.
         signal(SIGHUP, SIG_IGN)
         // --once prints every result itself: its log keeps to errors unless asked for more.
-        let log = Logger.standardError(minimumLevel: verbose ? .debug : once ? .error : .info)
+        let log = Logger.standardError(minimumLevel: debugLogging ? .debug : once ? .error : .info)
         let file = try loadConfiguration(log: log)
         raiseFileLimit()
         let source = try loadSource(file.source, log: log)

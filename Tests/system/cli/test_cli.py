@@ -219,3 +219,20 @@ def test_output_that_is_the_input_is_refused(cli, tmp_path):
             "--forwarding-table", "t.bin", "in.pcap", "./in.pcap")
     assert r.returncode == 1 and "is the input capture" in r.stderr, r.stderr
     assert capture.read_bytes() == before
+
+
+def test_validate_checks_a_director_conf_like_glb_config_check(cli, tmp_path):
+    from glbsys import ROOT
+    shipped = ROOT / "glb-config" / "director.conf"
+    r = cli("validate", shipped)
+    assert r.returncode == 0 and r.stdout.strip() == f"{shipped}: OK: director configuration: 1 lcore, 1 flow path, 1 port", r.stdout
+    conf = json.loads(shipped.read_text())
+    conf["metrics_adress"] = conf.pop("metrics_address")  # a typo: the key would be ignored
+    typo = write(tmp_path / "typo.conf", conf)
+    r = cli("validate", typo)
+    assert r.returncode == 0 and f"warning: {typo}: metrics_adress: unknown key, ignored" in r.stdout, r.stdout
+    assert cli("validate", "--strict", typo).returncode == 1
+    conf["lcores"]["lcore-1"]["flow_paths"] = [3]
+    bad = write(tmp_path / "bad.conf", conf)
+    r = cli("validate", bad)
+    assert r.returncode == 1 and "lcores.lcore-1.flow_paths[0]" in r.stdout, r.stdout

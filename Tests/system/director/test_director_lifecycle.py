@@ -69,6 +69,16 @@ def test_lcore_and_port_errors_are_explained(hugepages, bin_dir, tmp_path):
         d.start()
 
 
+def test_glb_short_options(hugepages, bin_dir, tmp_path):
+    """GLB's own short forms: -c config, -t table, -v debug, as its unit files pass them."""
+    d = Director(bin_dir, tmp_path, base_config(), EXAMPLE / "table.json", eal=["--vdev=net_null0"])
+    cmd = [str(bin_dir / "glb-director"), *d.eal, "--", "-c", str(d.config_path), "-t", str(d.table_path), "-v"]
+    d.command = lambda: cmd
+    with d:
+        pass
+    assert d.proc.returncode == 0, d.log()
+
+
 def test_help(bin_dir):
     r = run_director(bin_dir, ["--", "--help"])
     assert r.returncode == 0

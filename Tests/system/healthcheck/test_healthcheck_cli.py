@@ -2,6 +2,7 @@
 any network."""
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -80,3 +81,16 @@ def test_once_with_nothing_to_check_prints_the_table(healthcheck, tmp_path):
         "  10.0.0.2  inactive  healthy    not checked",
     ]
     assert not (tmp_path / "dst.json").exists()
+
+
+def test_glb_debug_environment_switch(healthcheck, tmp_path):
+    """GLB's GLB_HEALTHCHECK_LOG_DEBUG=1 turns debug logging on, as --verbose does."""
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps(hclab.source_table([("127.0.0.1", {"http": 1})])))  # nothing listens on port 1
+    conf = tmp_path / "healthcheck.conf"
+    conf.write_text(json.dumps({"forwarding_table": {"src": str(src), "dst": str(tmp_path / "dst.json")}}))
+    quiet = subprocess.run([str(healthcheck), "--config", str(conf), "--once"], capture_output=True, text=True, timeout=30)
+    assert "level=debug" not in quiet.stderr
+    env = dict(os.environ, GLB_HEALTHCHECK_LOG_DEBUG="1")
+    loud = subprocess.run([str(healthcheck), "--config", str(conf), "--once"], capture_output=True, text=True, timeout=30, env=env)
+    assert 'level=debug msg="check failed" check=http://127.0.0.1:1/' in loud.stderr, loud.stderr
