@@ -131,30 +131,6 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .executableTarget(
-            name: "table-compile-benchmark",
-            dependencies: ["GLBCore"],
-            path: "benchmarks/table-compile",
-            exclude: ["run"]
-        ),
-        // Frames, tables and buffers for the packet-path tools below.
-        .target(name: "GLBPacketWorkload", dependencies: ["GLBCore", "GLBPacket"]),
-        // Counts the process's heap allocations (replaces malloc and friends).
-        .target(name: "CAllocationCounter"),
-        .executableTarget(
-            name: "glb-packet-alloc-check",
-            dependencies: ["GLBCore", "GLBPacket", "GLBPacketWorkload", "CAllocationCounter"]
-        ),
-        // Reads the time-stamp counter (rdtsc) for the packet-path benchmark.
-        .target(name: "CCycleCounter"),
-        .executableTarget(
-            name: "packet-path-benchmark",
-            dependencies: ["GLBCore", "GLBPacket", "GLBPacketWorkload", "CCycleCounter"],
-            path: "benchmarks/packet-path",
-            exclude: ["run"],
-            // The packet path is inlined into the caller's loop: compile it as GLBPacket is.
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-        ),
         .testTarget(
             name: "GLBCoreTests",
             dependencies: ["GLBCore"]

@@ -2,8 +2,10 @@
 of the process (malloc and friends are replaced) around each PacketProcessor.process call over
 a realistic mix of frames, in several configurations, and fails on any allocation.
 
-Checked in the debug build the suite runs (built by scripts/test) and in the release build the
-director ships (built here)."""
+The tool belongs to the benchmarks' package (benchmarks/Package.swift), out of the product.
+Checked in its debug build (built by scripts/test) and in the release build, with the packet
+path compiled as the director ships it (built here)."""
+import pathlib
 import re
 import subprocess
 
@@ -12,7 +14,8 @@ import pytest
 from glbsys import ROOT
 
 TOOL = "glb-packet-alloc-check"
-# The configurations the tool runs (Sources/glb-packet-alloc-check/main.swift), in order.
+BENCHMARKS = ROOT / "benchmarks"
+# The configurations the tool runs (benchmarks/alloc-check/main.swift), in order.
 VARIANTS = ["4 tables, defaults", "4 tables, alt hash, UDP checksum, drop foreign MAC",
             "200 binds, no echo, too little headroom"]
 
@@ -31,19 +34,20 @@ def run_check(path):
     return r.stdout
 
 
-def test_debug_build_allocates_nothing(bin_dir):
-    path = bin_dir / TOOL
-    assert path.exists(), f"{path} not built (run scripts/test, or swift build)"
-    run_check(path)
+def built_tool(configuration):
+    build = ["swift", "build", "--package-path", str(BENCHMARKS), "-c", configuration]
+    subprocess.run(build + ["--product", TOOL], check=True, capture_output=True, text=True, timeout=1800)
+    out = subprocess.run(build + ["--show-bin-path"], check=True, capture_output=True, text=True)
+    return pathlib.Path(out.stdout.strip()) / TOOL
+
+
+def test_debug_build_allocates_nothing():
+    run_check(built_tool("debug"))
 
 
 @pytest.fixture(scope="module")
 def release_tool():
-    subprocess.run(["swift", "build", "-c", "release", "--product", TOOL], cwd=ROOT, check=True,
-                   capture_output=True, text=True, timeout=1800)
-    out = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                         capture_output=True, text=True)
-    return ROOT / out.stdout.strip() / TOOL
+    return built_tool("release")
 
 
 def test_release_build_allocates_nothing(release_tool):
