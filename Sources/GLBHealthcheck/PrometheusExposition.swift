@@ -1,6 +1,8 @@
+import GLBCore
+
 /// Renders a `StatusSnapshot` in Prometheus' text exposition format (version 0.0.4).
 public enum PrometheusExposition {
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    public static let contentType = PrometheusText.contentType
 
     public static func render(_ snapshot: StatusSnapshot) -> String {
         var out = Writer()
@@ -90,67 +92,13 @@ public enum PrometheusExposition {
         return out
     }
 
-    enum Kind: String {
-        case gauge, counter
-    }
-
-    struct Writer {
-        var text = ""
-
-        mutating func family(_ name: String, _ kind: Kind, _ help: String) {
-            text += "# HELP \(name) \(escapeHelp(help))\n# TYPE \(name) \(kind.rawValue)\n"
-        }
-
-        mutating func sample(_ name: String, _ labels: [(String, String)], _ value: Double) {
-            text += name
-            if !labels.isEmpty {
-                text += "{" + labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
-            }
-            text += " \(format(value))\n"
-        }
-
-        mutating func single(_ name: String, _ kind: Kind, _ help: String, _ value: Double) {
-            family(name, kind, help)
-            sample(name, [], value)
-        }
-    }
-
-    static func format(_ value: Double) -> String {
-        if value.isNaN { return "NaN" }
-        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return String(value)
-    }
-
-    static func escapeLabel(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
-
-    static func escapeHelp(_ s: String) -> String {
-        s.replacingAll("\\", with: "\\\\").replacingAll("\n", with: "\\n")
-    }
+    typealias Writer = PrometheusText
+    typealias Kind = PrometheusText.Kind
 }
 
 extension StatusSnapshot {
     /// Every backend of every table with its table, in file order.
     var allBackends: [(TableView, BackendView)] {
         tables.flatMap { table in table.backends.map { (table, $0) } }
-    }
-}
-
-extension String {
-    func replacingAll(_ target: Character, with replacement: String) -> String {
-        var out = ""
-        for c in self { if c == target { out += replacement } else { out.append(c) } }
-        return out
     }
 }

@@ -10,6 +10,11 @@ enum Console {
         print(text)
     }
 
+    /// Text that ends its own lines (a Prometheus exposition), written as it is.
+    static func write(_ text: String) {
+        print(text, terminator: "")
+    }
+
     static func error(_ text: String) {
         FileIO.writeAll(fd: STDERR_FILENO, Array((text.hasSuffix("\n") ? text : text + "\n").utf8))
     }

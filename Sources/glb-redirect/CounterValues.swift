@@ -26,14 +26,19 @@ struct CounterValues: Sendable {
     /// Counters that add detail to an outcome (glb_redirect_counters.h), not outcomes.
     static let details: Set = ["forwarded_skipped_self", "forward_fib_ok", "forward_neigh_fallback"]
 
+    /// Whether a counter is one of the outcomes every packet ends in exactly one of: not the
+    /// `packets` sum, not a detail, and not a counter this binary has no name for (a newer
+    /// object's, which may be either).
+    static func isOutcome(_ name: String) -> Bool {
+        name != "packets" && !details.contains(name) && !name.hasPrefix("counter_")
+    }
+
     /// `packets` and `forwarded` filled in: the program leaves them to readers, as the sum of
     /// every outcome and of the two ways of forwarding (glb_redirect_counters.h).
     private func withSums() -> CounterValues {
         let sums: Set = ["packets", "forwarded"]
         let forwarded = self["forward_fib_ok"] &+ self["forward_neigh_fallback"]
-        let packets = forwarded &+ sum {
-            !sums.contains($0) && !Self.details.contains($0) && !$0.hasPrefix("counter_")
-        }
+        let packets = forwarded &+ sum { Self.isOutcome($0) && !sums.contains($0) }
         return CounterValues(entries: entries.map { entry in
             switch entry.name {
             case "packets": return Entry(name: entry.name, meaning: entry.meaning, value: packets)

@@ -86,6 +86,41 @@ class Loader:
 
 
 # --------------------------------------------------------------------------
+# Prometheus text exposition (stats --format prometheus)
+# --------------------------------------------------------------------------
+
+def check_exposition(text):
+    """Fails unless promtool, Prometheus' own parser and linter, accepts the text."""
+    res = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    assert res.returncode == 0, f"promtool check metrics:\n{res.stdout}{res.stderr}\n{text}"
+
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?')
+_UNESCAPE = {"\\\\": "\\", '\\"': '"', "\\n": "\n"}
+
+
+def parse_exposition(text):
+    """{(metric, frozenset of (label, value)): value} with label values unescaped, and
+    {metric: type} from the TYPE lines."""
+    samples, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            types[name] = kind
+            continue
+        if line.startswith("#") or not line:
+            continue
+        m = _SAMPLE.match(line)
+        assert m, f"not a sample line: {line!r}"
+        labels = frozenset((k, re.sub(r'\\[\\"n]', lambda e: _UNESCAPE[e.group(0)], v))
+                           for k, v in _LABEL.findall(m.group(2) or ""))
+        value = m.group(3)
+        samples[(m.group(1), labels)] = int(value) if value.isdigit() else float(value)
+    return samples, types
+
+
+# --------------------------------------------------------------------------
 # The kernel's view
 # --------------------------------------------------------------------------
 

@@ -30,7 +30,9 @@ from glbredirect import (
     TC_PRIORITY,
     Loader,
     GLB_REDIRECT_MAPS,
+    DETAILS,
     bpftool,
+    check_exposition,
     compile_bpf,
     config_bytes,
     counter_names,
@@ -39,6 +41,7 @@ from glbredirect import (
     gue,
     has_clsact,
     ipv4,
+    parse_exposition,
     prog_exists,
     prog_maps,
     slot_programs,
@@ -223,6 +226,79 @@ def test_stats_count_traffic_as_bpftool_reads_the_map(loader, hosts):
     table = loader.run(ns, "stats", "--iface", IFACE, check=True).stdout.splitlines()
     assert [line.split()[0] for line in table] == counter_names()
     assert re.match(r"accepted_udp_socket\s+25\s+decapsulated: ", table[counter_names().index("accepted_udp_socket")])
+
+
+def test_stats_for_the_textfile_collector(loader, hosts):
+    """stats --format prometheus: the same counters as --json, arranged so that sums mean
+    something (every packet in exactly one outcome), and accepted by promtool."""
+    ns = hosts.backend
+    loader.attach(ns, IFACE)
+    listener = udp_listener(hosts)
+    sender = Sender(hosts)
+    try:
+        for i in range(7):
+            sender.gue_udp(b"datagram %d" % i)
+        received = drain(listener, timeout=0.5)
+    finally:
+        sender.close()
+        listener.close()
+    assert len(received) == 7
+    # No traffic moves the counters between the two readings (IPv6 is off in the lab).
+    text = loader.run(ns, "stats", "--iface", IFACE, "--format", "prometheus", check=True).stdout
+    stats = loader.stats(ns, IFACE)
+    check_exposition(text)
+    samples, types = parse_exposition(text)
+
+    def sample(name, **labels):
+        return samples[(name, frozenset({"iface": IFACE, **labels}.items()))]
+
+    assert types == {"glb_redirect_attached": "gauge", "glb_redirect_packets_total": "counter",
+                     "glb_redirect_forwarded_packets_total": "counter",
+                     "glb_redirect_skipped_self_hops_total": "counter"}
+    assert sample("glb_redirect_attached") == 1
+    outcomes = {dict(labels)["outcome"]: v for (name, labels), v in samples.items()
+                if name == "glb_redirect_packets_total"}
+    assert list(outcomes) == [n for n in counter_names() if n != "packets" and n not in DETAILS]
+    assert outcomes == {n: stats[n] for n in outcomes}
+    assert outcomes["accepted_udp_socket"] == 7
+    assert sum(outcomes.values()) == stats["packets"]
+    assert sample("glb_redirect_forwarded_packets_total", path="fib") == stats["forward_fib_ok"]
+    assert sample("glb_redirect_forwarded_packets_total", path="neigh") == stats["forward_neigh_fallback"]
+    assert sample("glb_redirect_skipped_self_hops_total") == stats["forwarded_skipped_self"]
+    assert len(samples) == 1 + len(outcomes) + 2 + 1
+
+    # --format json is --json; --format text is the default.
+    assert json.loads(loader.run(ns, "stats", "--iface", IFACE, "--format", "json", check=True).stdout) == stats
+    plain = loader.run(ns, "stats", "--iface", IFACE, check=True).stdout
+    assert loader.run(ns, "stats", "--iface", IFACE, "--format", "text", check=True).stdout == plain
+
+
+def test_stats_for_the_textfile_collector_without_the_program(loader, hosts):
+    """Not attached: a file that says so (for an alert) and status 3, as `status` gives; the
+    interface's name escaped as a label value."""
+    ns = hosts.backend
+    odd = 'q"x\\y'  # a double quote and a backslash: both legal in an interface name
+    ns.ip("link", "add", odd, "type", "veth", "peer", "name", "q1")
+    res = loader.run(ns, "stats", "--iface", odd, "--format", "prometheus")
+    assert res.returncode == 3, res.stderr
+    assert 'glb_redirect_attached{iface="q\\"x\\\\y"} 0\n' in res.stdout
+    check_exposition(res.stdout)
+    samples, _ = parse_exposition(res.stdout)
+    assert samples == {("glb_redirect_attached", frozenset({("iface", odd)})): 0}
+
+    loader.attach(ns, odd)
+    text = loader.run(ns, "stats", "--iface", odd, "--format", "prometheus", check=True).stdout
+    check_exposition(text)
+    samples, _ = parse_exposition(text)
+    assert samples[("glb_redirect_attached", frozenset({("iface", odd)}))] == 1
+    assert all(dict(labels)["iface"] == odd for _, labels in samples)
+
+
+def test_stats_formats_that_contradict_each_other(loader, hosts):
+    res = loader.run(hosts.backend, "stats", "--iface", IFACE, "--json", "--format", "prometheus")
+    assert res.returncode != 0 and "--json and --format prometheus contradict each other" in res.stderr, res.stderr
+    res = loader.run(hosts.backend, "stats", "--iface", IFACE, "--format", "yaml")
+    assert res.returncode != 0 and "--format" in res.stderr, res.stderr
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -803,7 +879,7 @@ def test_help_explains_every_flag(loader, hosts):
         "attach": ["--iface", "--gue-port", "--netns-id", "--hook", "--object", "--verifier-log", "--verbose"],
         "detach": ["--iface", "--keep-qdisc"],
         "status": ["--iface", "--json"],
-        "stats": ["--iface", "--json"],
+        "stats": ["--iface", "--format", "--json"],
     }
     top = loader.run(hosts.backend, "--help")
     assert top.returncode == 0 and "GUE" in top.stdout and "second chance" in top.stdout
