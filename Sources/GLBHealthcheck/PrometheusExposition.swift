@@ -1,3 +1,5 @@
+import GLBCore
+
 /// Renders a `StatusSnapshot` in Prometheus' text exposition format (version 0.0.4).
 public enum PrometheusExposition {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -77,7 +79,7 @@ public enum PrometheusExposition {
         out.single("glb_healthcheck_timeout_seconds", .gauge, "Configured time limit of each check", snapshot.settings.timeout.seconds)
         out.single("glb_healthcheck_trigger_rounds", .gauge, "Configured rounds in a row needed to change a backend's health",
                    Double(snapshot.settings.trigger))
-        return out.text
+        return out.text + SwiftGLBVersion.buildInfoMetric(prefix: "glb_healthcheck")
     }
 
     static func labels(_ table: StatusSnapshot.TableView, _ backend: StatusSnapshot.BackendView) -> [(String, String)] {

@@ -28,7 +28,8 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
 
             Exit status: 0 (stopped by a signal; or --once and every checked backend healthy), \
             1 (configuration error), 2 (--once and some checked backend unhealthy).
-            """
+            """,
+        version: SwiftGLBVersion.line("glb-healthcheck")
     )
 
     @Option(name: .long, help: ArgumentHelp("The checker's configuration (GLB's healthcheck.conf).", valueName: "file"))

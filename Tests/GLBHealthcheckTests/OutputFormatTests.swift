@@ -75,6 +75,7 @@ struct OutputFormatTests {
         #expect(lines.contains("glb_healthcheck_backend_health_since_timestamp_seconds{table=\"we\\\"b\",backend=\"10.0.0.1\"} 100"))
         #expect(lines.contains("glb_healthcheck_rounds_total 1"))
         #expect(lines.contains("glb_healthcheck_trigger_rounds 3"))
+        #expect(lines.contains("glb_healthcheck_build_info{version=\"\(SwiftGLBVersion.current)\"} 1"))
         // Every sample belongs to a family declared just before it, each family once.
         var declared = Set<String>()
         var current = ""
