@@ -45,7 +45,8 @@ struct DirectorArguments: ParsableArguments {
         bad table is rejected and the running one stays); SIGINT or SIGTERM stops cleanly, at \
         once or, with stop_grace_ms, after that long reporting not ready (a second signal \
         stops at once). With NOTIFY_SOCKET set, READY=1 is sent to systemd once every worker \
-        forwards.
+        forwards; with WATCHDOG_USEC set too (WatchdogSec=), WATCHDOG=1 is sent only while \
+        every lcore's loop makes progress.
 
         With metrics_address, GET /metrics serves Prometheus metrics and GET /ready answers \
         200 while the director forwards, or 503 with the reasons (an lcore without progress \
