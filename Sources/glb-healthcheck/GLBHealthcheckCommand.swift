@@ -156,7 +156,11 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
     /// Configuration errors go to standard error as plain lines, one per problem.
     private func report(_ errors: ConfigErrors) {
         var text = ""
-        for issue in errors.issues { text += "glb-healthcheck: \(issue.labeled)\n" }
+        let journal = JournalStream.isJournal(fd: STDERR_FILENO)
+        for issue in errors.issues {
+            let line = "glb-healthcheck: \(issue.labeled)"
+            text += (journal ? JournalStream.prefixed(line, issue.severity == .error ? .error : .warning) : line) + "\n"
+        }
         _ = FileIO.writeAll(fd: STDERR_FILENO, Array(text.utf8))
     }
 }
