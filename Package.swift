@@ -158,6 +158,10 @@ let package = Package(
             name: "GLBHealthcheckTests",
             dependencies: ["GLBCore", "GLBHealthcheck"]
         ),
+        .testTarget(
+            name: "GLBLoggingTests",
+            dependencies: ["GLBCore", "GLBLogging", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -82,3 +82,33 @@ public struct ReadinessTracker: Sendable {
         return Readiness(reasons: reasons)
     }
 }
+
+/// Decides when the director may tell systemd's watchdog it is alive (`WATCHDOG=1`): at most
+/// once per `interval`, and only when every watched lcore's loop counter has moved since the
+/// previous ping. A stuck lcore (or a stuck caller) stops the pings, and systemd then ends the
+/// process (WatchdogSec=), instead of it living on without forwarding.
+public struct LcoreWatchdog: Sendable {
+    public let intervalNanoseconds: UInt64
+    /// The counters and the time of the last ping (or of the first sample).
+    private var baseline: (loops: [UInt64], at: UInt64)?
+
+    /// - Parameter intervalNanoseconds: the least time between two pings (half of systemd's
+    ///   WATCHDOG_USEC, as sd_watchdog_enabled(3) advises).
+    public init(intervalNanoseconds: UInt64) {
+        self.intervalNanoseconds = intervalNanoseconds
+    }
+
+    /// Takes in the lcores' loop counters at `now`; true when a ping is due.
+    public mutating func update(loops: [UInt64], now: UInt64) -> Bool {
+        guard let baseline else {
+            self.baseline = (loops, now)
+            return false
+        }
+        precondition(loops.count == baseline.loops.count, "one loop counter per watched lcore")
+        guard now &- baseline.at >= intervalNanoseconds, zip(baseline.loops, loops).allSatisfy({ $0 != $1 }) else {
+            return false
+        }
+        self.baseline = (loops, now)
+        return true
+    }
+}

@@ -24,10 +24,26 @@ public enum SystemdNotify {
         let sent = state.withCString { message in
             withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, message, strlen(message), 0, $0, length)
+                    // Never waits: a full queue at systemd's end drops this message rather than
+                    // holding up the caller (the director's readiness thread sends its pings).
+                    sendto(fd, message, strlen(message), Int32(MSG_DONTWAIT), $0, length)
                 }
             }
         }
         return sent >= 0
+    }
+
+    /// How often to send WATCHDOG=1 when systemd watches this process (WatchdogSec=): half of
+    /// $WATCHDOG_USEC, in nanoseconds, as sd_watchdog_enabled(3) advises; nil when there is no
+    /// watchdog, or it watches another process ($WATCHDOG_PID).
+    public static func watchdogIntervalNanoseconds() -> UInt64? {
+        if let pid = getenv("WATCHDOG_PID").map({ String(cString: $0) }), !pid.isEmpty, pid != "\(getpid())" {
+            return nil
+        }
+        guard let text = getenv("WATCHDOG_USEC").map({ String(cString: $0) }), let usec = UInt64(text), usec > 0 else {
+            return nil
+        }
+        let (half, overflow) = usec.multipliedReportingOverflow(by: 500)
+        return overflow ? nil : half
     }
 }

@@ -23,6 +23,15 @@ public enum LogLevel: Int, Sendable, Comparable, CustomStringConvertible {
     }
 
     public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+
+    var priority: JournalStream.Priority {
+        switch self {
+        case .debug: return .debug
+        case .info: return .info
+        case .warning: return .warning
+        case .error: return .error
+        }
+    }
 }
 
 /// Writes one line per event in logfmt: `time=… level=… msg="…" key=value …`, which people
@@ -31,28 +40,33 @@ public struct Logger: Sendable {
     public var minimumLevel: LogLevel
     private let sink: @Sendable (String) -> Void
     private let clock: @Sendable () -> WallTime
+    private let journalPriorities: Bool
 
     /// - Parameters:
     ///   - minimumLevel: lines below this level are dropped.
     ///   - clock: the time written on each line.
+    ///   - journalPriorities: start each line with its sd-daemon priority (`<3>` for an
+    ///     error, see `JournalStream`), for a sink that writes to systemd's journal.
     ///   - sink: receives each finished line, without its newline.
     public init(minimumLevel: LogLevel = .info, clock: @escaping @Sendable () -> WallTime = WallTime.now,
-                sink: @escaping @Sendable (String) -> Void) {
+                journalPriorities: Bool = false, sink: @escaping @Sendable (String) -> Void) {
         self.minimumLevel = minimumLevel
         self.clock = clock
+        self.journalPriorities = journalPriorities
         self.sink = sink
     }
 
-    /// A logger that writes to standard error.
+    /// A logger that writes to standard error (with priorities when that is the journal).
     public static func standardError(minimumLevel: LogLevel) -> Logger {
-        Logger(minimumLevel: minimumLevel) { line in
+        Logger(minimumLevel: minimumLevel, journalPriorities: JournalStream.isJournal(fd: STDERR_FILENO)) { line in
             FileIO.writeAll(fd: STDERR_FILENO, Array((line + "\n").utf8))
         }
     }
 
     public func log(_ level: LogLevel, _ message: String, _ fields: [(String, String)] = []) {
         guard level >= minimumLevel else { return }
-        sink(Logger.format(time: clock(), level: level, message: message, fields: fields))
+        let line = Logger.format(time: clock(), level: level, message: message, fields: fields)
+        sink(journalPriorities ? JournalStream.prefixed(line, level.priority) : line)
     }
 
     public func debug(_ message: String, _ fields: [(String, String)] = []) { log(.debug, message, fields) }

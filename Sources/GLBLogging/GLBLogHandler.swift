@@ -8,7 +8,9 @@ import Glibc
 /// Log lines in GLB Director's format, one JSON object per line:
 /// `{"timestamp": 1764172800.123456, "level": "info", "message": "…"}`, with any metadata as
 /// further keys. Errors and warnings go to stderr, everything else to stdout, as GLB does, so
-/// existing log pipelines keep parsing them.
+/// existing log pipelines keep parsing them. When the stream is systemd's journal, each line
+/// starts with its sd-daemon priority (`<3>` for an error, see `JournalStream`), so that
+/// `journalctl -p err` finds the errors; journald strips the prefix.
 public struct GLBLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
@@ -33,7 +35,24 @@ public struct GLBLogHandler: LogHandler {
             fields[key] = Self.json(value)
         }
         let line = Self.line(level: Self.name(event.level), message: "\(event.message)", fields: fields)
-        FileIO.writeAll(fd: event.level >= .warning ? STDERR_FILENO : STDOUT_FILENO, Array((line + "\n").utf8))
+        let toStderr = event.level >= .warning
+        let journal = toStderr ? Self.journal.stderr : Self.journal.stdout
+        let framed = journal ? JournalStream.prefixed(line, Self.priority(event.level)) : line
+        FileIO.writeAll(fd: toStderr ? STDERR_FILENO : STDOUT_FILENO, Array((framed + "\n").utf8))
+    }
+
+    /// Whether stdout and stderr are the journal: looked at once, they do not change.
+    static let journal = (stdout: JournalStream.isJournal(fd: STDOUT_FILENO), stderr: JournalStream.isJournal(fd: STDERR_FILENO))
+
+    static func priority(_ level: Logger.Level) -> JournalStream.Priority {
+        switch level {
+        case .trace, .debug: return .debug
+        case .info: return .info
+        case .notice: return .notice
+        case .warning: return .warning
+        case .error: return .error
+        case .critical: return .critical
+        }
     }
 
     /// One line in GLB's format: the timestamp first as a bare number, then level, message

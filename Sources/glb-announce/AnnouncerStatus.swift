@@ -1,4 +1,5 @@
 import GLBAnnounce
+import GLBCore
 import GLBHTTP
 import Synchronization
 
@@ -67,7 +68,7 @@ final class AnnouncerStatus: Sendable {
         counter("glb_announce_route_updates_total", "Updates of BIRD's VIP routes (include files written, then birdc configure), by result; a failed one is tried again every second.",
                 [("{result=\"ok\"}", s.routeUpdates), ("{result=\"failed\"}", s.routeUpdateFailures)])
         counter("glb_announce_table_read_errors_total", "Forwarding tables that could not be read (the last VIPs stay).", [("", s.tableErrors)])
-        return out
+        return out + SwiftGLBVersion.buildInfoMetric(prefix: "glb_announce")
     }
 
     private static func format(_ v: Double) -> String {

@@ -46,7 +46,8 @@ struct GLBAnnounceCommand: ParsableCommand {
 
             Logs (GLB's JSON lines) say why at every change. --metrics-address serves \
             /metrics (Prometheus) and /status.
-            """)
+            """,
+        version: SwiftGLBVersion.line("glb-announce"))
 
     @Option(name: .customLong("forwarding-table"), help: ArgumentHelp(
         "The binary forwarding table the director loads; its binds are the VIPs.", valueName: "file"))

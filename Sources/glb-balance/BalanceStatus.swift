@@ -1,4 +1,5 @@
 import GLBBalance
+import GLBCore
 import GLBDaemon
 import GLBHTTP
 import Synchronization
@@ -98,7 +99,7 @@ final class BalanceStatus: Sendable {
         sample("glb_balance_writes_total", [("result", "failed")], "\(s.writeFailures)")
         family("glb_balance_reload_failures_total", "counter", "Runs of reload_command that failed.")
         sample("glb_balance_reload_failures_total", [], "\(s.reloadFailures)")
-        return out
+        return out + SwiftGLBVersion.buildInfoMetric(prefix: "glb_balance")
     }
 
     /// Prometheus label-value escaping: backslash, double quote, newline.

@@ -37,7 +37,8 @@ struct GLBBalanceCommand: ParsableCommand {
 
             Logs (GLB's JSON lines) give the reason for every action. --metrics-address serves \
             /metrics (weights, utilization, spread, actions) and /status.
-            """)
+            """,
+        version: SwiftGLBVersion.line("glb-balance"))
 
     @Option(help: ArgumentHelp("The configuration file (docs/glb-balance.md).", valueName: "file"))
     var config: String

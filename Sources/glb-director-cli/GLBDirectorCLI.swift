@@ -15,6 +15,7 @@ struct GLBDirectorCLI: ParsableCommand {
             binary format the director loads. Every director compiles the same JSON into the \
             same bytes, so any director can serve any flow.
             """,
+        version: SwiftGLBVersion.line("glb-director-cli"),
         subcommands: [BuildConfig.self, Validate.self, Dump.self, Diff.self, Encap.self]
     )
 

@@ -23,6 +23,11 @@ struct DirectorArguments: ParsableArguments {
         "Write the process id here once forwarding, remove it on exit.", valueName: "file"))
     var pidFile: String?
 
+    // Answered before anything else is parsed (`SplitCommandLine.asksVersion`); declared here
+    // so that --help lists it.
+    @Flag(help: "Print the version and exit (needs no EAL options and touches no DPDK state).")
+    var version = false
+
     static let discussion = """
         Receives packets on the DPDK ports of the configuration's flow paths, matches them \
         against the binds of the forwarding table, and sends them GUE-encapsulated to the \
@@ -41,7 +46,8 @@ struct DirectorArguments: ParsableArguments {
         bad table is rejected and the running one stays); SIGINT or SIGTERM stops cleanly, at \
         once or, with stop_grace_ms, after that long reporting not ready (a second signal \
         stops at once). With NOTIFY_SOCKET set, READY=1 is sent to systemd once every worker \
-        forwards.
+        forwards; with WATCHDOG_USEC set too (WatchdogSec=), WATCHDOG=1 is sent only while \
+        every lcore's loop makes progress.
 
         With metrics_address, GET /metrics serves Prometheus metrics and GET /ready answers \
         200 while the director forwards, or 503 with the reasons (an lcore without progress \
@@ -58,6 +64,10 @@ struct SplitCommandLine {
     var eal: [String]
     var director: [String]
 
+    /// `--version` among the director's options, or anywhere when there is no `--`: answered
+    /// at once, without the required options and without EAL.
+    var asksVersion: Bool { director.contains("--version") }
+
     init(_ arguments: [String]) {
         if let separator = arguments.firstIndex(of: "--") {
             eal = Array(arguments[..<separator])
@@ -65,6 +75,9 @@ struct SplitCommandLine {
         } else if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
             eal = [arguments.first ?? "glb-director"]
             director = ["--help"]
+        } else if arguments.dropFirst().contains("--version") {
+            eal = [arguments.first ?? "glb-director"]
+            director = ["--version"]
         } else {
             eal = arguments
             director = []

@@ -36,6 +36,10 @@ enum GLBDirector {
         signal(SIGHUP, SIG_IGN)
         signal(SIGUSR1, SIG_IGN)
         let split = SplitCommandLine(CommandLine.arguments)
+        if split.asksVersion {
+            print(SwiftGLBVersion.line("glb-director"))
+            exit(0)
+        }
         let arguments: DirectorArguments
         do {
             arguments = try DirectorArguments.parse(split.director)

@@ -15,6 +15,8 @@ final class MetricsSource: @unchecked Sendable {
     private let ports: [(id: UInt16, name: String)]
     private let status: DirectorStatus
     private let readiness: ReadinessState
+    /// `glb_director_build_info{version, dpdk}`: fixed for the process.
+    private let buildInfo: String
 
     init(runtime: DirectorRuntime, readiness: ReadinessState) {
         self.readiness = readiness
@@ -24,6 +26,10 @@ final class MetricsSource: @unchecked Sendable {
         launchedLcores = runtime.launched.map(\.lcore)
         ports = runtime.nicPorts.map { ($0.id, "\($0.id)") } + runtime.tapPorts.sorted { $0.key < $1.key }.map { ($0.value.id, "vglb_kni\($0.key)") }
         status = runtime.status
+        // rte_version() says "DPDK 22.11.4": the label keeps the number.
+        var dpdk = String(cString: rte_version())
+        if dpdk.hasPrefix("DPDK ") { dpdk.removeFirst(5) }
+        buildInfo = SwiftGLBVersion.buildInfoMetric(prefix: "glb_director", labels: [("dpdk", dpdk)])
     }
 
     func render() -> String {
@@ -100,6 +106,7 @@ final class MetricsSource: @unchecked Sendable {
         sample("glb_director_tables", [("kind", "tables")], UInt64(state.tables))
         sample("glb_director_tables", [("kind", "binds")], UInt64(state.binds))
         sample("glb_director_tables", [("kind", "backends")], UInt64(state.backends))
+        out += buildInfo
         return out
     }
 }

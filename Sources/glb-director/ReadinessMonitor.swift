@@ -10,6 +10,8 @@ import Glibc
 /// (a reload that takes a while, a stop under way) delays or distorts the verdict. Besides
 /// what `ReadinessTracker` watches, a main loop that has not run for `mainLoopLimit` (hung, or
 /// stuck in a reload waiting for an lcore that never comes back) makes the director not ready.
+/// Under systemd with WatchdogSec=, it also sends WATCHDOG=1, but only while every lcore's loop
+/// counter moves (`LcoreWatchdog`): a director whose lcores hang is ended and restarted.
 final class ReadinessMonitor: @unchecked Sendable {
     static let tickMicroseconds: useconds_t = 10_000
     static let mainLoopLimitNanoseconds: UInt64 = 5_000_000_000
@@ -59,6 +61,7 @@ final class ReadinessMonitor: @unchecked Sendable {
         var last = Readiness(reasons: ["starting"])
         var ticks = 0
         var portsDown: [UInt16] = []
+        var watchdog = SystemdNotify.watchdogIntervalNanoseconds().map { LcoreWatchdog(intervalNanoseconds: $0) }
         while !finished.load(ordering: .relaxed) {
             usleep(Self.tickMicroseconds)
             let now = DaemonClock.monotonicNanoseconds()
@@ -66,8 +69,9 @@ final class ReadinessMonitor: @unchecked Sendable {
             // registers for it while the lcores move packets.
             if ticks % 10 == 0 { portsDown = runtime.portsWithoutLink() }
             ticks &+= 1
-            var verdict = tracker.update(runtime.readinessSample(now: now, stopping: stopping.load(ordering: .relaxed),
-                                                                 portsDown: portsDown))
+            let sample = runtime.readinessSample(now: now, stopping: stopping.load(ordering: .relaxed), portsDown: portsDown)
+            if watchdog?.update(loops: sample.loops, now: now) == true { SystemdNotify.send("WATCHDOG=1") }
+            var verdict = tracker.update(sample)
             let quiet = now &- mainLoopBeat.load(ordering: .relaxed)
             if quiet > Self.mainLoopLimitNanoseconds && quiet < UInt64.max / 2 {
                 verdict.reasons.append("the main loop has not run for \(quiet / 1_000_000) ms (a reload waiting for an lcore, or a hang)")

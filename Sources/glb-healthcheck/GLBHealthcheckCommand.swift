@@ -28,7 +28,8 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
 
             Exit status: 0 (stopped by a signal; or --once and every checked backend healthy), \
             1 (configuration error), 2 (--once and some checked backend unhealthy).
-            """
+            """,
+        version: SwiftGLBVersion.line("glb-healthcheck")
     )
 
     @Option(name: .long, help: ArgumentHelp("The checker's configuration (GLB's healthcheck.conf).", valueName: "file"))
@@ -160,7 +161,11 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
     /// Configuration errors go to standard error as plain lines, one per problem.
     private func report(_ errors: ConfigErrors) {
         var text = ""
-        for issue in errors.issues { text += "glb-healthcheck: \(issue.labeled)\n" }
+        let journal = JournalStream.isJournal(fd: STDERR_FILENO)
+        for issue in errors.issues {
+            let line = "glb-healthcheck: \(issue.labeled)"
+            text += (journal ? JournalStream.prefixed(line, issue.severity == .error ? .error : .warning) : line) + "\n"
+        }
         _ = FileIO.writeAll(fd: STDERR_FILENO, Array(text.utf8))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GLBCore
 
 @main
 struct GLBRedirect: ParsableCommand {
@@ -29,6 +30,7 @@ struct GLBRedirect: ParsableCommand {
             hook holds programs. See docs/glb-redirect.md for backend setup and \
             troubleshooting.
             """,
+        version: SwiftGLBVersion.line("glb-redirect"),
         subcommands: [Attach.self, Detach.self, Status.self, Stats.self]
     )
 

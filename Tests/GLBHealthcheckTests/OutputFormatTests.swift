@@ -26,6 +26,22 @@ struct OutputFormatTests {
         #expect(lines.all.allSatisfy { !$0.contains("hidden") })
     }
 
+    @Test("for the journal, each line starts with its sd-daemon priority; otherwise with nothing")
+    func journalPriorities() {
+        let clock: @Sendable () -> WallTime = { WallTime(secondsSinceEpoch: 0) }
+        let journal = Lines(), plain = Lines()
+        for log in [Logger(minimumLevel: .debug, clock: clock, journalPriorities: true, sink: journal.append),
+                    Logger(minimumLevel: .debug, clock: clock, sink: plain.append)] {
+            log.error("e")
+            log.warning("w")
+            log.info("i")
+            log.debug("d")
+        }
+        let line = { (level: String, msg: String) in "time=1970-01-01T00:00:00.000Z level=\(level) msg=\(msg)" }
+        #expect(journal.all == ["<3>" + line("error", "e"), "<4>" + line("warning", "w"), "<6>" + line("info", "i"), "<7>" + line("debug", "d")])
+        #expect(plain.all == [line("error", "e"), line("warning", "w"), line("info", "i"), line("debug", "d")])
+    }
+
     @Test("ISO 8601 times in UTC with milliseconds")
     func times() {
         #expect(WallTime(secondsSinceEpoch: 0).iso8601 == "1970-01-01T00:00:00.000Z")
@@ -75,6 +91,7 @@ struct OutputFormatTests {
         #expect(lines.contains("glb_healthcheck_backend_health_since_timestamp_seconds{table=\"we\\\"b\",backend=\"10.0.0.1\"} 100"))
         #expect(lines.contains("glb_healthcheck_rounds_total 1"))
         #expect(lines.contains("glb_healthcheck_trigger_rounds 3"))
+        #expect(lines.contains("glb_healthcheck_build_info{version=\"\(SwiftGLBVersion.current)\"} 1"))
         // Every sample belongs to a family declared just before it, each family once.
         var declared = Set<String>()
         var current = ""

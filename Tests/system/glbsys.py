@@ -5,6 +5,16 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "Tests" / "Fixtures"
 
 
+def changelog_version():
+    """The version of CHANGELOG.md's first `## [x.y.z]` heading: what every binary reports."""
+    import re
+    for line in (ROOT / "CHANGELOG.md").read_text().splitlines():
+        m = re.match(r"## \[(\d+\.\d+\.\d+)\]", line)
+        if m:
+            return m.group(1)
+    raise AssertionError("CHANGELOG.md has no version heading")
+
+
 def iter_pcap(path):
     """The frames of a (little-endian, microsecond) pcap file, streamed: fast enough for
     millions, and independent of the code under test."""

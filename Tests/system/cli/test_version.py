@@ -1,0 +1,69 @@
+"""Every binary answers --version with CHANGELOG.md's top version, and the daemons export it
+as <component>_build_info (the director's and the health checker's are tested beside their
+other metrics: Tests/system/director, GLBHealthcheckTests)."""
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+from glbsys import changelog_version
+from netns import Lab, wait_for
+
+BINARIES = ["glb-director", "glb-director-cli", "glb-healthcheck", "glb-redirect", "glb-announce", "glb-balance"]
+
+
+@pytest.mark.parametrize("name", BINARIES)
+def test_version_is_the_changelogs(bin_dir, name):
+    res = subprocess.run([str(bin_dir / name), "--version"], capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res
+    assert res.stdout == f"{name} {changelog_version()}\n"
+    assert res.stderr == ""
+
+
+def test_director_version_needs_neither_eal_options_nor_dpdk(bin_dir):
+    """Answered before EAL starts: EAL would log to stderr and make its runtime directory."""
+    prefix = f"glbversion{os.getpid()}"
+    for args in (["--version"], ["-l", "0", "--no-huge", "--file-prefix", prefix, "--", "--version"]):
+        res = subprocess.run([str(bin_dir / "glb-director"), *args], capture_output=True, text=True, timeout=30)
+        assert (res.returncode, res.stdout, res.stderr) == (0, f"glb-director {changelog_version()}\n", ""), args
+    assert not pathlib.Path(f"/var/run/dpdk/{prefix}").exists()
+
+
+def build_info(text, prefix):
+    return [line for line in text.splitlines() if line.startswith(f"{prefix}_build_info")]
+
+
+def test_balance_exports_build_info(bin_dir, tmp_path):
+    source = tmp_path / "forwarding_table.json"
+    source.write_text(json.dumps({"tables": [{
+        "name": "web", "hash_key": "00112233445566778899aabbccddeeff", "seed": "ffeeddccbbaa99887766554433221100",
+        "binds": [{"ip": "192.0.2.1", "proto": "tcp", "port": 80}],
+        "backends": [{"ip": "10.0.0.1", "state": "active", "healthy": True}]}]}))
+    config = tmp_path / "balance.json"
+    # Prometheus is not there: the loop freezes, and its metrics are served all the same.
+    config.write_text(json.dumps({"source": str(source), "output": str(tmp_path / "out.json"),
+                                  "prometheus": "http://127.0.0.1:1", "interval_s": 1,
+                                  "tables": [{"table": "web", "query": "up", "address_label": "backend"}]}))
+    with Lab() as lab:
+        ns = lab.netns("balance")
+        lab.spawn(ns, [str(bin_dir / "glb-balance"), "--config", str(config), "--metrics-address", "127.0.0.1:19543"],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        text = wait_for(lambda: ns.run("curl", "-sf", "http://127.0.0.1:19543/metrics", check=False).stdout,
+                        "glb-balance's metrics")
+        assert build_info(text, "glb_balance") == [f'glb_balance_build_info{{version="{changelog_version()}"}} 1']
+
+
+def test_announce_exports_build_info(bin_dir, tmp_path):
+    with Lab() as lab:
+        ns = lab.netns("announce")
+        # No director and no BIRD: it withdraws (nothing to withdraw) and serves its metrics.
+        lab.spawn(ns, [str(bin_dir / "glb-announce"), "--forwarding-table", str(tmp_path / "none.bin"),
+                       "--ready-url", "http://127.0.0.1:1/ready", "--birdc", "/bin/false",
+                       "--bird-include4", str(tmp_path / "v4.conf"), "--bird-include6", str(tmp_path / "v6.conf"),
+                       "--metrics-address", "127.0.0.1:19542"],
+                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        text = wait_for(lambda: ns.run("curl", "-sf", "http://127.0.0.1:19542/metrics", check=False).stdout,
+                        "glb-announce's metrics")
+        assert build_info(text, "glb_announce") == [f'glb_announce_build_info{{version="{changelog_version()}"}} 1']
