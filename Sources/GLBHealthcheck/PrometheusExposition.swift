@@ -79,7 +79,8 @@ public enum PrometheusExposition {
         out.single("glb_healthcheck_timeout_seconds", .gauge, "Configured time limit of each check", snapshot.settings.timeout.seconds)
         out.single("glb_healthcheck_trigger_rounds", .gauge, "Configured rounds in a row needed to change a backend's health",
                    Double(snapshot.settings.trigger))
-        return out.text + SwiftGLBVersion.buildInfoMetric(prefix: "glb_healthcheck")
+        out.buildInfo(prefix: "glb_healthcheck")
+        return out.text
     }
 
     static func labels(_ table: StatusSnapshot.TableView, _ backend: StatusSnapshot.BackendView) -> [(String, String)] {

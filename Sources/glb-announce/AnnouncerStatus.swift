@@ -44,34 +44,31 @@ final class AnnouncerStatus: Sendable {
     }
 
     static func metrics(_ s: State) -> String {
-        var out = ""
-        func gauge(_ name: String, _ help: String, _ samples: [(String, Double)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
-            for (labels, value) in samples { out += "\(name)\(labels) \(Self.format(value))\n" }
+        var out = PrometheusText()
+        func gauge(_ name: String, _ help: String, _ samples: [([(String, String)], Double)]) {
+            out.family(name, .gauge, help)
+            for (labels, value) in samples { out.sample(name, labels, value) }
         }
-        func counter(_ name: String, _ help: String, _ samples: [(String, UInt64)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
-            for (labels, value) in samples { out += "\(name)\(labels) \(value)\n" }
+        func counter(_ name: String, _ help: String, _ samples: [([(String, String)], UInt64)]) {
+            out.family(name, .counter, help)
+            for (labels, value) in samples { out.sample(name, labels, integer: value) }
         }
-        gauge("glb_announce_announcing", "1 while the VIPs are announced (the interface is up).", [("", s.announcing ? 1 : 0)])
-        gauge("glb_announce_director_ready", "1 when the last poll found the director ready.", [("", s.directorReady ? 1 : 0)])
+        gauge("glb_announce_announcing", "1 while the VIPs are announced (the interface is up).", [([], s.announcing ? 1 : 0)])
+        gauge("glb_announce_director_ready", "1 when the last poll found the director ready.", [([], s.directorReady ? 1 : 0)])
         gauge("glb_announce_vip_prefixes", "VIP prefixes taken from the forwarding table, by family.",
-              [("{family=\"ipv4\"}", Double(s.routes.ipv4.count)), ("{family=\"ipv6\"}", Double(s.routes.ipv6.count))])
-        gauge("glb_announce_bird_up", "1 when BIRD answered on its control socket at the last look.", [("", s.birdUp ? 1 : 0)])
-        var pending: [(String, Double)] = []
-        if case .reloadPending(let p)? = s.healthcheck { pending = [("", p ? 1 : 0)] }
+              [([("family", "ipv4")], Double(s.routes.ipv4.count)), ([("family", "ipv6")], Double(s.routes.ipv6.count))])
+        gauge("glb_announce_bird_up", "1 when BIRD answered on its control socket at the last look.", [([], s.birdUp ? 1 : 0)])
+        var pending: [([(String, String)], Double)] = []
+        if case .reloadPending(let p)? = s.healthcheck { pending = [([], p ? 1 : 0)] }
         gauge("glb_announce_healthcheck_reload_pending", "The health checker's glb_healthcheck_reload_pending at the last look.", pending)
-        gauge("glb_announce_last_change_timestamp_seconds", "When the VIPs were last announced or withdrawn (Unix time).", [("", s.lastChange)])
-        counter("glb_announce_polls_total", "Polls of the director's readiness.", [("", s.polls)])
+        gauge("glb_announce_last_change_timestamp_seconds", "When the VIPs were last announced or withdrawn (Unix time).", [([], s.lastChange)])
+        counter("glb_announce_polls_total", "Polls of the director's readiness.", [([], s.polls)])
         counter("glb_announce_changes_total", "Announcements and withdrawals.",
-                [("{to=\"announced\"}", s.transitions[0]), ("{to=\"withdrawn\"}", s.transitions[1])])
+                [([("to", "announced")], s.transitions[0]), ([("to", "withdrawn")], s.transitions[1])])
         counter("glb_announce_route_updates_total", "Updates of BIRD's VIP routes (include files written, then birdc configure), by result; a failed one is tried again every second.",
-                [("{result=\"ok\"}", s.routeUpdates), ("{result=\"failed\"}", s.routeUpdateFailures)])
-        counter("glb_announce_table_read_errors_total", "Forwarding tables that could not be read (the last VIPs stay).", [("", s.tableErrors)])
-        return out + SwiftGLBVersion.buildInfoMetric(prefix: "glb_announce")
-    }
-
-    private static func format(_ v: Double) -> String {
-        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : "\(v)"
+                [([("result", "ok")], s.routeUpdates), ([("result", "failed")], s.routeUpdateFailures)])
+        counter("glb_announce_table_read_errors_total", "Forwarding tables that could not be read (the last VIPs stay).", [([], s.tableErrors)])
+        out.buildInfo(prefix: "glb_announce")
+        return out.text
     }
 }

@@ -68,42 +68,37 @@ final class BalanceStatus: Sendable {
     }
 
     static func metrics(_ s: State) -> String {
-        var out = ""
-        func family(_ name: String, _ type: String, _ help: String) { out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" }
-        func sample(_ name: String, _ labels: [(String, String)], _ value: String) {
-            let l = labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
-            out += "\(name)\(l.isEmpty ? "" : "{\(l)}") \(value)\n"
-        }
-        family("glb_balance_weight", "gauge", "The weight in force of each balanced backend.")
+        var out = PrometheusText()
+        func family(_ name: String, _ kind: PrometheusText.Kind, _ help: String) { out.family(name, kind, help) }
+        func sample(_ name: String, _ labels: [(String, String)], _ value: Double) { out.sample(name, labels, value) }
+        func sample(_ name: String, _ labels: [(String, String)], _ value: Int) { out.sample(name, labels, integer: UInt64(max(value, 0))) }
+        func sample(_ name: String, _ labels: [(String, String)], _ value: UInt64) { out.sample(name, labels, integer: value) }
+        family("glb_balance_weight", .gauge, "The weight in force of each balanced backend.")
         for (name, t) in s.tables {
-            for (a, w) in t.weights.sorted(by: { $0.key < $1.key }) { sample("glb_balance_weight", [("table", name), ("backend", a)], "\(w)") }
+            for (a, w) in t.weights.sorted(by: { $0.key < $1.key }) { sample("glb_balance_weight", [("table", name), ("backend", a)], w) }
         }
-        family("glb_balance_utilization", "gauge", "The load each backend had at the last step (the table's query).")
+        family("glb_balance_utilization", .gauge, "The load each backend had at the last step (the table's query).")
         for (name, t) in s.tables {
-            for (a, u) in t.utilization.sorted(by: { $0.key < $1.key }) { sample("glb_balance_utilization", [("table", name), ("backend", a)], "\(u)") }
+            for (a, u) in t.utilization.sorted(by: { $0.key < $1.key }) { sample("glb_balance_utilization", [("table", name), ("backend", a)], u) }
         }
-        family("glb_balance_utilization_spread", "gauge", "Max minus min utilization of the table's active, healthy backends at the last step.")
-        for (name, t) in s.tables { if let spread = t.spread { sample("glb_balance_utilization_spread", [("table", name)], "\(spread)") } }
-        family("glb_balance_frozen", "gauge", "1 while the table's loop does not act (metrics missing, health or source changing, a foreign writer).")
-        for (name, t) in s.tables { sample("glb_balance_frozen", [("table", name)], t.lastAction == .freeze ? "1" : "0") }
-        family("glb_balance_last_action", "gauge", "1 for the action of the last step (change, hold, wait, freeze).")
-        for (name, t) in s.tables { sample("glb_balance_last_action", [("table", name), ("action", t.lastAction.rawValue)], "1") }
-        family("glb_balance_steps_total", "counter", "Steps, by the action taken.")
+        family("glb_balance_utilization_spread", .gauge, "Max minus min utilization of the table's active, healthy backends at the last step.")
+        for (name, t) in s.tables { if let spread = t.spread { sample("glb_balance_utilization_spread", [("table", name)], spread) } }
+        family("glb_balance_frozen", .gauge, "1 while the table's loop does not act (metrics missing, health or source changing, a foreign writer).")
+        for (name, t) in s.tables { sample("glb_balance_frozen", [("table", name)], t.lastAction == .freeze ? 1 : 0) }
+        family("glb_balance_last_action", .gauge, "1 for the action of the last step (change, hold, wait, freeze).")
+        for (name, t) in s.tables { sample("glb_balance_last_action", [("table", name), ("action", t.lastAction.rawValue)], 1) }
+        family("glb_balance_steps_total", .counter, "Steps, by the action taken.")
         for (name, t) in s.tables {
-            for action in ["change", "hold", "wait", "freeze"] { sample("glb_balance_steps_total", [("table", name), ("action", action)], "\(t.actions[action] ?? 0)") }
+            for action in ["change", "hold", "wait", "freeze"] { sample("glb_balance_steps_total", [("table", name), ("action", action)], t.actions[action] ?? 0) }
         }
-        family("glb_balance_last_change_timestamp_seconds", "gauge", "When the table's weights last changed (Unix time; 0: not yet).")
-        for (name, t) in s.tables { sample("glb_balance_last_change_timestamp_seconds", [("table", name)], "\(t.lastChange)") }
-        family("glb_balance_writes_total", "counter", "Writes of the output table, by result.")
-        sample("glb_balance_writes_total", [("result", "ok")], "\(s.writes)")
-        sample("glb_balance_writes_total", [("result", "failed")], "\(s.writeFailures)")
-        family("glb_balance_reload_failures_total", "counter", "Runs of reload_command that failed.")
-        sample("glb_balance_reload_failures_total", [], "\(s.reloadFailures)")
-        return out + SwiftGLBVersion.buildInfoMetric(prefix: "glb_balance")
-    }
-
-    /// Prometheus label-value escaping: backslash, double quote, newline.
-    static func escape(_ v: String) -> String {
-        v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        family("glb_balance_last_change_timestamp_seconds", .gauge, "When the table's weights last changed (Unix time; 0: not yet).")
+        for (name, t) in s.tables { sample("glb_balance_last_change_timestamp_seconds", [("table", name)], t.lastChange) }
+        family("glb_balance_writes_total", .counter, "Writes of the output table, by result.")
+        sample("glb_balance_writes_total", [("result", "ok")], s.writes)
+        sample("glb_balance_writes_total", [("result", "failed")], s.writeFailures)
+        family("glb_balance_reload_failures_total", .counter, "Runs of reload_command that failed.")
+        sample("glb_balance_reload_failures_total", [], s.reloadFailures)
+        out.buildInfo(prefix: "glb_balance")
+        return out.text
     }
 }

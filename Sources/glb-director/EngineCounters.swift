@@ -29,6 +29,21 @@ enum EngineCounter: Int, CaseIterable {
         case .ringFullDropped: return "ring_full_dropped"
         }
     }
+
+    /// The `reason` label of `glb_director_lcore_dropped_packets_total`; nil for counters of
+    /// packets that were not dropped.
+    var dropReason: String? {
+        switch self {
+        case .txDropped: return "tx_full"
+        case .exceptionDropped: return "no_exception_path"
+        case .kernelToWireDropped: return "kernel_to_wire_tx_full"
+        case .multiSegmentDropped: return "multi_segment"
+        case .ringFullDropped: return "ring_full"
+        case .rxPackets, .txPackets, .exceptionToKernel, .kernelToWire: return nil
+        }
+    }
+
+    static let dropReasons = allCases.filter { $0.dropReason != nil }
 }
 
 /// What an lcore's loop does besides moving packets, kept in the same block after the

@@ -7,8 +7,9 @@ import Glibc
 
 /// GLB Director's statsd metrics (DogStatsD tags), sent every second as the change since the
 /// last report (counters start at zero with the process) to
-/// 127.0.0.1:`statsd_port`: per-port packets/bytes/errors and per-core packet counts, under
-/// the same names as GLB's, so existing dashboards keep working.
+/// 127.0.0.1:`statsd_port`: per-port packets/bytes/errors, per-queue packets/bytes/errors
+/// and per-core packet counts, under the same names as GLB's, so existing dashboards keep
+/// working.
 final class StatsdReporter {
     private let fd: Int32
     private var address = sockaddr_in()
@@ -41,6 +42,17 @@ final class StatsdReporter {
             delta("port.packets.rx_errors", tag, s.ierrors)
             delta("port.packets.tx_errors", tag, s.oerrors)
             delta("port.packets.rx_nombuf", tag, s.rx_nombuf)
+            // GLB's per-queue series, for the queues the director uses (DPDK keeps per-queue
+            // counters for the first RTE_ETHDEV_QUEUE_STAT_CNTRS queues only).
+            let queues = min(runtime.config.numWorkerQueues, Int(RTE_ETHDEV_QUEUE_STAT_CNTRS))
+            for q in 0..<queues {
+                let queueTag = tag + ",queue:" + (q < 10 ? "0\(q)" : "\(q)")
+                delta("queue.packets.rx", queueTag, Self.element(s.q_ipackets, q))
+                delta("queue.packets.rx_errors", queueTag, Self.element(s.q_errors, q))
+                delta("queue.bytes.rx", queueTag, Self.element(s.q_ibytes, q))
+                delta("queue.packets.tx", queueTag, Self.element(s.q_opackets, q))
+                delta("queue.bytes.tx", queueTag, Self.element(s.q_obytes, q))
+            }
         }
         let processing = runtime.layout.processingLcores
         for (i, lcore) in runtime.launched.map(\.lcore).enumerated() {
@@ -61,6 +73,11 @@ final class StatsdReporter {
             }
         }
         delta("core.config_reload_count", "core:main", runtime.status.snapshot.reloads)
+    }
+
+    /// Element `i` of one of rte_eth_stats' per-queue arrays (a tuple in Swift).
+    private static func element<T>(_ array: T, _ i: Int) -> UInt64 {
+        withUnsafeBytes(of: array) { $0.load(fromByteOffset: i * MemoryLayout<UInt64>.stride, as: UInt64.self) }
     }
 
     private func delta(_ name: String, _ tag: String, _ value: UInt64) {

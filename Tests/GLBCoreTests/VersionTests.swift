@@ -33,7 +33,9 @@ struct VersionTests {
 
     @Test("build_info: one gauge of value 1, the version first, then the given labels")
     func buildInfo() {
-        let text = SwiftGLBVersion.buildInfoMetric(prefix: "glb_director", labels: [("dpdk", "22.11.4")])
+        var out = PrometheusText()
+        out.buildInfo(prefix: "glb_director", labels: [("dpdk", "22.11.4")])
+        let text = out.text
         let lines = text.split(separator: "\n").map(String.init)
         #expect(lines.count == 3)
         #expect(lines[0].hasPrefix("# HELP glb_director_build_info "))
@@ -44,7 +46,9 @@ struct VersionTests {
 
     @Test("build_info escapes label values")
     func escaping() {
-        let text = SwiftGLBVersion.buildInfoMetric(prefix: "x", labels: [("odd", "a\"b\\c\nd")])
+        var out = PrometheusText()
+        out.buildInfo(prefix: "x", labels: [("odd", "a\"b\\c\nd")])
+        let text = out.text
         #expect(text.contains("odd=\"a\\\"b\\\\c\\nd\"} 1\n"))
     }
 }

@@ -72,7 +72,7 @@ def director(binary, table, pcap, seconds, workdir, idle_sleep_us=0):
 
     def rx():
         text = urllib.request.urlopen("http://127.0.0.1:9190/metrics").read().decode()
-        return int(re.search(r'glb_director_lcore_packets_total\{lcore="1",event="rx_packets"\} (\d+)', text).group(1))
+        return int(re.search(r'glb_director_lcore_received_packets_total\{lcore="1"\} (\d+)', text).group(1))
 
     time.sleep(3)
     rates = []

@@ -74,8 +74,8 @@ def test_reference_case(hugepages, make_pair, bin_dir, tmp_path, pmd, layout):
         # Lcore 1 reads the port and sends the GUE frames in both layouts (as distributor, its
         # worker's as well): its own loop counters say so, not another lcore's.
         sent = len(frames_of(EXAMPLE / "in.pcap"))
-        assert m['glb_director_lcore_packets_total{lcore="1",event="rx_packets"}'] >= sent
-        assert m['glb_director_lcore_packets_total{lcore="1",event="tx_packets"}'] >= 164
+        assert m['glb_director_lcore_received_packets_total{lcore="1"}'] >= sent
+        assert m['glb_director_lcore_sent_packets_total{lcore="1"}'] >= 164
         assert m['glb_director_table_forwarded_packets_total{table="0"}'] == 110
         assert m['glb_director_table_forwarded_packets_total{table="1"}'] == 54
     assert d.proc.returncode == 0
@@ -196,8 +196,8 @@ def test_exception_path_both_ways(hugepages, make_pair, bin_dir, tmp_path, pmd):
             replies = wire.receive(count=1, timeout=5, keep=lambda f: f[12:14] == b"\x08\x06" and f[20:22] == b"\x00\x02")
             assert len(replies) == 1 and replies[0][28:32] == bytes([192, 0, 2, 200])
         m = d.metrics()
-        assert m['glb_director_lcore_packets_total{lcore="1",event="exception_to_kernel"}'] >= 2
-        assert m['glb_director_lcore_packets_total{lcore="1",event="kernel_to_wire"}'] >= 1
+        assert m['glb_director_lcore_exception_packets_total{lcore="1",direction="to_kernel"}'] >= 2
+        assert m['glb_director_lcore_exception_packets_total{lcore="1",direction="to_wire"}'] >= 1
 
 
 def test_unmatched_dropped_without_exception_path(hugepages, pair, bin_dir, tmp_path):
@@ -207,7 +207,7 @@ def test_unmatched_dropped_without_exception_path(hugepages, pair, bin_dir, tmp_
         assert wire.receive(timeout=1.0, keep=is_gue) == []
         m = d.metrics()
         assert m['glb_director_packets_total{lcore="1",outcome="not_matched"}'] == 5
-        assert m['glb_director_lcore_packets_total{lcore="1",event="exception_dropped"}'] == 5
+        assert m['glb_director_lcore_dropped_packets_total{lcore="1",reason="no_exception_path"}'] == 5
 
 
 def test_jumbo_frames(hugepages, pair, bin_dir, tmp_path):
@@ -266,3 +266,6 @@ def test_statsd_and_sigusr1(hugepages, pair, bin_dir, tmp_path):
     statsd.close()
     assert "glb_director_ng.core.packets.matched:30|c|#core:01" in lines, sorted(lines)[:20]
     assert any(l.startswith("glb_director_ng.port.packets.rx:") and l.endswith("|c|#port:00") for l in lines)
+    # GLB's per-queue series too.
+    for name in ("queue.packets.rx", "queue.bytes.rx", "queue.packets.rx_errors", "queue.packets.tx", "queue.bytes.tx"):
+        assert any(l.startswith(f"glb_director_ng.{name}:") and l.endswith("|c|#port:00,queue:00") for l in lines), name
