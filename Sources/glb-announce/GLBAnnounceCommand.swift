@@ -109,6 +109,11 @@ struct GLBAnnounceCommand: ParsableCommand {
         if let metricsAddress, ListenAddress(metricsAddress) == nil {
             throw ValidationError("--metrics-address: expected an address and port such as 127.0.0.1:19542, got \"\(metricsAddress)\"")
         }
+        // Checked here rather than when the interface is made: a usage error (64) is not
+        // retried by the unit (RestartPreventExitStatus).
+        guard TunInterface.isValidName(interface) else {
+            throw ValidationError("--interface: \"\(interface)\" is not a valid interface name (1-15 characters, no '/' or spaces)")
+        }
         guard (10...10_000).contains(pollIntervalMs) else { throw ValidationError("--poll-interval-ms: expected 10-10000") }
         guard (10...10_000).contains(readyTimeoutMs) else { throw ValidationError("--ready-timeout-ms: expected 10-10000") }
         guard (1...100).contains(rise), (1...100).contains(fall) else { throw ValidationError("--rise and --fall: expected 1-100") }

@@ -21,8 +21,13 @@ final class TunInterface {
     /// struct ifreq: the name in its first 16 bytes, the flags (a short) right after.
     private static let nameSize = 16
 
+    /// A name the kernel takes for an interface: 1-15 bytes, no '/' or spaces.
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count < nameSize && !name.contains("/") && !name.contains(" ")
+    }
+
     init(name: String) throws(AnnounceError) {
-        guard !name.isEmpty, name.utf8.count < Self.nameSize, !name.contains("/"), !name.contains(" ") else {
+        guard Self.isValidName(name) else {
             throw AnnounceError("--interface: \"\(name)\" is not a valid interface name (1-15 characters, no '/' or spaces)")
         }
         self.name = name

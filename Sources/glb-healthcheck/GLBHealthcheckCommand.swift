@@ -27,7 +27,8 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
             logfmt line per event. See docs/glb-healthcheck.md.
 
             Exit status: 0 (stopped by a signal; or --once and every checked backend healthy), \
-            1 (configuration error), 2 (--once and some checked backend unhealthy).
+            1 (cannot serve --metrics-address), 2 (configuration error: not fixed by a restart), \
+            3 (--once and some checked backend unhealthy), 64 (usage error).
             """,
         version: SwiftGLBVersion.line("glb-healthcheck")
     )
@@ -95,7 +96,7 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
             await service.runRound()
             let snapshot = service.snapshot
             print(json ? snapshot.json.serialized() : snapshot.text, terminator: "")
-            if snapshot.unhealthyCount > 0 { throw ExitCode(2) }
+            if snapshot.unhealthyCount > 0 { throw ExitCode(3) }
             return
         }
 
@@ -143,7 +144,7 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
             return loaded.file
         } catch {
             report(error)
-            throw ExitCode(1)
+            throw ExitCode(2)
         }
     }
 
@@ -154,7 +155,7 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
             return source
         } catch {
             report(error)
-            throw ExitCode(1)
+            throw ExitCode(2)
         }
     }
 

@@ -56,7 +56,7 @@ def test_configuration_errors_are_errors(bin_dir, tmp_path):
     status, lines = run(bin_dir / "glb-balance", ["--config", str(tmp_path / "missing.json")], tmp_path)
     assert status == 2 and lines and set(priorities(lines)) == {3}, lines
     status, lines = run(bin_dir / "glb-healthcheck", ["--config", str(tmp_path / "missing.conf")], tmp_path)
-    assert status != 0 and lines and set(priorities(lines)) == {3}, lines
+    assert status == 2 and lines and set(priorities(lines)) == {3}, lines
 
 
 def test_health_checker_log_lines_carry_their_priority(bin_dir, tmp_path):

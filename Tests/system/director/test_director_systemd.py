@@ -1,16 +1,19 @@
-"""What glb-director tells its supervisor and its monitoring: systemd's watchdog (WatchdogSec=)
-gets WATCHDOG=1 only while every lcore's loop makes progress, so a director whose lcore hangs
-is ended by systemd instead of living on without forwarding; glb_director_build_info names the
-build."""
+"""glb-director and systemd: the watchdog (WatchdogSec=) gets WATCHDOG=1 only while every
+lcore's loop makes progress, so a director whose lcore hangs is ended by systemd instead of
+living on without forwarding; the unit's capability bounding set is what the port drivers
+need, no less; glb_director_build_info names the build."""
 import os
 import re
 import socket
 import subprocess
 
-from glbdirector import Director, base_config  # (puts demo/ on the path)
+import pytest
+
+from glbdirector import Director, base_config, vdev  # (puts demo/ on the path)
 from glbdemo.shell import wait_until
 from test_director_readiness import IDLE_PORT, TABLE, frozen, lcore_thread, ready
 from glbsys import changelog_version
+from units import capped
 
 
 class NotifySocket:
@@ -96,3 +99,37 @@ def test_build_info(hugepages, bin_dir, tmp_path):
         metrics = d.metrics()
         info = {k: v for k, v in metrics.items() if k.startswith("glb_director_build_info")}
         assert info == {f'glb_director_build_info{{version="{changelog_version()}",dpdk="{dpdk}"}}': 1}
+
+
+class CappedDirector(Director):
+    """Runs with only glb-director.service's capabilities (less `without`)."""
+
+    def __init__(self, *args, without=(), **kw):
+        super().__init__(*args, **kw)
+        self.without = without
+
+    def command(self):
+        return self.ns.cmd(*capped("glb-director.service", super().command()[len(self.ns.cmd()):], without=self.without))
+
+
+@pytest.mark.parametrize("pmd", ["af_packet", "af_xdp"])
+def test_the_units_capabilities_suffice(hugepages, make_pair, bin_dir, tmp_path, pmd):
+    """The port and the exception path's TAP come up with the unit's CapabilityBoundingSet."""
+    pair = make_pair(1600 if pmd == "af_xdp" else 9100)
+    cfg = base_config(lcores={"lcore-1": {"rx": True, "tx": True, "flow_paths": [0], "kni": True}})
+    with CappedDirector(bin_dir, tmp_path, cfg, TABLE, ns=pair.director, eal=[f"--vdev={vdev(pmd, 'd0')}"],
+                        metrics_port=9141) as d:
+        wait_until(lambda: d.metrics()["glb_director_ready"] == 1, 20, interval=0.01)
+        pair.director.ip("link", "show", "vglb_kni0")
+
+
+@pytest.mark.parametrize("pmd, missing", [("af_packet", "net_raw"), ("af_packet", "net_admin"), ("af_xdp", "sys_admin")])
+def test_without_one_of_them_it_does_not_start(hugepages, make_pair, bin_dir, tmp_path, pmd, missing):
+    """Negative control: each capability of the set is needed by some port driver."""
+    pair = make_pair(1600 if pmd == "af_xdp" else 9100)
+    cfg = base_config(lcores={"lcore-1": {"rx": True, "tx": True, "flow_paths": [0], "kni": True}})
+    d = CappedDirector(bin_dir, tmp_path, cfg, TABLE, ns=pair.director, eal=[f"--vdev={vdev(pmd, 'd0')}"],
+                       metrics_port=9142, without=[missing])
+    with pytest.raises(AssertionError, match="exited"):
+        d.start(timeout=30)
+    assert d.proc.wait(timeout=30) != 0

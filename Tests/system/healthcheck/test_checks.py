@@ -32,7 +32,7 @@ def test_tcp_check_passes_on_a_listening_port_and_fails_on_a_closed_one(healthch
             (NOBODY, {"tcp": 8080}),
         ], healthchecks=SETTINGS)
         code, status, err = hclab.run_once(c.checker, healthcheck, tmp_path, source)
-        assert code == 2, err  # some backend is unhealthy
+        assert code == 3, err  # some backend is unhealthy
 
         b1 = hclab.backend_status(status, B1)
         assert b1["healthy"] is True and b1["checks"][0]["passed"] is True
@@ -71,7 +71,7 @@ def test_http_check_needs_status_200_from_the_uri(healthcheck, tmp_path):
             (NOBODY, {"http": 80}),
         ], healthchecks=SETTINGS)
         code, status, err = hclab.run_once(c.checker, healthcheck, tmp_path, source)
-        assert code == 2, err
+        assert code == 3, err
         assert checks_of(status, B1)["http"]["passed"] is True
         assert checks_of(status, B1)["http"]["target"] == f"http://{B1}:80/health"
         assert checks_of(status, B2)["http"]["error"] == "HTTP 404 Not Found, expected 200"
@@ -87,7 +87,7 @@ def test_tunnel_check_passes_only_where_glb_redirect_decapsulates(healthcheck, r
         source = hclab.source_table([(B1, {"gue": 19523}), (B2, {"gue": 19523})], healthchecks=SETTINGS)
 
         code, status, err = hclab.run_once(c.checker, healthcheck, tmp_path, source)
-        assert code == 2, err
+        assert code == 3, err
         assert checks_of(status, B1)["gue"]["passed"] is True, status
         assert hclab.backend_status(status, B1)["healthy"] is True
         # b2's kernel has no GUE port: it says so (or stays silent, if it rate-limits the error).
@@ -103,7 +103,7 @@ def test_tunnel_check_passes_only_where_glb_redirect_decapsulates(healthcheck, r
         # Without glb-redirect the same backend fails the same check.
         b1.run(redirect, "detach", "--iface", "eth0")
         code, status, err = hclab.run_once(c.checker, healthcheck, tmp_path, source)
-        assert code == 2, err
+        assert code == 3, err
         assert checks_of(status, B1)["gue"]["passed"] is False, status
         assert checks_of(status, B1)["gue"]["error"] in (
             f"port unreachable: nothing takes UDP port 19523 on {B1} (is glb-redirect attached there?)",
@@ -123,7 +123,7 @@ def test_a_backend_needs_every_check_to_pass(healthcheck, redirect, tmp_path):
             (f"{hclab.SUBNET}.51", None),  # no checks: healthy, as in GLB
         ], healthchecks=SETTINGS)
         code, status, err = hclab.run_once(c.checker, healthcheck, tmp_path, source)
-        assert code == 2, err
+        assert code == 3, err
         assert hclab.backend_status(status, B1)["healthy"] is True
         b2 = hclab.backend_status(status, B2)
         assert b2["healthy"] is False

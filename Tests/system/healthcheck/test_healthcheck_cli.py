@@ -40,15 +40,16 @@ def test_usage_errors(healthcheck, args, message):
 
 
 def test_configuration_errors_name_the_file_and_key(healthcheck, tmp_path):
+    """Status 2: a configuration error, which the unit does not restart on."""
     missing = tmp_path / "nope.conf"
     res = run(healthcheck, "--config", missing)
-    assert res.returncode == 1
+    assert res.returncode == 2
     assert res.stderr == f"glb-healthcheck: error: {missing}: cannot open: No such file or directory\n"
 
     conf = tmp_path / "healthcheck.conf"
     conf.write_text('{"forwarding_table": {"src": "/a.json", "dst": 7}, "reload_command": true}')
     res = run(healthcheck, "--config", conf)
-    assert res.returncode == 1
+    assert res.returncode == 2
     assert res.stderr.splitlines() == [
         f"glb-healthcheck: error: {conf}: forwarding_table.dst: expected a file path as a string, got 7",
         f"glb-healthcheck: error: {conf}: reload_command: expected a shell command as a string, got true",
@@ -56,14 +57,14 @@ def test_configuration_errors_name_the_file_and_key(healthcheck, tmp_path):
 
     conf.write_text('{"forwarding_table": {"src": "/a.json", "dst": "/b.json"},\n  "reload_command": "x",}')
     res = run(healthcheck, "--config", conf)
-    assert res.returncode == 1
+    assert res.returncode == 2
     assert res.stderr.startswith(f"glb-healthcheck: error: {conf}: invalid JSON at line 2, column 25")
 
     src = tmp_path / "src.json"
     src.write_text(json.dumps(hclab.source_table([("10.0.0.1", {"http": 80})], healthchecks={"trigger": -2})))
     conf.write_text(json.dumps({"forwarding_table": {"src": str(src), "dst": str(tmp_path / "dst.json")}}))
     res = run(healthcheck, "--config", conf, "--once")
-    assert res.returncode == 1
+    assert res.returncode == 2
     assert res.stderr == (f"glb-healthcheck: error: {src}: healthchecks.trigger: -2 is out of range "
                           "(expected 0 for the default, or 1-1000 rounds)\n")
 

@@ -102,7 +102,7 @@ def test_a_broken_source_at_start_up_is_an_error_and_writes_nothing(healthcheck,
                                 "reload_command": f"touch {tmp_path}/reloaded"}))
     src.write_text(json.dumps(hclab.source_table([(B1, {"gue": 19523, "tcp": 70000})])))
     res = netns.run([healthcheck, "--config", conf], check=False, timeout=30)
-    assert res.returncode == 1
+    assert res.returncode == 2
     assert res.stderr == (f"glb-healthcheck: error: {src}: table 0 (web): backends[0].healthchecks.tcp: "
                           "expected a port number 1-65535, got 70000\n")
     assert not dst.exists() and not (tmp_path / "reloaded").exists()
