@@ -38,6 +38,8 @@ public actor HealthcheckService {
     private var reloadRunning = false
     /// `rounds` when the last reload command failed: it is retried after a later round.
     private var reloadFailedAfterRound: Int?
+    private var writeFailures = FailureStreak()
+    private var reloadFailures = FailureStreak()
     private let published: SnapshotBox
 
     private struct CheckStats {
@@ -177,7 +179,8 @@ public actor HealthcheckService {
     }
 
     /// Writes the destination when it differs from the last write, then runs the reload
-    /// command; a failed write or reload is retried after the next round.
+    /// command; a failed write or reload is retried after the next round. A failure is logged
+    /// when it starts or its error changes, and the recovery once; repeats are only counted.
     /// `run()` calls it one call at a time, after every round; a call made while a reload
     /// command runs returns at once.
     public func publishIfNeeded() async {
@@ -208,12 +211,18 @@ public actor HealthcheckService {
         if outcome.succeeded {
             reloadPending = false
             reloadFailedAfterRound = nil
+            let failures = reloadFailures.succeeded()
             log.info("reload command succeeded", [("command", command), ("duration", outcome.duration.humanReadable)])
+            if failures > 0 {
+                log.info("reload command succeeded again after failures", [("command", command), ("failures", String(failures))])
+            }
         } else {
             counters.reloadFailures += 1
             reloadFailedAfterRound = rounds
-            log.error("reload command failed; retrying after the next round",
-                      [("command", command), ("error", outcome.detail)])
+            if reloadFailures.failed(outcome.detail) {
+                log.error("reload command failed; retrying after the next round",
+                          [("command", command), ("error", outcome.detail)])
+            }
         }
         published.value = makeSnapshot()
     }
@@ -226,8 +235,10 @@ public actor HealthcheckService {
             try publisher.write(bytes, to: config.destination)
         } catch {
             counters.writeFailures += 1
-            log.error("cannot write the destination table; retrying after the next round",
-                      [("file", config.destination), ("error", "\(error)")])
+            if writeFailures.failed("\(error)") {
+                log.error("cannot write the destination table; retrying after the next round",
+                          [("file", config.destination), ("error", "\(error)")])
+            }
             published.value = makeSnapshot()
             return false
         }
@@ -240,6 +251,10 @@ public actor HealthcheckService {
             ("file", config.destination),
             ("unhealthy_backends", String(snapshot.unhealthyCount)),
         ])
+        let failures = writeFailures.succeeded()
+        if failures > 0 {
+            log.info("destination table written again after failures", [("file", config.destination), ("failures", String(failures))])
+        }
         return true
     }
 

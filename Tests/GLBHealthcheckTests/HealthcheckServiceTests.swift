@@ -119,7 +119,7 @@ struct HealthcheckServiceTests {
         #expect(h.logged("backend unhealthy").isEmpty)
     }
 
-    @Test("a failed reload is retried after each round until it succeeds, without rewriting the file")
+    @Test("a failed reload is retried after each round until it succeeds, without rewriting the file; logged once, and its recovery once")
     func reloadRetry() async throws {
         let h = try Harness()
         defer { h.folder.remove() }
@@ -128,28 +128,68 @@ struct HealthcheckServiceTests {
         #expect(h.publisher.writes.count == 1)
         #expect(h.publisher.reloads.count == 3)
         #expect(h.service.snapshot.reloadPending)
-        #expect(h.logged("reload command failed; retrying after the next round").first?.contains("no such unit") == true)
+        #expect(h.service.snapshot.counters.reloadFailures == 3)
+        let failed = h.logged("reload command failed; retrying after the next round")
+        #expect(failed.count == 1, "repeats of the same failure are counted, not logged")
+        #expect(failed.first?.contains("no such unit") == true)
+        #expect(failed.first?.contains("level=error") == true)
         h.publisher.setFailures()
         await h.rounds(3)
         #expect(h.publisher.reloads.count == 4)
         #expect(!h.service.snapshot.reloadPending)
         #expect(h.service.snapshot.counters.reloadFailures == 3)
+        #expect(h.logged("reload command failed; retrying after the next round").count == 1)
+        let recovered = h.logged("reload command succeeded again after failures")
+        #expect(recovered.count == 1)
+        #expect(recovered.first?.contains("failures=3") == true)
+        #expect(h.logged("reload command succeeded").count == 1)
+
+        // A later run of failures is a new change of state: logged again, once.
+        h.publisher.setFailures(reloads: true)
+        h.prober.fail("10.0.0.1")
+        await h.rounds(5)
+        #expect(h.publisher.reloads.count == 7)
+        #expect(h.logged("reload command failed; retrying after the next round").count == 2)
     }
 
-    @Test("a failed write is retried; the reload runs only after a successful write")
+    @Test("a reload failure whose error changes is logged again")
+    func reloadErrorChanges() async throws {
+        let h = try Harness()
+        defer { h.folder.remove() }
+        h.publisher.setFailures(reloads: true)
+        await h.rounds(2)
+        h.publisher.setReloadError("killed after 1 s (--reload-timeout)")
+        await h.rounds(2)
+        let failed = h.logged("reload command failed; retrying after the next round")
+        #expect(failed.count == 2)
+        #expect(failed.last?.contains("--reload-timeout") == true)
+        #expect(h.service.snapshot.counters.reloadFailures == 4)
+        h.publisher.setFailures()
+        await h.round()
+        #expect(h.logged("reload command succeeded again after failures").first?.contains("failures=4") == true)
+    }
+
+    @Test("a failed write is retried; the reload runs only after a successful write; logged once, and its recovery once")
     func writeRetry() async throws {
         let h = try Harness()
         defer { h.folder.remove() }
         h.publisher.setFailures(writes: true)
-        await h.rounds(2)
+        await h.rounds(4)
         #expect(h.publisher.writes.isEmpty)
         #expect(h.publisher.reloads.isEmpty)
-        #expect(h.service.snapshot.counters.writeFailures == 2)
-        #expect(h.logged("cannot write the destination table; retrying after the next round").first?.contains("error=\"disk full\"") == true)
+        #expect(h.service.snapshot.counters.writeFailures == 4)
+        let failed = h.logged("cannot write the destination table; retrying after the next round")
+        #expect(failed.count == 1, "repeats of the same failure are counted, not logged")
+        #expect(failed.first?.contains("error=\"disk full\"") == true)
         h.publisher.setFailures()
         await h.round()
         #expect(h.publisher.writes.count == 1)
         #expect(h.publisher.reloads.count == 1)
+        let recovered = h.logged("destination table written again after failures")
+        #expect(recovered.count == 1)
+        #expect(recovered.first?.contains("failures=4") == true)
+        await h.rounds(2)
+        #expect(h.logged("destination table written again after failures").count == 1)
     }
 
     @Test("without reload_command the destination is still written")
