@@ -66,6 +66,37 @@ extension FileIO {
         syncFolder(folder)
     }
 
+    /// Why `writeAtomically(path:)` could not create the file at `path`, found without
+    /// writing anything; nil when it can. For a daemon that writes a file later, to refuse a
+    /// mistyped or unmounted folder at start-up instead of at its first write: the folder
+    /// (of the end of the path's links) must exist and take new files, and `path` must not
+    /// be a folder. The reason names the path or folder at fault.
+    public static func problemWriting(_ requested: String) -> String? {
+        let path: String
+        do {
+            path = try resolvingLinks(requested)
+        } catch {
+            return error.description
+        }
+        let folder = directory(of: path)
+        var st = stat()
+        guard stat(folder, &st) == 0 else {
+            let code = errno
+            if code == ENOENT { return "its folder \(folder) does not exist" }
+            return "its folder \(folder) cannot be used: \(String(cString: strerror(code)))"
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return "\(folder) is not a folder" }
+        // The effective ids decide, as they will for the write (root passes unless the file
+        // system is read-only).
+        guard faccessat(AT_FDCWD, folder, W_OK | X_OK, AT_EACCESS) == 0 else {
+            return "cannot create files in its folder \(folder): \(String(cString: strerror(errno)))"
+        }
+        if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            return "\(path) is a folder, expected a file"
+        }
+        return nil
+    }
+
     /// The file a write to `path` should replace: `path` itself, or the end of its chain of
     /// symbolic links (which need not exist yet). Relative link targets are relative to the
     /// link's folder, as the kernel reads them.

@@ -91,6 +91,15 @@ public struct HealthcheckFile: Equatable, Sendable {
         return config
     }
 
+    /// Refuses a destination that cannot be written where it is configured (a missing or
+    /// read-only folder), so that the mistake stops the start instead of failing the first
+    /// write after the first round. `file` names the configuration in the message.
+    public func checkDestinationWritable(file: String) throws(ConfigErrors) {
+        guard let problem = FileIO.problemWriting(destination) else { return }
+        throw ConfigErrors([ConfigIssue(.error, file: file, field: "forwarding_table.dst",
+                                        message: "cannot write \(destination): \(problem)")])
+    }
+
     private static func readPath(_ object: JSONObject, _ key: String, default fallback: String,
                                  into issues: inout IssueList) -> String? {
         let field = "forwarding_table.\(key)"

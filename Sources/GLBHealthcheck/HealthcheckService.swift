@@ -9,6 +9,11 @@ import GLBCore
 /// differs from what was last written. The first round gives every backend its first result,
 /// so the first write comes right after it; until then nothing is written.
 ///
+/// Rounds do not wait for the reload command: while it runs (a slow compile, a hung
+/// `systemctl`), checks go on and health is tracked; what changed meanwhile is written and
+/// reloaded once, with the latest state, when the running command ends. Two reload commands
+/// never run at once.
+///
 /// A new source (`reloadSource()`, on SIGHUP) is checked at once and used from the next round;
 /// a broken one is reported and the last good source stays in use. Backends that keep their
 /// address and checks keep their health.
@@ -30,6 +35,11 @@ public actor HealthcheckService {
     private var lastRound: WallTime?
     private var lastWritten: [UInt8]?
     private var reloadPending = false
+    private var reloadRunning = false
+    /// `rounds` when the last reload command failed: it is retried after a later round.
+    private var reloadFailedAfterRound: Int?
+    private var writeFailures = FailureStreak()
+    private var reloadFailures = FailureStreak()
     private let published: SnapshotBox
 
     private struct CheckStats {
@@ -56,34 +66,53 @@ public actor HealthcheckService {
         self.counters = counters
         published = SnapshotBox(Self.buildSnapshot(config: config, source: source, ledger: HealthLedger(), checkStats: [:],
                                                    counters: counters, rounds: 0, lastRound: nil, sourceError: nil,
-                                                   reloadPending: false))
+                                                   reloadPending: false, reloadRunning: false))
     }
 
     /// The latest view; safe to call from any thread (the metrics endpoint does).
     public nonisolated var snapshot: StatusSnapshot { published.value }
 
-    /// Runs rounds until the task is cancelled: a round, then the destination if it changed,
-    /// then a pause until `interval` after the round's start.
+    /// Runs rounds until the task is cancelled: a round, then a pause until `interval` after
+    /// the round's start. Beside them, the destination is published after each round when it
+    /// changed; a reload command that takes long holds back only the next publication.
     public func run() async {
         log.info("checking backends", [
             ("source", config.source), ("destination", config.destination),
             ("targets", String(source.targets.count)), ("interval", source.settings.interval.humanReadable),
             ("timeout", source.settings.timeout.humanReadable), ("trigger", String(source.settings.trigger)),
         ])
-        await runRounds(pacedBy: clocks.pacing)
+        // Each round asks for a publication. Asks made while one is in progress fold into one
+        // (the stream keeps only the newest), which renders the state of when it starts: at
+        // most one publication waits behind a running reload command, and it has the latest
+        // health.
+        let (requests, requester) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.publish(on: requests) }
+            await runRounds(pacedBy: clocks.pacing) { requester.yield() }
+            requester.finish()
+        }
     }
 
-    private func runRounds<C: Clock<Duration>>(pacedBy clock: C) async {
+    private func runRounds<C: Clock<Duration>>(pacedBy clock: C, afterEach roundEnded: () -> Void) async {
         while !Task.isCancelled {
             let start = clock.now
             await runRound()
             if Task.isCancelled { break }
-            await publishIfNeeded()
+            roundEnded()
             do {
                 try await clock.sleep(until: start.advanced(by: source.settings.interval), tolerance: nil)
             } catch {
                 break
             }
+        }
+    }
+
+    /// Publishes once per request, one at a time. A stop starts no new publication (a reload
+    /// command already running is waited for: the publisher bounds it).
+    private func publish(on requests: AsyncStream<Void>) async {
+        for await _ in requests {
+            if Task.isCancelled { break }
+            await publishIfNeeded()
         }
     }
 
@@ -150,29 +179,21 @@ public actor HealthcheckService {
     }
 
     /// Writes the destination when it differs from the last write, then runs the reload
-    /// command; a failed write or reload is retried after the next round.
+    /// command; a failed write or reload is retried after the next round. A failure is logged
+    /// when it starts or its error changes, and the recovery once; repeats are only counted.
+    /// `run()` calls it one call at a time, after every round; a call made while a reload
+    /// command runs returns at once.
     public func publishIfNeeded() async {
+        guard !reloadRunning else { return }
         let current = source
         guard rounds > 0, current.keys.allSatisfy({ ledger.health(of: $0) != nil }) else { return }
         let bytes = DestinationTable.bytes(current.destination { ledger.health(of: $0) })
         if bytes != lastWritten {
-            do {
-                try publisher.write(bytes, to: config.destination)
-                counters.writes += 1
-                lastWritten = bytes
-                reloadPending = true
-                let snapshot = makeSnapshot()
-                log.info("destination table written", [
-                    ("file", config.destination),
-                    ("unhealthy_backends", String(snapshot.unhealthyCount)),
-                ])
-            } catch {
-                counters.writeFailures += 1
-                log.error("cannot write the destination table; retrying after the next round",
-                          [("file", config.destination), ("error", "\(error)")])
-                published.value = makeSnapshot()
-                return
-            }
+            guard write(bytes) else { return }
+        } else if reloadFailedAfterRound == rounds {
+            // The reload failed after the latest round (which ended while it ran): nothing new
+            // to load, so the retry waits for the next round, as it would without the overlap.
+            return
         }
         guard reloadPending else { return }
         guard let command = config.reloadCommand else {
@@ -182,20 +203,60 @@ public actor HealthcheckService {
             return
         }
         counters.reloads += 1
+        reloadRunning = true
         published.value = makeSnapshot()
+        // Rounds go on meanwhile (see run()): `rounds`, the ledger and the source may change.
         let outcome = await publisher.reload(command)
+        reloadRunning = false
         if outcome.succeeded {
             reloadPending = false
+            reloadFailedAfterRound = nil
+            let failures = reloadFailures.succeeded()
             log.info("reload command succeeded", [("command", command), ("duration", outcome.duration.humanReadable)])
+            if failures > 0 {
+                log.info("reload command succeeded again after failures", [("command", command), ("failures", String(failures))])
+            }
         } else {
             counters.reloadFailures += 1
-            log.error("reload command failed; retrying after the next round",
-                      [("command", command), ("error", outcome.detail)])
+            reloadFailedAfterRound = rounds
+            if reloadFailures.failed(outcome.detail) {
+                log.error("reload command failed; retrying after the next round",
+                          [("command", command), ("error", outcome.detail)])
+            }
         }
         published.value = makeSnapshot()
     }
 
     // MARK: - Internals
+
+    /// Writes the destination; false (logged, counted) when it failed.
+    private func write(_ bytes: [UInt8]) -> Bool {
+        do {
+            try publisher.write(bytes, to: config.destination)
+        } catch {
+            counters.writeFailures += 1
+            if writeFailures.failed("\(error)") {
+                log.error("cannot write the destination table; retrying after the next round",
+                          [("file", config.destination), ("error", "\(error)")])
+            }
+            published.value = makeSnapshot()
+            return false
+        }
+        counters.writes += 1
+        lastWritten = bytes
+        reloadPending = true
+        reloadFailedAfterRound = nil
+        let snapshot = makeSnapshot()
+        log.info("destination table written", [
+            ("file", config.destination),
+            ("unhealthy_backends", String(snapshot.unhealthyCount)),
+        ])
+        let failures = writeFailures.succeeded()
+        if failures > 0 {
+            log.info("destination table written again after failures", [("file", config.destination), ("failures", String(failures))])
+        }
+        return true
+    }
 
     private func apply(_ next: SourceTable) {
         if next.settings != source.settings {
@@ -229,18 +290,21 @@ public actor HealthcheckService {
 
     private func makeSnapshot() -> StatusSnapshot {
         Self.buildSnapshot(config: config, source: source, ledger: ledger, checkStats: checkStats, counters: counters,
-                           rounds: rounds, lastRound: lastRound, sourceError: sourceError, reloadPending: reloadPending)
+                           rounds: rounds, lastRound: lastRound, sourceError: sourceError, reloadPending: reloadPending,
+                           reloadRunning: reloadRunning)
     }
 
     private static func buildSnapshot(config: HealthcheckFile, source: SourceTable, ledger: HealthLedger,
                                       checkStats: [CheckTarget: CheckStats], counters: ServiceCounters, rounds: Int,
-                                      lastRound: WallTime?, sourceError: String?, reloadPending: Bool) -> StatusSnapshot {
+                                      lastRound: WallTime?, sourceError: String?, reloadPending: Bool,
+                                      reloadRunning: Bool) -> StatusSnapshot {
         var s = StatusSnapshot(source: config.source, destination: config.destination, settings: source.settings)
         s.rounds = rounds
         s.lastRound = lastRound
         s.counters = counters
         s.sourceError = sourceError
         s.reloadPending = reloadPending
+        s.reloadRunning = reloadRunning
         s.tables = source.tables.map { table in
             StatusSnapshot.TableView(index: table.index, name: table.name, backends: table.backends.map { backend in
                 StatusSnapshot.BackendView(address: backend.address, state: backend.state, checked: backend.isChecked,

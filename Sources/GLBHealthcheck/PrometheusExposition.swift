@@ -75,6 +75,8 @@ public enum PrometheusExposition {
                    Double(c.reloadFailures))
         out.single("glb_healthcheck_reload_pending", .gauge, "1 while a failed reload waits to be retried",
                    snapshot.reloadPending ? 1 : 0)
+        out.single("glb_healthcheck_reload_running", .gauge, "1 while the reload command runs (checks go on meanwhile)",
+                   snapshot.reloadRunning ? 1 : 0)
         out.single("glb_healthcheck_interval_seconds", .gauge, "Configured time between rounds", snapshot.settings.interval.seconds)
         out.single("glb_healthcheck_timeout_seconds", .gauge, "Configured time limit of each check", snapshot.settings.timeout.seconds)
         out.single("glb_healthcheck_trigger_rounds", .gauge, "Configured rounds in a row needed to change a backend's health",

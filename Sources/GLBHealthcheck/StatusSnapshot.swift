@@ -12,8 +12,11 @@ public struct StatusSnapshot: Sendable {
     /// Why the last reload of the source failed; nil when it succeeded (the tables below are
     /// always from the last good source).
     public var sourceError: String?
-    /// A reload command failed and will be retried after the next round.
+    /// The destination was written and the reload command has not yet succeeded for it (it
+    /// is running, or failed and will be retried after the next round).
     public var reloadPending = false
+    /// The reload command is running now (checks go on meanwhile).
+    public var reloadRunning = false
     public var tables: [TableView] = []
     public var checks: [CheckView] = []
 
@@ -101,6 +104,7 @@ extension StatusSnapshot {
         dst["reloads"] = .integer(Int64(counters.reloads))
         dst["reload_failures"] = .integer(Int64(counters.reloadFailures))
         dst["reload_pending"] = .bool(reloadPending)
+        dst["reload_running"] = .bool(reloadRunning)
         root["destination_status"] = .object(dst)
 
         root["tables"] = .array(tables.map { table in

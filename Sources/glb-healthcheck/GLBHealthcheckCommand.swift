@@ -141,6 +141,7 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
         do {
             let loaded = try HealthcheckFile.load(path: config)
             for warning in loaded.warnings { log.warning(warning.description) }
+            if !once { try loaded.file.checkDestinationWritable(file: config) }
             return loaded.file
         } catch {
             report(error)

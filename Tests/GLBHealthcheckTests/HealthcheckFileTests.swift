@@ -104,4 +104,30 @@ struct HealthcheckFileTests {
             #expect(error.description.contains("No such file"))
         }
     }
+
+    @Test("a destination whose folder is missing, not a folder, or that is a folder itself, is refused, naming the path")
+    func destinationFolder() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        func problem(_ dst: String) -> String? {
+            do {
+                try HealthcheckFile(source: folder.file("src.json"), destination: dst).checkDestinationWritable(file: "hc.conf")
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(problem(folder.file("dst.json")) == nil)
+        #expect(problem(folder.file("missing/dst.json"))
+            == "hc.conf: forwarding_table.dst: cannot write \(folder.path)/missing/dst.json: its folder \(folder.path)/missing does not exist")
+        try folder.write("plain", "")
+        #expect(problem(folder.file("plain/dst.json"))
+            == "hc.conf: forwarding_table.dst: cannot write \(folder.path)/plain/dst.json: \(folder.path)/plain is not a folder")
+        #expect(problem(folder.path)
+            == "hc.conf: forwarding_table.dst: cannot write \(folder.path): \(folder.path) is a folder, expected a file")
+        // The write goes through a link: the folder that counts is its target's.
+        #expect(symlink(folder.file("missing/dst.json"), folder.file("link.json")) == 0)
+        #expect(problem(folder.file("link.json"))
+            == "hc.conf: forwarding_table.dst: cannot write \(folder.path)/link.json: its folder \(folder.path)/missing does not exist")
+    }
 }

@@ -18,15 +18,17 @@ struct HealthcheckServiceTests {
     struct Harness {
         let service: HealthcheckService
         let prober = ScriptedProber()
-        let publisher = RecordingPublisher()
+        let publisher: RecordingPublisher
         let lines = Lines()
         let folder = TemporaryFolder()
 
         /// Timeouts never fire unless `timeouts` says otherwise, and rounds follow each other at
         /// once: nothing depends on how busy the machine is.
         init(source: String = HealthcheckServiceTests.sourceText(), reloadCommand: String? = "reload-it",
-             prober custom: (any Prober)? = nil, pacing: any Clock<Duration> = SteppingClock(parkAfter: .max),
+             prober custom: (any Prober)? = nil, publisher: RecordingPublisher = RecordingPublisher(),
+             pacing: any Clock<Duration> = SteppingClock(parkAfter: .max),
              timeouts: any Clock<Duration> = SteppingClock(parkAfter: 0)) throws {
+            self.publisher = publisher
             try folder.write("src.json", source)
             let config = HealthcheckFile(source: folder.file("src.json"), destination: folder.file("dst.json"),
                                          reloadCommand: reloadCommand)
@@ -117,7 +119,7 @@ struct HealthcheckServiceTests {
         #expect(h.logged("backend unhealthy").isEmpty)
     }
 
-    @Test("a failed reload is retried after each round until it succeeds, without rewriting the file")
+    @Test("a failed reload is retried after each round until it succeeds, without rewriting the file; logged once, and its recovery once")
     func reloadRetry() async throws {
         let h = try Harness()
         defer { h.folder.remove() }
@@ -126,28 +128,68 @@ struct HealthcheckServiceTests {
         #expect(h.publisher.writes.count == 1)
         #expect(h.publisher.reloads.count == 3)
         #expect(h.service.snapshot.reloadPending)
-        #expect(h.logged("reload command failed; retrying after the next round").first?.contains("no such unit") == true)
+        #expect(h.service.snapshot.counters.reloadFailures == 3)
+        let failed = h.logged("reload command failed; retrying after the next round")
+        #expect(failed.count == 1, "repeats of the same failure are counted, not logged")
+        #expect(failed.first?.contains("no such unit") == true)
+        #expect(failed.first?.contains("level=error") == true)
         h.publisher.setFailures()
         await h.rounds(3)
         #expect(h.publisher.reloads.count == 4)
         #expect(!h.service.snapshot.reloadPending)
         #expect(h.service.snapshot.counters.reloadFailures == 3)
+        #expect(h.logged("reload command failed; retrying after the next round").count == 1)
+        let recovered = h.logged("reload command succeeded again after failures")
+        #expect(recovered.count == 1)
+        #expect(recovered.first?.contains("failures=3") == true)
+        #expect(h.logged("reload command succeeded").count == 1)
+
+        // A later run of failures is a new change of state: logged again, once.
+        h.publisher.setFailures(reloads: true)
+        h.prober.fail("10.0.0.1")
+        await h.rounds(5)
+        #expect(h.publisher.reloads.count == 7)
+        #expect(h.logged("reload command failed; retrying after the next round").count == 2)
     }
 
-    @Test("a failed write is retried; the reload runs only after a successful write")
+    @Test("a reload failure whose error changes is logged again")
+    func reloadErrorChanges() async throws {
+        let h = try Harness()
+        defer { h.folder.remove() }
+        h.publisher.setFailures(reloads: true)
+        await h.rounds(2)
+        h.publisher.setReloadError("killed after 1 s (--reload-timeout)")
+        await h.rounds(2)
+        let failed = h.logged("reload command failed; retrying after the next round")
+        #expect(failed.count == 2)
+        #expect(failed.last?.contains("--reload-timeout") == true)
+        #expect(h.service.snapshot.counters.reloadFailures == 4)
+        h.publisher.setFailures()
+        await h.round()
+        #expect(h.logged("reload command succeeded again after failures").first?.contains("failures=4") == true)
+    }
+
+    @Test("a failed write is retried; the reload runs only after a successful write; logged once, and its recovery once")
     func writeRetry() async throws {
         let h = try Harness()
         defer { h.folder.remove() }
         h.publisher.setFailures(writes: true)
-        await h.rounds(2)
+        await h.rounds(4)
         #expect(h.publisher.writes.isEmpty)
         #expect(h.publisher.reloads.isEmpty)
-        #expect(h.service.snapshot.counters.writeFailures == 2)
-        #expect(h.logged("cannot write the destination table; retrying after the next round").first?.contains("error=\"disk full\"") == true)
+        #expect(h.service.snapshot.counters.writeFailures == 4)
+        let failed = h.logged("cannot write the destination table; retrying after the next round")
+        #expect(failed.count == 1, "repeats of the same failure are counted, not logged")
+        #expect(failed.first?.contains("error=\"disk full\"") == true)
         h.publisher.setFailures()
         await h.round()
         #expect(h.publisher.writes.count == 1)
         #expect(h.publisher.reloads.count == 1)
+        let recovered = h.logged("destination table written again after failures")
+        #expect(recovered.count == 1)
+        #expect(recovered.first?.contains("failures=4") == true)
+        await h.rounds(2)
+        #expect(h.logged("destination table written again after failures").count == 1)
     }
 
     @Test("without reload_command the destination is still written")
@@ -237,12 +279,89 @@ struct HealthcheckServiceTests {
         let task = Task { await h.service.run() }
         await clock.parked()
         #expect(h.service.snapshot.rounds == 6, "a round before each pause, and one before the held one")
+        // The destination is published beside the rounds: the first round's publication.
+        await h.publisher.reloadsEnded.reached(1)
         task.cancel()
         await task.value
         #expect(h.service.snapshot.rounds == 6, "a cancelled pause starts no further round")
         #expect(h.publisher.writes.count == 1)
         // The source's interval is 10 ms: every pause ends 10 ms after the round's start.
         #expect(clock.deadlines == (1...6).map { .milliseconds(10 * $0) })
+    }
+
+    // The time limit only turns a deadlock into a failure: where rounds wait for the reload
+    // command, the held reload below holds everything, and the test would never end.
+    @Test("checks go on while the reload command runs; what changed meanwhile is written and reloaded once, after it",
+          .timeLimit(.minutes(1)))
+    func checksDuringReload() async throws {
+        let publisher = RecordingPublisher()
+        publisher.holdReloads()
+        // Round 1: both healthy. 10.0.0.1 fails from round 2, 10.0.0.2 from round 3, both while
+        // the first reload runs (round 2 starts only once it has started).
+        let prober = RoundScriptProber(targetsPerRound: 2, failing: { round in
+            round >= 3 ? ["10.0.0.1", "10.0.0.2"] : round == 2 ? ["10.0.0.1"] : []
+        }, beforeRound: { round in
+            if round == 2 { await publisher.reloadsStarted.reached(1) }
+        })
+        let clock = SteppingClock(parkAfter: 5)
+        let h = try Harness(source: Self.sourceText(trigger: 1), prober: prober, publisher: publisher, pacing: clock)
+        defer { h.folder.remove() }
+        let task = Task { await h.service.run() }
+
+        await clock.parked()
+        // Six rounds ran while the first reload was held.
+        var snapshot = h.service.snapshot
+        #expect(snapshot.rounds == 6)
+        #expect(snapshot.checks.map(\.runs) == [6, 6])
+        #expect(snapshot.unhealthyCount == 2, "health follows the checks during the reload")
+        #expect(snapshot.reloadRunning)
+        #expect(snapshot.reloadPending)
+        #expect(h.logged("backend unhealthy").count == 2)
+        #expect(h.publisher.reloads.count == 1)
+        #expect(h.publisher.writes.count == 1, "nothing is written while the reload command runs")
+        #expect(try h.publisher.lastHealth() == [true, true])
+
+        publisher.release()
+        await publisher.reloadsEnded.reached(2)
+        // One more write and reload, with the latest state; the state between (only 10.0.0.1
+        // unhealthy) was never written.
+        #expect(h.publisher.writes.count == 2)
+        #expect(try h.publisher.lastHealth() == [false, false])
+        #expect(h.publisher.reloads.count == 2)
+        #expect(h.publisher.mostRunning == 1, "never two reload commands at once")
+
+        task.cancel()
+        await task.value
+        snapshot = h.service.snapshot
+        #expect(!snapshot.reloadRunning)
+        #expect(!snapshot.reloadPending)
+        #expect(snapshot.counters.reloads == 2)
+        #expect(h.publisher.writes.count == 2)
+    }
+
+    @Test("a reload that fails after rounds ran meanwhile is retried after the next round, not at once")
+    func failedReloadWaitsForTheNextRound() async throws {
+        let h = try Harness()
+        defer { h.folder.remove() }
+        h.publisher.holdReloads()
+        h.publisher.setFailures(reloads: true)
+        await h.service.runRound()
+        let publishing = Task { await h.service.publishIfNeeded() }
+        await h.publisher.reloadsStarted.reached(1)
+        // Rounds while the reload runs, as run() has them.
+        await h.service.runRound()
+        await h.service.runRound()
+        h.publisher.release()
+        await publishing.value
+        #expect(h.service.snapshot.counters.reloadFailures == 1)
+
+        // The publication those rounds asked for: nothing new to write, and no round since the
+        // failure, so no retry yet.
+        await h.service.publishIfNeeded()
+        #expect(h.publisher.reloads.count == 1)
+        #expect(h.service.snapshot.reloadPending)
+        await h.round()
+        #expect(h.publisher.reloads.count == 2)
     }
 }
 
@@ -296,11 +415,19 @@ final class SteppingClock: Clock, Sendable {
         }
     }
 
-    /// Returns once a sleep is being held.
+    /// Returns once a sleep is being held, or when the waiting task is cancelled (a test's
+    /// time limit), so that a loop that never pauses fails the test instead of hanging it.
     func parked() async {
-        await withCheckedContinuation { continuation in
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                state.withLock { s in
+                    if s.isParked || Task.isCancelled { continuation.resume() } else { s.parked = continuation }
+                }
+            }
+        } onCancel: {
             state.withLock { s in
-                if s.isParked { continuation.resume() } else { s.parked = continuation }
+                s.parked?.resume()
+                s.parked = nil
             }
         }
     }

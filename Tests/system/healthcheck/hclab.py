@@ -118,7 +118,7 @@ class Cluster:
 class Checker:
     """glb-healthcheck running in a namespace; its log lines parsed as they arrive."""
 
-    def __init__(self, lab, ns, binary, folder, source_doc, extra_args=(), reload=True):
+    def __init__(self, lab, ns, binary, folder, source_doc, extra_args=(), reload=True, reload_prefix=""):
         self.folder = folder
         self.src = folder / "forwarding_table.src.json"
         self.dst = folder / "forwarding_table.checked.json"
@@ -129,7 +129,8 @@ class Checker:
         conf = {"forwarding_table": {"src": str(self.src), "dst": str(self.dst)}}
         if reload:
             # Each run copies the destination it was run for: reloads/1.json, 2.json, …
-            conf["reload_command"] = (f'n=$(ls {self.snapshots} | wc -l); '
+            # (after `reload_prefix`, shell commands of the test's own).
+            conf["reload_command"] = (f'{reload_prefix}n=$(ls {self.snapshots} | wc -l); '
                                       f'cp {self.dst} {self.snapshots}/$((n + 1)).json')
         self.conf.write_text(json.dumps(conf, indent=2))
         self.lines = []

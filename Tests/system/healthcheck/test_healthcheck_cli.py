@@ -3,7 +3,10 @@ any network."""
 
 import json
 import os
+import pathlib
+import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -95,3 +98,54 @@ def test_glb_debug_environment_switch(healthcheck, tmp_path):
     env = dict(os.environ, GLB_HEALTHCHECK_LOG_DEBUG="1")
     loud = subprocess.run([str(healthcheck), "--config", str(conf), "--once"], capture_output=True, text=True, timeout=30, env=env)
     assert 'level=debug msg="check failed" check=http://127.0.0.1:1/' in loud.stderr, loud.stderr
+
+
+def write_conf(folder, dst):
+    src = folder / "src.json"
+    src.write_text(json.dumps(hclab.source_table([("10.0.0.1", None)])))
+    conf = folder / "healthcheck.conf"
+    conf.write_text(json.dumps({"forwarding_table": {"src": str(src), "dst": str(dst)}, "reload_command": "true"}))
+    return conf
+
+
+@pytest.mark.parametrize("dst, problem", [
+    ("missing/dst.json", "its folder {d}/missing does not exist"),
+    ("plain/dst.json", "{d}/plain is not a folder"),
+])
+def test_a_destination_that_cannot_be_written_stops_the_start(healthcheck, tmp_path, dst, problem):
+    (tmp_path / "plain").write_text("")
+    conf = write_conf(tmp_path, tmp_path / dst)
+    res = run(healthcheck, "--config", conf)
+    assert res.returncode == 2, res  # a configuration error
+    assert res.stderr == (f"glb-healthcheck: error: {conf}: forwarding_table.dst: cannot write {tmp_path / dst}: "
+                          + problem.format(d=tmp_path) + "\n")
+    # --once writes nothing, so it does not care.
+    assert run(healthcheck, "--config", conf, "--once").returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to become nobody")
+def test_a_destination_folder_the_checker_may_not_write_stops_the_start(healthcheck):
+    # The files must be readable by nobody: pytest's tmp_path is root's alone.
+    folder = tempfile.mkdtemp(prefix="glb-healthcheck-ro-")
+    try:
+        os.chmod(folder, 0o755)
+        ro = os.path.join(folder, "ro")
+        os.mkdir(ro)
+        os.chmod(ro, 0o555)
+        conf = write_conf(pathlib.Path(folder), os.path.join(ro, "dst.json"))
+        as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+        res = subprocess.run([*as_nobody, str(healthcheck), "--config", str(conf)],
+                             capture_output=True, text=True, timeout=30)
+        assert res.returncode == 2, res  # a configuration error
+        assert res.stderr == (f"glb-healthcheck: error: {conf}: forwarding_table.dst: cannot write {ro}/dst.json: "
+                              f"cannot create files in its folder {ro}: Permission denied\n")
+        # Root may write there: the same configuration starts (and is stopped at once).
+        proc = subprocess.Popen([str(healthcheck), "--config", str(conf)], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            assert "checking backends" in proc.stderr.readline() + proc.stderr.readline()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    finally:
+        shutil.rmtree(folder)

@@ -45,23 +45,29 @@ def stop(proc):
     netns.stop(proc)
 
 
-def test_a_failing_reload_is_logged_with_its_output_and_retried(healthcheck, tmp_path):
-    proc = start(healthcheck, tmp_path, "echo compile failed: bad table >&2; exit 3")
+def test_a_failing_reload_is_logged_once_with_its_output_retried_and_its_recovery_logged(healthcheck, tmp_path):
+    runs = tmp_path / "runs"
+    # Fails on its first three runs, then works.
+    command = (f"echo run >> {runs}; [ $(wc -l < {runs}) -gt 3 ] || "
+               "{ echo compile failed: bad table >&2; exit 3; }")
+    proc = start(healthcheck, tmp_path, command)
     try:
-        def failed(e):
-            return e.get("msg") == "reload command failed; retrying after the next round"
-
-        [*before, first] = read_until(proc, failed)
-        assert first["error"] == "exit status 3: compile failed: bad table"
-        assert first["command"] == "echo compile failed: bad table >&2; exit 3"
-        [*between, second] = read_until(proc, failed)
-        assert second["error"] == first["error"]
-        # The file was written once; only the reload is retried.
-        assert [e["msg"] for e in before + between].count("destination table written") == 1
-        assert (tmp_path / "dst.json").exists()
+        events = read_until(proc, lambda e: e.get("msg") == "reload command succeeded again after failures")
     finally:
         stop(proc)
     assert proc.returncode == 0
+    assert runs.read_text().splitlines() == ["run"] * 4
+    failed = [e for e in events if e.get("msg") == "reload command failed; retrying after the next round"]
+    # Three failures in a row, the same each time: one line.
+    assert len(failed) == 1, events
+    assert failed[0]["level"] == "error"
+    assert failed[0]["error"] == "exit status 3: compile failed: bad table"
+    assert failed[0]["command"] == command
+    assert events[-1]["failures"] == "3"
+    assert [e["msg"] for e in events].count("reload command succeeded") == 1
+    # The file was written once; only the reload is retried.
+    assert [e["msg"] for e in events].count("destination table written") == 1
+    assert (tmp_path / "dst.json").exists()
 
 
 def alive(pid):
