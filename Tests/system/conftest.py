@@ -46,6 +46,8 @@ def cli(bin_dir):
     assert path.exists(), f"{path} not built (run scripts/test, or swift build)"
 
     def run(*args, check=False):
-        return subprocess.run([str(path), *map(str, args)], capture_output=True, text=True, check=check)
+        # A time limit far above any command's run, so that a command that hangs fails its
+        # test instead of stopping the suite.
+        return subprocess.run([str(path), *map(str, args)], capture_output=True, text=True, check=check, timeout=600)
 
     return run

@@ -5,6 +5,22 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "Tests" / "Fixtures"
 
 
+def minimal_balance_config(tmp_path):
+    """A glb-balance configuration of one table with one backend, whose Prometheus is not
+    there (127.0.0.1:1): each step freezes, and the daemon runs and serves its metrics."""
+    import json
+    source = tmp_path / "forwarding_table.json"
+    source.write_text(json.dumps({"tables": [{
+        "name": "web", "hash_key": "00112233445566778899aabbccddeeff", "seed": "ffeeddccbbaa99887766554433221100",
+        "binds": [{"ip": "192.0.2.1", "proto": "tcp", "port": 80}],
+        "backends": [{"ip": "10.0.0.1", "state": "active", "healthy": True}]}]}))
+    config = tmp_path / "balance.json"
+    config.write_text(json.dumps({"source": str(source), "output": str(tmp_path / "out.json"),
+                                  "prometheus": "http://127.0.0.1:1", "interval_s": 1,
+                                  "tables": [{"table": "web", "query": "up", "address_label": "backend"}]}))
+    return config
+
+
 def changelog_version():
     """The version of CHANGELOG.md's first `## [x.y.z]` heading: what every binary reports."""
     import re

@@ -7,6 +7,8 @@ import os
 import re
 import subprocess
 
+from glbsys import minimal_balance_config
+
 PREFIX = re.compile(r"^<(\d)>")
 
 
@@ -27,22 +29,9 @@ def priorities(lines):
     return [int(m.group(1)) if (m := PREFIX.match(line)) else None for line in lines]
 
 
-def balance_config(tmp_path):
-    source = tmp_path / "forwarding_table.json"
-    source.write_text(json.dumps({"tables": [{
-        "name": "web", "hash_key": "00112233445566778899aabbccddeeff", "seed": "ffeeddccbbaa99887766554433221100",
-        "binds": [{"ip": "192.0.2.1", "proto": "tcp", "port": 80}],
-        "backends": [{"ip": "10.0.0.1", "state": "active", "healthy": True}]}]}))
-    config = tmp_path / "balance.json"
-    config.write_text(json.dumps({"source": str(source), "output": str(tmp_path / "out.json"),
-                                  "prometheus": "http://127.0.0.1:1", "interval_s": 1,
-                                  "tables": [{"table": "web", "query": "up", "address_label": "backend"}]}))
-    return config
-
-
 def test_glb_log_lines_carry_their_priority(bin_dir, tmp_path):
     # One step against a Prometheus that is not there: info lines, and a warning for the freeze.
-    status, lines = run(bin_dir / "glb-balance", ["--once", "--config", str(balance_config(tmp_path))], tmp_path)
+    status, lines = run(bin_dir / "glb-balance", ["--once", "--config", str(minimal_balance_config(tmp_path))], tmp_path)
     assert status == 0, lines
     levels = {"info": 6, "warning": 4, "error": 3}
     for line in lines:
@@ -81,7 +70,7 @@ def test_health_checker_log_lines_carry_their_priority(bin_dir, tmp_path):
 def test_no_prefix_when_the_stream_is_not_the_journal(bin_dir, tmp_path):
     """JOURNAL_STREAM inherited from a service by a process whose output goes elsewhere (a
     reload command's output captured by its caller): no prefixes."""
-    status, lines = run(bin_dir / "glb-balance", ["--once", "--config", str(balance_config(tmp_path))], tmp_path,
+    status, lines = run(bin_dir / "glb-balance", ["--once", "--config", str(minimal_balance_config(tmp_path))], tmp_path,
                         journal=False)
     assert status == 0 and lines, lines
     assert all(json.loads(line)["level"] for line in lines)

@@ -1,14 +1,13 @@
 """Every binary answers --version with CHANGELOG.md's top version, and the daemons export it
 as <component>_build_info (the director's and the health checker's are tested beside their
 other metrics: Tests/system/director, GLBHealthcheckTests)."""
-import json
 import os
 import pathlib
 import subprocess
 
 import pytest
 
-from glbsys import changelog_version
+from glbsys import changelog_version, minimal_balance_config
 from netns import Lab, wait_for
 
 BINARIES = ["glb-director", "glb-director-cli", "glb-healthcheck", "glb-redirect", "glb-announce", "glb-balance"]
@@ -36,16 +35,8 @@ def build_info(text, prefix):
 
 
 def test_balance_exports_build_info(bin_dir, tmp_path):
-    source = tmp_path / "forwarding_table.json"
-    source.write_text(json.dumps({"tables": [{
-        "name": "web", "hash_key": "00112233445566778899aabbccddeeff", "seed": "ffeeddccbbaa99887766554433221100",
-        "binds": [{"ip": "192.0.2.1", "proto": "tcp", "port": 80}],
-        "backends": [{"ip": "10.0.0.1", "state": "active", "healthy": True}]}]}))
-    config = tmp_path / "balance.json"
     # Prometheus is not there: the loop freezes, and its metrics are served all the same.
-    config.write_text(json.dumps({"source": str(source), "output": str(tmp_path / "out.json"),
-                                  "prometheus": "http://127.0.0.1:1", "interval_s": 1,
-                                  "tables": [{"table": "web", "query": "up", "address_label": "backend"}]}))
+    config = minimal_balance_config(tmp_path)
     with Lab() as lab:
         ns = lab.netns("balance")
         lab.spawn(ns, [str(bin_dir / "glb-balance"), "--config", str(config), "--metrics-address", "127.0.0.1:19543"],

@@ -233,15 +233,7 @@ def test_stats_for_the_textfile_collector(loader, hosts):
     something (every packet in exactly one outcome), and accepted by promtool."""
     ns = hosts.backend
     loader.attach(ns, IFACE)
-    listener = udp_listener(hosts)
-    sender = Sender(hosts)
-    try:
-        for i in range(7):
-            sender.gue_udp(b"datagram %d" % i)
-        received = drain(listener, timeout=0.5)
-    finally:
-        sender.close()
-        listener.close()
+    received = send_gue(hosts, 7, b"datagram")
     assert len(received) == 7
     # No traffic moves the counters between the two readings (IPv6 is off in the lab).
     text = loader.run(ns, "stats", "--iface", IFACE, "--format", "prometheus", check=True).stdout
@@ -689,18 +681,23 @@ def frames_seen(prog_id):
     return value if isinstance(value, int) else int.from_bytes(bytes(int(b, 16) for b in value), "little")
 
 
-def send_gue_and_ping(hosts):
-    """Five GUE datagrams to the VIP's socket and two pings to the backend: the datagrams
-    that arrived, and whether the pings were answered."""
+def send_gue(hosts, count, text):
+    """`count` GUE datagrams to the VIP's socket ("TEXT 0", "TEXT 1", …): the ones that arrived."""
     listener = udp_listener(hosts)
     sender = Sender(hosts)
     try:
-        for i in range(5):
-            sender.gue_udp(b"through %d" % i)
-        received = drain(listener, timeout=0.5)
+        for i in range(count):
+            sender.gue_udp(b"%s %d" % (text, i))
+        return drain(listener, timeout=0.5)
     finally:
         sender.close()
         listener.close()
+
+
+def send_gue_and_ping(hosts):
+    """Five GUE datagrams to the VIP's socket and two pings to the backend: the datagrams
+    that arrived, and whether the pings were answered."""
+    received = send_gue(hosts, 5, b"through")
     ping = hosts.peer.run("ping", "-c", "2", "-i", "0.2", "-W", "1", BACKEND_IP, check=False)
     return received, ping.returncode == 0
 
