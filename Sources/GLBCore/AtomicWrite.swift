@@ -15,7 +15,16 @@ extension FileIO {
     ///   temporary files left by a writer that was killed outright (SIGKILL) are removed by the
     ///   next write to the same path. A live writer holds a lock on its temporary file, so its
     ///   file is never taken for a dead one.
-    public static func writeAtomically(path requested: String, bytes: [UInt8], mode: mode_t? = nil) throws(FileError) {
+    public static func writeAtomically(path: String, bytes: [UInt8], mode: mode_t? = nil) throws(FileError) {
+        try writeAtomically(path: path, mode: mode) { (fd: Int32) throws(FileError) in
+            guard writeAll(fd: fd, bytes) else { throw FileError(path, "write", errno: errno) }
+        }
+    }
+
+    /// The same, for content written as it is made (a capture replayed frame by frame):
+    /// `contents` writes to the temporary file's descriptor, which it must not close.
+    public static func writeAtomically(path requested: String, mode: mode_t? = nil,
+                                       contents: (Int32) throws(FileError) -> Void) throws(FileError) {
         let path = try resolvingLinks(requested)
         let folder = directory(of: path)
         let prefix = ".\(basename(of: path)).tmp-"
@@ -59,7 +68,7 @@ extension FileIO {
             // mkstemp creates 0600; give the file what a plain create would.
             fchmod(fd, mode ?? (0o666 & ~currentUmask()))
         }
-        guard writeAll(fd: fd, bytes) else { throw FileError(path, "write", errno: errno) }
+        try contents(fd)
         guard fsync(fd) == 0 else { throw FileError(path, "sync", errno: errno) }
         guard rename(tmpPath, path) == 0 else { throw FileError(path, "rename \(tmpPath) to it", errno: errno) }
         committed = true

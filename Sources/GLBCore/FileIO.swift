@@ -12,11 +12,11 @@ public struct FileError: Error, Equatable, CustomStringConvertible {
 
     public var description: String { "\(path): cannot \(operation): \(reason)" }
 
-    init(_ path: String, _ operation: String, errno code: Int32) {
+    public init(_ path: String, _ operation: String, errno code: Int32) {
         self.init(path, operation, String(cString: strerror(code)))
     }
 
-    init(_ path: String, _ operation: String, _ reason: String) {
+    public init(_ path: String, _ operation: String, _ reason: String) {
         self.path = path
         self.operation = operation
         self.reason = reason

@@ -5,8 +5,9 @@ import GLBCore
 enum DirectorConfigCheck {
     /// True for a JSON object that is a director.conf rather than a forwarding table: it has
     /// none of a table's "tables" and one of the keys every director.conf has.
-    static func looksLikeDirectorConfig(_ bytes: [UInt8]) -> Bool {
-        guard let json = try? JSONValue.parse(bytes), case .object(let root) = json else { return false }
+    static func looksLikeDirectorConfig(path: String) -> Bool {
+        guard let bytes = try? FileIO.read(path: path, limit: 16 << 20), let json = try? JSONValue.parse(bytes),
+              case .object(let root) = json else { return false }
         return root["tables"] == nil && ["flow_paths", "lcores", "outbound_src_ip", "outbound_gateway_mac"].contains { root[$0] != nil }
     }
 

@@ -75,7 +75,7 @@ struct Encap: ParsableCommand {
 }
 
 /// Reads a capture with libpcap, runs every frame through the packet path and writes the
-/// forwarded frames to a new pcap file (atomically: a temporary file renamed at the end).
+/// forwarded frames to a new pcap file (atomically, as FileIO writes every output).
 enum PcapReplay {
     struct Stats {
         var read = 0
@@ -97,57 +97,46 @@ enum PcapReplay {
         }
         guard let dead = pcap_open_dead(DLT_EN10MB, 262_144) else { throw InputError(message: "libpcap: cannot open a writer") }
         defer { pcap_close(dead) }
-        let folder = output.contains("/") ? String(output[..<output.lastIndex(of: "/")!]) : "."
-        var template = Array("\(folder)/.encap-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw InputError(message: "\(output): cannot create a temporary file in \(folder): \(String(cString: strerror(errno)))") }
-        close(fd)
-        let tmpPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        TemporaryFileCleanup.track(template)
-        defer { TemporaryFileCleanup.untrack() }
-        guard let dumper = pcap_dump_open(dead, tmpPath) else {
-            unlink(tmpPath)
-            throw InputError(message: "\(output): \(String(cString: pcap_geterr(dead)))")
-        }
-        var closed = false
-        defer {
-            if !closed { pcap_dump_close(dumper); unlink(tmpPath) }
-        }
-
         let macWords = portMAC.packetWords
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: headroom + 262_144, alignment: 64)
         defer { buffer.deallocate() }
         var stats = Stats()
-        var header: UnsafeMutablePointer<pcap_pkthdr>?
-        var data: UnsafePointer<UInt8>?
-        while true {
-            let status = pcap_next_ex(reader, &header, &data)
-            if status == -2 { break }
-            guard status == 1, let header, let data else {
-                // A capture cut short (a copy in progress, a full disk) still holds complete
-                // frames before the cut: replay those and report the rest.
-                stats.inputError = String(cString: pcap_geterr(reader))
-                break
+        // Written as the frames come, through the same atomic write as the tables: a
+        // temporary file beside OUT, renamed over it once complete.
+        try FileIO.writeAtomically(path: output) { (fd: Int32) throws(FileError) in
+            // libpcap writes through a FILE of its own, on a copy of the descriptor.
+            guard let stream = fdopen(dup(fd), "w") else { throw FileError(output, "write", errno: errno) }
+            guard let dumper = pcap_dump_fopen(dead, stream) else {
+                fclose(stream)
+                throw FileError(output, "write", String(cString: pcap_geterr(dead)))
             }
-            stats.read += 1
-            let length = min(Int(header.pointee.caplen), 262_144)
-            let frame = buffer + headroom
-            frame.copyMemory(from: data, byteCount: length)
-            let result = PacketProcessor.process(frame, length: length, headroom: headroom, plane: plane.view, portMAC: macWords, counters: counters)
-            guard result.action == .forward else { continue }
-            var out = pcap_pkthdr()
-            out.ts = header.pointee.ts
-            out.caplen = UInt32(result.length)
-            out.len = UInt32(result.length)
-            pcap_dump(UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self), &out, (frame + result.offset).assumingMemoryBound(to: UInt8.self))
-            stats.written += 1
-        }
-        guard pcap_dump_flush(dumper) == 0 else { throw InputError(message: "\(output): write failed") }
-        pcap_dump_close(dumper)
-        closed = true
-        guard rename(tmpPath, output) == 0 else {
-            unlink(tmpPath)
-            throw InputError(message: "\(output): cannot rename \(tmpPath) to it: \(String(cString: strerror(errno)))")
+            var header: UnsafeMutablePointer<pcap_pkthdr>?
+            var data: UnsafePointer<UInt8>?
+            while true {
+                let status = pcap_next_ex(reader, &header, &data)
+                if status == -2 { break }
+                guard status == 1, let header, let data else {
+                    // A capture cut short (a copy in progress, a full disk) still holds complete
+                    // frames before the cut: replay those and report the rest.
+                    stats.inputError = String(cString: pcap_geterr(reader))
+                    break
+                }
+                stats.read += 1
+                let length = min(Int(header.pointee.caplen), 262_144)
+                let frame = buffer + headroom
+                frame.copyMemory(from: data, byteCount: length)
+                let result = PacketProcessor.process(frame, length: length, headroom: headroom, plane: plane.view, portMAC: macWords, counters: counters)
+                guard result.action == .forward else { continue }
+                var out = pcap_pkthdr()
+                out.ts = header.pointee.ts
+                out.caplen = UInt32(result.length)
+                out.len = UInt32(result.length)
+                pcap_dump(UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self), &out, (frame + result.offset).assumingMemoryBound(to: UInt8.self))
+                stats.written += 1
+            }
+            let flushed = pcap_dump_flush(dumper) == 0
+            pcap_dump_close(dumper)
+            guard flushed else { throw FileError(output, "write", errno: errno) }
         }
         return stats
     }

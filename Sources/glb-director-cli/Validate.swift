@@ -21,14 +21,15 @@ struct Validate: ParsableCommand {
     var strict = false
 
     func run() throws {
-        if let bytes = try? FileIO.read(path: path, limit: 16 << 20), DirectorConfigCheck.looksLikeDirectorConfig(bytes) {
-            guard DirectorConfigCheck.run(path: path, strict: strict) else { throw CommandFailure() }
-            return
-        }
         let input: TableInput
         do {
             input = try TableInput.load(path)
         } catch let errors as ConfigErrors {
+            // Not a table: a director.conf is looked for only then, so a table is read once.
+            if DirectorConfigCheck.looksLikeDirectorConfig(path: path) {
+                guard DirectorConfigCheck.run(path: path, strict: strict) else { throw CommandFailure() }
+                return
+            }
             for issue in errors.issues { Console.out(issue.labeled) }
             let e = errors.errors.count, w = errors.issues.count - e
             Console.out("\(path): \(count(e, "error")), \(count(w, "warning"))")

@@ -89,7 +89,7 @@ enum GLBDirector {
             return ExitStatus.configuration
         }
         do {
-            try HugepageCheck.check(ealArguments: ealArguments, memory: memory)
+            try HugepageCheck.check(eal, memory: memory)
         } catch {
             log.error("not starting: \(error)")
             return ExitStatus.failure

@@ -40,17 +40,16 @@ enum HugepageCheck {
         }
     }
 
-    static func check(ealArguments: [String], memory: Memory) throws(Problem) {
-        if ealArguments.contains("--no-huge") { return }
+    static func check(_ eal: EALOptions, memory: Memory) throws(Problem) {
+        if eal.noHuge { return }
         if memory.total == 0 {
             throw Problem(description: "no hugepages are reserved: \(advice)")
         }
         if memory.free == 0 {
             throw Problem(description: "all \(memory.total) hugepages are in use (by other DPDK processes?): \(advice)")
         }
-        let inMemory = ealArguments.contains("--in-memory")
         let mounts = String(decoding: (try? FileIO.read(path: "/proc/mounts", limit: 1 << 20)) ?? [], as: UTF8.self)
-        if !inMemory && !mounts.contains(" hugetlbfs ") {
+        if !eal.inMemory && !mounts.contains(" hugetlbfs ") {
             throw Problem(description: "hugepages are reserved but no hugetlbfs is mounted: run `scripts/hugepages reserve N` (it mounts /dev/hugepages) or add --in-memory to the EAL options")
         }
     }
