@@ -95,8 +95,19 @@ public struct LcoreConfig: Equatable, Sendable {
 
 public struct DirectorConfig: Equatable, Sendable {
     public var outboundGatewayMAC: MACAddress
-    /// Network-order IPv4 source of every encapsulated packet.
-    public var outboundSourceIP: IPAddress
+    /// The IPv4 source of packets encapsulated to IPv4 backends; nil on an IPv6-only underlay.
+    public var outboundSourceIP: IPAddress?
+    /// The IPv6 source of packets encapsulated to IPv6 backends (`outbound_src_ipv6`); nil on
+    /// an IPv4-only underlay.
+    public var outboundSourceIPv6: IPAddress?
+    /// The largest outer IP packet the underlay carries (`tunnel_mtu`); nil: no check beyond
+    /// the frame size, as GLB. A packet whose encapsulation would exceed it is answered with
+    /// ICMP "fragmentation needed" or ICMPv6 "packet too big".
+    public var tunnelMTU: Int?
+    /// Those answers each packet-path lcore may send: a token bucket of `icmpTooBigBurst`
+    /// tokens refilled at `icmpTooBigRate` per second.
+    public var icmpTooBigRate = 1000
+    public var icmpTooBigBurst = 50
     public var hashFields: HashFields = .sourceAddress
     public var altHashFields: HashFields?
     public var forwardICMPPingResponses = true
@@ -128,9 +139,10 @@ public struct DirectorConfig: Equatable, Sendable {
     /// nothing, a broadcast gateway MAC): the director logs them at start, the tools print them.
     public var warnings: [ConfigIssue] = []
 
-    public init(outboundGatewayMAC: MACAddress, outboundSourceIP: IPAddress) {
+    public init(outboundGatewayMAC: MACAddress, outboundSourceIP: IPAddress?, outboundSourceIPv6: IPAddress? = nil) {
         self.outboundGatewayMAC = outboundGatewayMAC
         self.outboundSourceIP = outboundSourceIP
+        self.outboundSourceIPv6 = outboundSourceIPv6
     }
 
     /// True when every hash in use ignores ports, so non-first fragments can be forwarded.
@@ -214,6 +226,7 @@ private struct DirectorConfigReader {
             "num_worker_queues", "rx_drop_en", "flow_paths", "lcores", "statsd_port", "kni_ip", "metrics_address",
             "mbuf_pool_size", "mbuf_data_size", "udp_checksum", "drop_foreign_dst_mac",
             "readiness_window_ms", "stop_grace_ms", "idle_sleep_us",
+            "outbound_src_ipv6", "tunnel_mtu", "icmp_too_big_rate", "icmp_too_big_burst",
         ]
         for key in root.keys where !known.contains(key) {
             issues.warning(key, "unknown key, ignored")
@@ -235,13 +248,25 @@ private struct DirectorConfigReader {
         case nil: issues.error("outbound_gateway_mac", "missing: the MAC of the router every encapsulated packet is sent to")
         }
 
-        var src: IPAddress?
-        switch root["outbound_src_ip"] {
-        case .string(let s)?:
-            src = IPAddress(s)
-            if src?.family != .ipv4 { issues.error("outbound_src_ip", "expected an IPv4 address, got \"\(s)\""); src = nil }
-        case let other?: issues.error("outbound_src_ip", "expected an IPv4 address string, got \(other.kindName)")
-        case nil: issues.error("outbound_src_ip", "missing: the IPv4 source address of encapsulated packets")
+        let src = sourceAddress(root, "outbound_src_ip", family: .ipv4)
+        let src6 = sourceAddress(root, "outbound_src_ipv6", family: .ipv6)
+        if root["outbound_src_ip"] == nil && root["outbound_src_ipv6"] == nil {
+            issues.error("outbound_src_ip", "missing: the IPv4 source address of encapsulated packets (or outbound_src_ipv6 on an IPv6 underlay)")
+        }
+        let tunnelMTU = int(root, "tunnel_mtu", range: 1280...65535)
+        let tooBigRate = int(root, "icmp_too_big_rate", range: 1...1_000_000)
+        let tooBigBurst = int(root, "icmp_too_big_burst", range: 1...1_000_000)
+        if tunnelMTU == nil && root["tunnel_mtu"] == nil {
+            for key in ["icmp_too_big_rate", "icmp_too_big_burst"] where root[key] != nil {
+                issues.warning(key, "does nothing without tunnel_mtu")
+            }
+        }
+        if let tunnelMTU {
+            // The largest encapsulation: three hops (alt_hash_fields) in the widest underlay in use.
+            let overhead = root["outbound_src_ipv6"] != nil ? 104 : 48
+            if tunnelMTU - overhead < 1280 {
+                issues.warning("tunnel_mtu", "\(tunnelMTU) leaves less than IPv6's minimum of 1,280 bytes for the client's packet after up to \(overhead) bytes of encapsulation: IPv6 clients' full-size packets cannot be carried")
+            }
         }
 
         let hash = hashFields(root, "hash_fields")
@@ -271,8 +296,11 @@ private struct DirectorConfigReader {
         let flowPaths = readFlowPaths(root["flow_paths"])
         let lcores = readLcores(root["lcores"], flowPathCount: flowPaths.count)
 
-        guard let mac, let src else { return nil }
-        var config = DirectorConfig(outboundGatewayMAC: mac, outboundSourceIP: src)
+        guard let mac, src != nil || src6 != nil, !issues.hasErrors else { return nil }
+        var config = DirectorConfig(outboundGatewayMAC: mac, outboundSourceIP: src, outboundSourceIPv6: src6)
+        config.tunnelMTU = tunnelMTU
+        config.icmpTooBigRate = tooBigRate ?? 1000
+        config.icmpTooBigBurst = tooBigBurst ?? 50
         config.hashFields = hash ?? .sourceAddress
         config.altHashFields = alt
         config.forwardICMPPingResponses = bool(root, "forward_icmp_ping_responses", default: true)
@@ -290,6 +318,28 @@ private struct DirectorConfigReader {
         config.flowPaths = flowPaths
         config.lcores = lcores
         return config
+    }
+
+    /// `outbound_src_ip` or `outbound_src_ipv6`: a unicast address of `family`, or nil.
+    mutating func sourceAddress(_ o: JSONObject, _ key: String, family: AddressFamily) -> IPAddress? {
+        let name = family == .ipv4 ? "an IPv4" : "an IPv6"
+        switch o[key] {
+        case .string(let s)?:
+            guard let address = IPAddress(s), address.family == family else {
+                issues.error(key, "expected \(name) address, got \"\(s)\"")
+                return nil
+            }
+            if address.bytes.allSatisfy({ $0 == 0 }) || (family == .ipv6 && address.bytes[0] == 0xff) || (family == .ipv4 && address.bytes[0] >= 224) {
+                issues.error(key, "\(s) cannot be a source address: give this director's own unicast address")
+                return nil
+            }
+            return address
+        case let other?:
+            issues.error(key, "expected \(name) address string, got \(other.kindName)")
+            return nil
+        case nil:
+            return nil
+        }
     }
 
     mutating func readFlowPaths(_ value: JSONValue?) -> [FlowPath] {

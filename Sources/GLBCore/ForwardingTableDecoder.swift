@@ -270,7 +270,6 @@ private struct TableSourceReader {
         return backends
     }
 
-    /// Weights that do nothing, or that cannot be meant.
     /// Why an IPv4 address cannot be a backend's (a template left unfilled, a typo), or nil.
     static func unusableBackendAddress(_ v4: UInt32) -> String? {
         switch v4 {
@@ -283,6 +282,7 @@ private struct TableSourceReader {
         }
     }
 
+    /// Weights that do nothing, or that cannot be meant.
     mutating func checkWeights(_ backends: [Backend]) {
         let competing = backends.filter { $0.state != .inactive }
         let weighted = competing.filter { $0.weight != nil }.count
@@ -312,9 +312,6 @@ private struct TableSourceReader {
         case .string(let text)?:
             address = IPAddress(text)
             if address == nil { issues.error("\(path).ip", "expected an IPv4 or IPv6 address, got \"\(text)\"") }
-            if address?.family == .ipv6 {
-                issues.warning("\(path).ip", "IPv6 backend: GLB's tunnel carries IPv4 hops only, so the director cannot send packets to it")
-            }
             if let v4 = address?.ipv4Value, let problem = Self.unusableBackendAddress(v4) {
                 issues.warning("\(path).ip", "\(text) is \(problem): no backend can have it, and the flows hashed to it are lost")
             }

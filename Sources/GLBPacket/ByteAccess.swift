@@ -66,4 +66,9 @@ extension UnsafeMutableRawPointer {
     func putRaw32(_ offset: Int, _ v: UInt32) {
         storeBytes(of: v, toByteOffset: offset, as: UInt32.self)
     }
+
+    @inlinable @inline(__always)
+    func putRaw64(_ offset: Int, _ v: UInt64) {
+        storeBytes(of: v, toByteOffset: offset, as: UInt64.self)
+    }
 }

@@ -21,18 +21,23 @@ extension PacketProcessor {
             altRoute = table.routes[Int(truncatingIfNeeded: altHash & 0xffff)]
             hopEntries = 3
         }
+        // An IPv6 or unusable route (rare) is handled out of line; see RouteWord.
+        guard RouteWord.isIPv4(route), altFields == 0 || RouteWord.isIPv4(altRoute) else {
+            return encapsulateOverIPv6(frame, l3: l3, headroom: headroom, flow: flow, plane: plane, portMAC: portMAC,
+                                       counters: counters, hash: hash, route: route, altRoute: altRoute, hopEntries: hopEntries)
+        }
         let primary = UInt32(truncatingIfNeeded: route)
         let secondary = UInt32(truncatingIfNeeded: route &>> 32)
-        // A zero address marks an IPv6 backend, which the IPv4 hop list cannot carry.
-        guard primary != 0, secondary != 0,
-              altFields == 0 || (UInt32(truncatingIfNeeded: altRoute) != 0 && UInt32(truncatingIfNeeded: altRoute &>> 32) != 0)
-        else { return drop(.backendNotIPv4, counters) }
 
         let encapLength = fixedEncapsulationLength &+ 4 &* hopEntries
         let start = l3 &- encapLength
         guard start >= -headroom else { return drop(.noHeadroom, counters) }
         let udpLength = 16 &+ 4 &* hopEntries &+ flow.innerLength
-        guard udpLength &+ 20 <= 65535 else { return drop(.tooBigToEncapsulate, counters) }
+        // tunnel_mtu, or the largest IPv4 packet: one comparison for both.
+        guard udpLength &+ 20 <= plane.pointee.outerLimit else {
+            return tooBig(frame, l3: l3, headroom: headroom, flow: flow, plane: plane, portMAC: portMAC, counters: counters,
+                          outerLength: udpLength &+ 20, overhead: encapLength &- 14)
+        }
 
         let o = frame + start
         // Ethernet: to the gateway, from this port.

@@ -3,6 +3,9 @@
 public enum PacketAction: UInt8, Sendable {
     /// Encapsulated in place: send `length` bytes starting `offset` bytes from the original start.
     case forward
+    /// Rewritten in place into an answer to the sender (ICMP "too big"): send `length` bytes
+    /// starting `offset` bytes from the original start, out the same way as `.forward`.
+    case reply
     /// Not for us (no bind matches, or not IP): hand to the exception path, unchanged.
     case exception
     /// Malformed or unroutable: free it (the reason is counted).

@@ -9,13 +9,18 @@ public enum Counter: Int, CaseIterable, Sendable {
     case forwardedICMPError
     case forwardedEcho
     case forwardedFragment
+    // Answered: an ICMP "fragmentation needed" or ICMPv6 "packet too big" went back instead.
+    case tooBigAnswered
     // Sent to the exception path (the kernel through TAP), or dropped without one.
     case notMatched
     case notIP
     // Dropped.
     case unroutableFragment
     case foreignDestinationMAC
-    case backendNotIPv4
+    case unusableRoute
+    case tooBigRateLimited
+    case tooBigDFClear
+    case tooBigICMPError
     case tooBigToEncapsulate
     case noHeadroom
     case malformedEthernet
@@ -33,11 +38,15 @@ public enum Counter: Int, CaseIterable, Sendable {
         case .forwardedICMPError: return "forwarded_icmp_error"
         case .forwardedEcho: return "forwarded_echo"
         case .forwardedFragment: return "forwarded_fragment"
+        case .tooBigAnswered: return "too_big_answered"
         case .notMatched: return "not_matched"
         case .notIP: return "not_ip"
         case .unroutableFragment: return "unroutable_fragment"
         case .foreignDestinationMAC: return "foreign_dst_mac"
-        case .backendNotIPv4: return "backend_not_ipv4"
+        case .unusableRoute: return "unusable_route"
+        case .tooBigRateLimited: return "too_big_rate_limited"
+        case .tooBigDFClear: return "too_big_df_clear"
+        case .tooBigICMPError: return "too_big_icmp_error"
         case .tooBigToEncapsulate: return "too_big_to_encapsulate"
         case .noHeadroom: return "no_headroom"
         case .malformedEthernet: return "malformed_ethernet"
@@ -57,13 +66,14 @@ public enum Counter: Int, CaseIterable, Sendable {
 
     /// A packet dropped as unusable: neither forwarded nor handed to the exception path.
     public var isDrop: Bool {
-        self != .forwarded && !isForwardedDetail && self != .notMatched && self != .notIP
+        self != .forwarded && !isForwardedDetail && self != .tooBigAnswered && self != .notMatched && self != .notIP
     }
 
     /// The most tables a director serves (bounds the per-table counters).
     public static let maxTables = TableLimits.maxTables
-    /// Slots of one worker's block: the counters above, then one per table.
-    public static let slotCount = allCases.count + maxTables
+    /// Slots of one worker's block: the counters above, one per table, then the worker's
+    /// clock and its "too big" token bucket (`WorkerCounters.takeTooBigToken`).
+    public static let slotCount = allCases.count + maxTables + 3
 
     /// The slot of table 0's counter: the number of cases above, which are numbered from 0 in
     /// order, so the last one's number plus one. (`allCases.count` would build an array on
@@ -93,6 +103,38 @@ public struct WorkerCounters {
     }
 
     public subscript(_ counter: Counter) -> UInt64 { base[counter.rawValue] }
+
+    // MARK: The clock and the "too big" token bucket
+
+    @inlinable @inline(__always)
+    static var clockSlot: Int { Counter.firstTableSlot &+ Counter.maxTables }
+
+    /// Sets this worker's clock (nanoseconds, any monotonic origin); the loop calls it once
+    /// per burst, so the packet path never reads a clock itself.
+    @inlinable @inline(__always)
+    public func setClock(nanoseconds: UInt64) {
+        base[Self.clockSlot] = nanoseconds
+    }
+
+    /// Takes one token from this worker's bucket of `burst` tokens refilled at `rate` per
+    /// second; false when it is empty. The bucket starts full (its memory starts zeroed: it
+    /// stores what has been spent, in token-nanoseconds, and when it was last refilled).
+    @inlinable
+    public func takeTooBigToken(rate: UInt64, burst: UInt64) -> Bool {
+        let token: UInt64 = 1_000_000_000
+        let now = base[Self.clockSlot]
+        let elapsed = now >= base[Self.clockSlot &+ 1] ? now &- base[Self.clockSlot &+ 1] : 0
+        base[Self.clockSlot &+ 1] = now
+        var spent = base[Self.clockSlot &+ 2]
+        // Refill: `rate` token-nanoseconds per nanosecond; compared before multiplying so it cannot overflow.
+        spent = elapsed >= spent / rate ? 0 : spent &- elapsed &* rate
+        guard spent &+ token <= burst &* token else {
+            base[Self.clockSlot &+ 2] = spent
+            return false
+        }
+        base[Self.clockSlot &+ 2] = spent &+ token
+        return true
+    }
 
     public func forwarded(table: Int) -> UInt64 { base[Counter.firstTableSlot + table] }
 }

@@ -47,6 +47,9 @@ struct BuildConfig: ParsableCommand {
             throw CommandFailure()
         }
         let compiled = RendezvousCompiler.compile(config)
+        for problem in AddressFamilyMix.problems(compiled) {
+            Console.glbLog("warning", "\(source): \(TableConfig.label(index: problem.table, name: config.tables[problem.table].name)): \(problem.message)")
+        }
         if let reason = NoBinds.reason(compiled), !allowNoBinds {
             Console.glbLog("error", "\(source): \(reason): a director loading it would drop all traffic; pass --allow-no-binds if that is meant")
             throw CommandFailure()

@@ -8,7 +8,7 @@ enum DirectorConfigCheck {
     static func looksLikeDirectorConfig(path: String) -> Bool {
         guard let bytes = try? FileIO.read(path: path, limit: 16 << 20), let json = try? JSONValue.parse(bytes),
               case .object(let root) = json else { return false }
-        return root["tables"] == nil && ["flow_paths", "lcores", "outbound_src_ip", "outbound_gateway_mac"].contains { root[$0] != nil }
+        return root["tables"] == nil && ["flow_paths", "lcores", "outbound_src_ip", "outbound_src_ipv6", "outbound_gateway_mac"].contains { root[$0] != nil }
     }
 
     /// Prints every issue and a summary; false when there is an error (or, with `strict`, a warning).

@@ -126,7 +126,8 @@ enum PcapReplay {
                 let frame = buffer + headroom
                 frame.copyMemory(from: data, byteCount: length)
                 let result = PacketProcessor.process(frame, length: length, headroom: headroom, plane: plane.view, portMAC: macWords, counters: counters)
-                guard result.action == .forward else { continue }
+                // Encapsulated packets and the answers the director would send back (ICMP "too big").
+                guard result.action == .forward || result.action == .reply else { continue }
                 var out = pcap_pkthdr()
                 out.ts = header.pointee.ts
                 out.caplen = UInt32(result.length)

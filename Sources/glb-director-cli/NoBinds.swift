@@ -4,7 +4,6 @@ import GLBCore
 /// dropped. Almost always a mistake (an emptied file, a bad template), so the tools name it.
 enum NoBinds {
     /// Why the table forwards nothing, or nil when some table has a bind.
-    /// Why the table forwards nothing, or nil when some table has a bind.
     static func reason(_ compiled: CompiledForwardingTable) -> String? {
         if compiled.tables.isEmpty { return "no tables" }
         if compiled.tables.allSatisfy({ $0.binds.isEmpty }) { return "no table has a bind" }

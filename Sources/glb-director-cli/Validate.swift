@@ -44,6 +44,15 @@ struct Validate: ParsableCommand {
             warnings.append(ConfigIssue(.warning, file: path, message: "\(reason): a director loading this table drops all traffic"))
         }
         for issue in warnings { Console.out(issue.labeled) }
+        // Written as GLB writes them, but not allowed: see AddressFamilyMix.
+        let mixes = AddressFamilyMix.problems(input.compiled).map {
+            ConfigIssue(.error, file: path, tableIndex: $0.table, tableName: input.names[$0.table], message: $0.message)
+        }
+        for issue in mixes { Console.out(issue.labeled) }
+        guard mixes.isEmpty else {
+            Console.out("\(path): \(count(mixes.count, "error")), \(count(warnings.count, "warning"))")
+            throw CommandFailure()
+        }
         let tables = input.compiled.tables
         let binds = tables.reduce(0) { $0 + $1.binds.count }
         let backends = tables.reduce(0) { $0 + $1.backends.count }

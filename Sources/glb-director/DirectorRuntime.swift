@@ -258,9 +258,11 @@ final class DirectorRuntime {
         return (table, try ForwardingPlane(table: table, config: config))
     }
 
-    /// Says so when a table the director now uses has no tables at all.
-    static func warnIfEmpty(_ table: CompiledForwardingTable) {
+    /// Says what the director now uses that drops traffic: no tables at all, rows between
+    /// address families.
+    static func warnAboutContent(_ table: CompiledForwardingTable) {
         if table.tables.isEmpty { log.warning("the forwarding table has no tables: every packet goes to the exception path or is dropped") }
+        for problem in AddressFamilyMix.problems(table) { log.warning("table \(problem.table): \(problem.message)") }
     }
 
     /// Reads the table file again and switches every worker to it. A table that cannot be
@@ -283,7 +285,7 @@ final class DirectorRuntime {
         plane = next
         status.reloaded(tables: table)
         log.info("table generation \(status.generation) loaded: \(DirectorStatus.summary(table))")
-        Self.warnIfEmpty(table)
+        Self.warnAboutContent(table)
     }
 
     // MARK: Shutdown

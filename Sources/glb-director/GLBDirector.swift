@@ -147,7 +147,7 @@ enum GLBDirector {
             return ExitStatus.success
         }
         log.info("SwiftGLB director starting (\(String(cString: rte_version()))), table: \(DirectorStatus.summary(table))")
-        DirectorRuntime.warnIfEmpty(table)
+        DirectorRuntime.warnAboutContent(table)
 
         let runtime = DirectorRuntime(config: config, layout: layout, tablePath: arguments.forwardingTable, plane: plane, tables: table)
         var exitCode = ExitStatus.success

@@ -58,6 +58,16 @@ enum PacketLoops {
         }
     }
 
+    /// The clock the packet path's rate limits read, set once per burst: the coarse
+    /// monotonic clock (a vDSO read, no system call), whose few milliseconds of resolution
+    /// are ample for limits of the order of a thousand answers per second.
+    @inline(__always)
+    static func monotonicNanoseconds() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &t)
+        return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
+    }
+
     // MARK: Run to completion
 
     static func runToCompletion(_ ctx: LoopContext) {
@@ -76,6 +86,7 @@ enum PacketLoops {
                 let path = ctx.paths[p]
                 let n = receive(path, into: b.rx, ctx.engine)
                 if n == 0 { continue }
+                if idle { ctx.counters.setClock(nanoseconds: monotonicNanoseconds()) }
                 idle = false
                 let (forwarded, exceptions) = dispatch(b, n, plane: plane, route: path.route, ctx: ctx)
                 if forwarded > 0 {
@@ -114,7 +125,7 @@ enum PacketLoops {
             let m = b.rx[i]!
             if i &+ 1 < n { glb_prefetch(glb_mbuf_data(b.rx[i &+ 1]!)) }
             switch handle(m, plane: plane, route: route ?? ctx.routesByPort[Int(glb_mbuf_port(m))], ctx: ctx) {
-            case .forward: b.tx[forwarded] = m; forwarded &+= 1
+            case .forward, .reply: b.tx[forwarded] = m; forwarded &+= 1
             case .exception: b.exceptions[exceptions] = m; exceptions &+= 1
             case .drop: break
             }
@@ -133,9 +144,11 @@ enum PacketLoops {
         let result = PacketProcessor.process(glb_mbuf_data(m)!, length: Int(glb_mbuf_data_len(m)), headroom: Int(glb_mbuf_headroom(m)),
                                              plane: plane, portMAC: route.mac, receivingMAC: route.rxMAC, counters: ctx.counters)
         switch result.action {
-        case .forward:
+        case .forward, .reply:
+            // A reply (ICMP "too big") leaves the same way as a forwarded packet: in GLB's
+            // layouts the flow path's tx port is the port it came in on.
             glb_mbuf_reframe(m, Int32(truncatingIfNeeded: result.offset), UInt32(truncatingIfNeeded: result.length))
-            return .forward
+            return result.action
         case .exception:
             if route.hasExceptionPath { return .exception }
             glb_mbuf_free(m)
@@ -290,6 +303,7 @@ enum PacketLoops {
         while glb_stop_requested() == 0 {
             let n = Int(glb_ring_dequeue(input, b.rx, UInt32(burstSize)))
             if n > 0 {
+                ctx.counters.setClock(nanoseconds: monotonicNanoseconds())
                 let plane = UnsafePointer(glb_atomic_load_ptr(ctx.planeSlot)!.assumingMemoryBound(to: PlaneView.self))
                 // Each packet's route is that of the port it came in on.
                 let (forwarded, exceptions) = dispatch(b, n, plane: plane, route: nil, ctx: ctx)

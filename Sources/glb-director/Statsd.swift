@@ -70,6 +70,11 @@ final class StatsdReporter {
                 delta("core.packets.unmatched", tag, unmatched)
                 delta("core.packets.encap.success", tag, c[.forwarded])
                 delta("core.packets.encap.failure", tag, failures.reduce(0) { $0 &+ c[$1] })
+                // tunnel_mtu: packets answered with ICMP "too big", and those not answered, by reason.
+                delta("core.packets.too_big.answered", tag, c[.tooBigAnswered])
+                delta("core.packets.too_big.rate_limited", tag, c[.tooBigRateLimited])
+                delta("core.packets.too_big.df_clear", tag, c[.tooBigDFClear])
+                delta("core.packets.too_big.icmp_error", tag, c[.tooBigICMPError])
             }
         }
         delta("core.config_reload_count", "core:main", runtime.status.snapshot.reloads)

@@ -109,6 +109,12 @@ struct DirectorConfigTests {
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "stop_grace_ms": -1, "flow_paths": [], "lcores": {}}"#, "stop_grace_ms: -1 is out of range (expected 0-600000)"),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "idle_sleep_us": "10", "flow_paths": [], "lcores": {}}"#, "idle_sleep_us: expected an integer, got a string"),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "idle_sleep_us": 30000, "flow_paths": [], "lcores": {}}"#, "idle_sleep_us: 30000 µs is more than a quarter of readiness_window_ms (100 ms)"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "flow_paths": [], "lcores": {}}"#, "outbound_src_ip: missing: the IPv4 source address of encapsulated packets (or outbound_src_ipv6 on an IPv6 underlay)"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ipv6": "10.0.0.1", "flow_paths": [], "lcores": {}}"#, "outbound_src_ipv6: expected an IPv6 address, got \"10.0.0.1\""),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ipv6": "ff02::1", "flow_paths": [], "lcores": {}}"#, "outbound_src_ipv6: ff02::1 cannot be a source address"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "0.0.0.0", "flow_paths": [], "lcores": {}}"#, "outbound_src_ip: 0.0.0.0 cannot be a source address"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "tunnel_mtu": 1000, "flow_paths": [], "lcores": {}}"#, "tunnel_mtu: 1000 is out of range (expected 1280-65535)"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "tunnel_mtu": 1500, "icmp_too_big_rate": 0, "flow_paths": [], "lcores": {}}"#, "icmp_too_big_rate: 0 is out of range"),
     ])
     func errorsNameTheKey(text: String, expected: String) {
         let found = errors(text)
@@ -145,5 +151,26 @@ struct DirectorConfigTests {
         #expect(multicast.warnings.first?.message.contains("multicast MAC") == true)
         let zero = try decode(base + #", "outbound_gateway_mac": "00:00:00:00:00:00"}"#)
         #expect(zero.warnings.count == 1)
+    }
+
+    static let paths = #""flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0]}}"#
+
+    @Test("an IPv6 underlay: outbound_src_ipv6 alone is enough; tunnel_mtu and its answers' rate")
+    func underlayKeys() throws {
+        let v6 = try decode(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ipv6": "2001:db8::d1", "tunnel_mtu": 1500, "icmp_too_big_rate": 200, "icmp_too_big_burst": 20, "# + Self.paths + "}")
+        #expect(v6.outboundSourceIP == nil && v6.outboundSourceIPv6 == IPAddress("2001:db8::d1"))
+        #expect(v6.tunnelMTU == 1500 && v6.icmpTooBigRate == 200 && v6.icmpTooBigBurst == 20 && v6.warnings.isEmpty)
+        let glb = try decode(Self.glbExample)
+        #expect(glb.tunnelMTU == nil && glb.outboundSourceIPv6 == nil && glb.icmpTooBigRate == 1000 && glb.icmpTooBigBurst == 50)
+    }
+
+    @Test("tunnel_mtu warnings: answers' rate without tunnel_mtu does nothing; too small for IPv6 clients")
+    func underlayWarnings() throws {
+        let idle = try decode(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "icmp_too_big_rate": 10, "# + Self.paths + "}")
+        #expect(idle.warnings.map(\.description) == ["director.conf: icmp_too_big_rate: does nothing without tunnel_mtu"])
+        let small = try decode(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "outbound_src_ipv6": "2001:db8::d1", "tunnel_mtu": 1300, "# + Self.paths + "}")
+        #expect(small.warnings.map(\.field) == ["tunnel_mtu"])
+        let fine = try decode(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "outbound_src_ipv6": "2001:db8::d1", "tunnel_mtu": 1500, "# + Self.paths + "}")
+        #expect(fine.warnings.isEmpty)
     }
 }

@@ -235,12 +235,12 @@ struct ClassificationTests {
         #expect(try harness().run(Build.ethernet(inner, type: 0x0800, dst: [0x02, 0, 0, 0, 0, 0x99])).result.action == .forward)
     }
 
-    @Test("a route through an IPv6 backend is counted and not sent")
-    func ipv6Backend() throws {
-        let t = Tables.table([Tables.bind("192.0.2.80", .tcp, 80)], ["2001:db8:b::1"])
-        let h = try Harness(tables: [t])
+    @Test("a route from an IPv4 backend to an IPv6 one fits no tunnel: counted and not sent")
+    func mixedRoute() throws {
+        let t = Tables.table([Tables.bind("192.0.2.80", .tcp, 80)], ["10.1.0.1", "2001:db8:b::1"])
+        let h = try Harness(tables: [t]) { $0.outboundSourceIPv6 = IPAddress("2001:db8:d::1")! }
         #expect(h.run(Build.tcp4("203.0.113.7", 1, "192.0.2.80", 80)).result.action == .drop)
-        #expect(h.counters[.backendNotIPv4] == 1)
+        #expect(h.counters[.unusableRoute] == 1)
     }
 
     @Test("without enough headroom the frame is dropped, not written out of bounds")

@@ -20,7 +20,7 @@ final class Harness {
 
     struct Output {
         var result: PacketResult
-        /// The frame as it would be sent (forward), or the untouched frame.
+        /// The frame as it would be sent (forward, reply), or the untouched frame.
         var bytes: [UInt8]
     }
 
@@ -31,7 +31,7 @@ final class Harness {
         frame.withUnsafeBytes { start.copyMemory(from: $0.baseAddress!, byteCount: frame.count) }
         let result = PacketProcessor.process(start, length: frame.count, headroom: headroom, plane: plane.view,
                                              portMAC: MACAddress(bytes: Harness.portMAC)!.packetWords, receivingMAC: receivingMAC, counters: counters)
-        let out = result.action == .forward
+        let out = result.action == .forward || result.action == .reply
             ? Array(UnsafeRawBufferPointer(start: start + result.offset, count: result.length))
             : Array(UnsafeRawBufferPointer(start: start, count: frame.count))
         return Output(result: result, bytes: out)
