@@ -44,8 +44,11 @@ enum Invariants {
         case .exception:
             guard exceptions.contains(outcome) else { fail("exception, but counted as \(outcome.name)") }
             guard tableMoves.allSatisfy({ $0 == 0 }), moved.count == 1 else { fail("exception with forwarding counters moved") }
+        case .reply:
+            guard outcome == .tooBigAnswered else { fail("answered, but counted as \(outcome.name)") }
+            guard tableMoves.allSatisfy({ $0 == 0 }), moved.count == 1 else { fail("answer with forwarding counters moved") }
         case .drop:
-            guard outcome != .forwarded, !exceptions.contains(outcome) else { fail("dropped, but counted as \(outcome.name)") }
+            guard outcome != .forwarded, outcome != .tooBigAnswered, !exceptions.contains(outcome) else { fail("dropped, but counted as \(outcome.name)") }
             guard tableMoves.allSatisfy({ $0 == 0 }), moved.count == 1 else { fail("drop with forwarding counters moved") }
         }
 
@@ -68,6 +71,10 @@ enum Invariants {
             }
         }
 
+        if result.action == .reply {
+            TooBigInvariants.check(result: result, buffer: buffer, headroom: headroom, length: length, original: original, l3: l3)
+            return
+        }
         guard result.action == .forward else {
             // Nothing at all was written: headroom and frame are as they were.
             guard result.offset == 0 else { fail("offset \(result.offset) for \(result.action)") }
@@ -96,8 +103,13 @@ enum Invariants {
         func bytes(_ range: Range<Int>) -> [UInt8] { range.map { UInt8(u8($0)) } }
 
         // Ethernet.
-        guard bytes(0..<6) == Planes.gatewayMAC, bytes(6..<12) == Planes.portMAC, be16(12) == 0x0800 else {
+        guard bytes(0..<6) == Planes.gatewayMAC, bytes(6..<12) == Planes.portMAC, be16(12) == 0x0800 || be16(12) == 0x86DD else {
             fail("outer Ethernet header \(bytes(0..<14))")
+        }
+        if be16(12) == 0x86DD {
+            UnderlayInvariants.checkIPv6(result: result, buffer: buffer, headroom: headroom, length: length, original: original,
+                                         l3: l3, config: config)
+            return
         }
         // IPv4: length, constant fields, valid checksum.
         let total = be16(16)
@@ -110,6 +122,7 @@ enum Invariants {
         // UDP.
         let udpLength = be16(38)
         guard be16(34) & 0x8000 != 0, be16(36) == 19523, udpLength == total - 20 else { fail("outer UDP header \(bytes(34..<42))") }
+        if let mtu = config.tunnelMTU, total > mtu { fail("outer IPv4 packet of \(total) bytes exceeds tunnel_mtu \(mtu)") }
         if config.udpChecksum {
             let pseudo = bytes(26..<34) + [0, 17, UInt8(udpLength >> 8), UInt8(udpLength & 0xff)]
             guard InternetChecksum.of(pseudo + bytes(34..<34 + udpLength)) == 0, be16(40) != 0 else {
@@ -142,6 +155,18 @@ enum Invariants {
         let frame = UnsafeRawPointer(buffer + headroom)
         for i in (l3 + innerLength)..<length where frame.loadUnaligned(fromByteOffset: i, as: UInt8.self) != original[i] {
             fail("frame byte \(i) after the inner packet changed")
+        }
+    }
+
+    /// No byte of the headroom before `before` and no byte of the frame from `from` on was written.
+    static func checkUntouched(buffer: UnsafeMutableRawPointer, headroom: Int, before: Int, from: Int, length: Int,
+                               original: UnsafeRawBufferPointer) {
+        for i in 0..<min(before, headroom) where buffer.loadUnaligned(fromByteOffset: i, as: UInt8.self) != headroomPattern {
+            fail("headroom byte \(i) written in front of the result")
+        }
+        let frame = UnsafeRawPointer(buffer + headroom)
+        for i in from..<length where frame.loadUnaligned(fromByteOffset: i, as: UInt8.self) != original[i] {
+            fail("frame byte \(i) changed")
         }
     }
 }

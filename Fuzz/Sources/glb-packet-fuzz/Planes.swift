@@ -8,13 +8,17 @@ import GLBPacket
 ///   table 0: 192.0.2.10 tcp 80, tcp 443, udp 53; 2001:db8::10 tcp 443, udp 443; backends 10.1.0.1-4
 ///   table 1: 198.51.100.0/24 udp 5000-5100; 192.0.2.11 tcp 443; 2001:db8:1::/48 tcp 1-65535;
 ///            backends 10.2.0.1-3
-/// Table set 1 (overlaps and an IPv6 backend, which the IPv4 hop list cannot carry):
-///   table 0: 192.0.2.0/24 tcp 0-65535; 2001:db8::/32 udp 53; backends 10.3.0.1, 2001:db8:b::1
+/// Table set 1 (overlaps; IPv4 and IPv6 backends, so IPv4, IPv6 and unusable mixed routes;
+/// tunnel_mtu 1280 with a bucket of 4 answers, so path MTU answers and their limit):
+///   table 0: 192.0.2.0/24 tcp 0-65535; 2001:db8::/32 udp 53; backends 10.3.0.1-2, 2001:db8:b::1-2
 ///   table 1: 192.0.2.10 tcp 443; 192.0.2.10 tcp 400-500; 2001:db8::10 tcp 443; 192.0.2.0/24 udp 53;
 ///            backends 10.4.0.1-2
 enum Planes {
     static let gatewayMAC: [UInt8] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56]
     static let sourceIP: [UInt8] = [10, 255, 255, 1]
+    static let sourceIPv6 = IPAddress("2001:db8:d::1")!
+    /// Table set 1's tunnel_mtu.
+    static let tunnelMTU = 1280
     /// The port's MAC; the seeds' frames are addressed to it.
     static let portMAC: [UInt8] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02]
     static let portMACWords: (UInt32, UInt16) = MACAddress(bytes: portMAC)!.packetWords
@@ -29,7 +33,7 @@ enum Planes {
         if let plane = planes[slot] { return plane }
         let plane: ForwardingPlane
         do {
-            plane = try ForwardingPlane(table: compiled(tableSet), config: config(configuration))
+            plane = try ForwardingPlane(table: compiled(tableSet), config: config(configuration, tableSet: tableSet))
         } catch {
             fatalError("glb-packet-fuzz: cannot build the plane: \(error)")
         }
@@ -37,8 +41,14 @@ enum Planes {
         return plane
     }
 
-    static func config(_ c: Int) -> DirectorConfig {
-        var config = DirectorConfig(outboundGatewayMAC: MACAddress(bytes: gatewayMAC)!, outboundSourceIP: IPAddress(family: .ipv4, bytes: sourceIP)!)
+    static func config(_ c: Int, tableSet: Int) -> DirectorConfig {
+        var config = DirectorConfig(outboundGatewayMAC: MACAddress(bytes: gatewayMAC)!, outboundSourceIP: IPAddress(family: .ipv4, bytes: sourceIP)!,
+                                    outboundSourceIPv6: sourceIPv6)
+        if tableSet == 1 {
+            config.tunnelMTU = tunnelMTU
+            config.icmpTooBigBurst = 4
+            config.icmpTooBigRate = 1
+        }
         switch c & 3 {
         case 0: config.hashFields = .sourceAddress
         case 1: config.hashFields = HashFields(srcAddr: true, dstAddr: true)
@@ -82,7 +92,7 @@ enum Planes {
     ]
 
     static let overlapping = [
-        table(2, [prefix("192.0.2.0", 24, .tcp, 0...65535), prefix("2001:db8::", 32, .udp, 53...53)], ["10.3.0.1", "2001:db8:b::1"]),
+        table(2, [prefix("192.0.2.0", 24, .tcp, 0...65535), prefix("2001:db8::", 32, .udp, 53...53)], ["10.3.0.1", "10.3.0.2", "2001:db8:b::1", "2001:db8:b::2"]),
         table(3, [bind("192.0.2.10", .tcp, 443...443), bind("192.0.2.10", .tcp, 400...500), bind("2001:db8::10", .tcp, 443...443),
                   prefix("192.0.2.0", 24, .udp, 53...53)],
               ["10.4.0.1", "10.4.0.2"]),

@@ -124,6 +124,27 @@ def test_validate_ok_and_strict(cli, tmp_path):
     assert "1 warning (--strict)" in r.stdout
 
 
+def test_tables_mixing_address_families(cli, tmp_path):
+    """A table whose rows route between IPv4 and IPv6 backends is written as GLB writes it (with
+    a warning), refused by validate (JSON and binary alike); one family per table is fine."""
+    mixed = write(tmp_path / "mixed.json", table([backend("10.0.0.1"), backend("2001:db8::1")]))
+    r = cli("build-config", mixed, tmp_path / "mixed.bin")
+    assert r.returncode == 0
+    warning = json.loads(r.stderr)
+    assert warning["level"] == "warning"
+    assert warning["message"].startswith(f"{mixed}: table 0 (web): backends mix IPv4 and IPv6: 65536 of 65536 rows (100.0%)")
+    for source in (mixed, tmp_path / "mixed.bin"):
+        r = cli("validate", source)
+        assert r.returncode == 1
+        assert "error: " in r.stdout and "backends mix IPv4 and IPv6" in r.stdout
+    # Negative control: the same backends, one family each, pass.
+    for ips in (["10.0.0.1", "10.0.0.2"], ["2001:db8::1", "2001:db8::2"]):
+        src = write(tmp_path / "one.json", table([backend(ip) for ip in ips]))
+        r = cli("validate", src)
+        assert r.returncode == 0, r.stdout
+        assert cli("build-config", src, tmp_path / "one.bin").stderr == ""
+
+
 def test_validate_checks_binary_tables(cli, tmp_path):
     dst = tmp_path / "t.bin"
     cli("build-config", EXAMPLE, dst, check=True)
