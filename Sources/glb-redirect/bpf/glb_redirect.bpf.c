@@ -716,8 +716,16 @@ decide_inner_ipv6(struct __sk_buff *skb, const struct glb_packet *pkt)
 	if (in.ip6.version != 6)
 		return DROP(GLB_C_DROP_BAD_INNER_PROTO);
 
-	/* Skip extension headers to the upper layer, as the director does. */
+	/*
+	 * Skip extension headers to the upper layer, as the director does.
+	 * Unrolled: a loader without CAP_PERFMON has the verifier also follow
+	 * the loop's exit branch as if mispredicted (a Spectre v1 defence), and
+	 * on the IPv6 underlay's paths that walk past the bound was never pruned
+	 * ("sequence of jumps is too complex"); unrolled, there is no back edge
+	 * to walk.
+	 */
 	nexthdr = in.ip6.nexthdr;
+#pragma unroll
 	for (i = 0; i < GLB_MAX_IPV6_EXT_HDRS; i++) {
 		if (nexthdr == GLB_NEXTHDR_HOP || nexthdr == GLB_NEXTHDR_ROUTING ||
 		    nexthdr == GLB_NEXTHDR_DEST) {
