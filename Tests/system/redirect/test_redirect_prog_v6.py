@@ -402,3 +402,39 @@ def test_malformed_frames_really_are_valid_but_for_the_defect(glb):
     check_taken(glb, gue6_frame(base.tcp4(flags="S")), base.tcp4(flags="S"), "accepted_syn")
     check_taken(glb, gue6_frame(base.tcp6(flags="S")), base.tcp6(flags="S"), "accepted_syn")
     check_forwarded6(glb, _ack())
+
+
+def _verdict_of(counter):
+    if counter in ("not_gue", "outer_fragment", "not_for_this_host"):
+        return TC_ACT_UNSPEC
+    if counter.startswith("accepted_"):
+        return TC_ACT_OK
+    if counter in ("forward_fib_ok", "forward_neigh_fallback"):
+        return TC_ACT_REDIRECT
+    return TC_ACT_SHOT
+
+
+def test_corrupted_frames_always_end_in_exactly_one_outcome(glb):
+    """Random bytes overwritten in the outer IPv6, UDP, GUE, hops and inner headers of
+    valid frames: every run counts one outcome, with the verdict that goes with it."""
+    rng = random.Random(6)
+    bases = [gue6_frame(base.tcp6(flags="A", sport=40500), (HOP_B, HOP_C, HOP_D)),
+             gue6_frame(base.tcp4(flags="S"), (HOP_B,)),
+             gue6_frame(base.udp(6, 40501, 53), ()),
+             gue6_frame(base.icmp_error(6, base.tcp6(flags="A", src="2001:db8::10", dst="2001:db8:1::7")))]
+    seen = set()
+    for _ in range(1500):
+        frame = bytearray(rng.choice(bases))
+        for _ in range(rng.randrange(1, 4)):
+            frame[rng.randrange(14, min(len(frame), HOPS_OFF + 48 + 60))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            frame = frame[:rng.randrange(14 + 40, len(frame) + 1)]
+        res = glb.run(bytes(frame))
+        outcomes = {k: n for k, n in res.counters.items() if k != "forwarded_skipped_self"}
+        assert list(outcomes.values()) == [1], (frame.hex(), res.counters)
+        (counter,) = outcomes
+        assert res.verdict == _verdict_of(counter), (frame.hex(), counter, res.verdict)
+        seen.add(counter)
+    # The corruption reached every stage of the decision.
+    assert {"not_gue", "drop_truncated", "drop_bad_private_type", "drop_bad_hop_count",
+            "drop_bad_gue_version", "forward_neigh_fallback"} <= seen, seen
