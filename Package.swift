@@ -35,10 +35,12 @@ let package = Package(
             name: "GLBLogging",
             dependencies: ["GLBCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // The one place DPDK meets Swift, kept at the top level of the tree (docs/design.md §2).
         // DPDK 22.11 from Debian: its pkg-config file does not suit SwiftPM, so the include
         // folders and libraries are named here (docs/design.md §11).
         .target(
             name: "CDPDKShim",
+            path: "CDPDKShim",
             cSettings: [.unsafeFlags(dpdkCFlags)],
             linkerSettings: dpdkLibraries.map { .linkedLibrary($0) }
         ),
