@@ -1,3 +1,5 @@
+import GLBCore
+
 extension StatusSnapshot {
     /// The view for people: one line per backend with its health and each check's result.
     ///
