@@ -68,10 +68,3 @@ extension Duration {
         return s == s.rounded() ? "\(Int(s)) s" : "\((s * 100).rounded() / 100) s"
     }
 }
-
-extension String {
-    /// The string with `pad` in front up to `width` characters (`"7"` → `"007"`).
-    public func leftPadded(to width: Int, with pad: Character = "0") -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
-    }
-}
