@@ -35,10 +35,12 @@ let package = Package(
             name: "GLBLogging",
             dependencies: ["GLBCore", .product(name: "Logging", package: "swift-log")]
         ),
+        // The one place DPDK meets Swift, kept at the top level of the tree (docs/design.md §2).
         // DPDK 22.11 from Debian: its pkg-config file does not suit SwiftPM, so the include
         // folders and libraries are named here (docs/design.md §11).
         .target(
             name: "CDPDKShim",
+            path: "CDPDKShim",
             cSettings: [.unsafeFlags(dpdkCFlags)],
             linkerSettings: dpdkLibraries.map { .linkedLibrary($0) }
         ),
@@ -117,7 +119,10 @@ let package = Package(
         ),
         // The health checker's logic: configuration, dampening, the destination table, the
         // status view and the round loop, unit-tested without a network.
-        .target(name: "GLBHealthcheck", dependencies: ["GLBCore"]),
+        .target(
+            name: "GLBHealthcheck",
+            dependencies: ["GLBCore", "GLBLogging", .product(name: "Logging", package: "swift-log")]
+        ),
         // glb-healthcheck: the network probes, the metrics endpoint and process plumbing.
         .executableTarget(
             name: "glb-healthcheck",
@@ -125,7 +130,9 @@ let package = Package(
                 "GLBCore",
                 "GLBHealthcheck",
                 "GLBHTTP",
+                "GLBLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -156,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GLBHealthcheckTests",
-            dependencies: ["GLBCore", "GLBHealthcheck"]
+            dependencies: ["GLBCore", "GLBHealthcheck", "GLBLogging", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "GLBLoggingTests",

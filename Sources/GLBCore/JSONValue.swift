@@ -58,6 +58,15 @@ public struct JSONObject: Equatable, Sendable {
     }
 }
 
+/// `["name": .string("x"), "count": .integer(2)]`: members in the order written, for output
+/// whose key order is fixed (a later duplicate key replaces the earlier value).
+extension JSONObject: ExpressibleByDictionaryLiteral {
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init()
+        for (key, value) in elements { self[key] = value }
+    }
+}
+
 /// Where a JSON document failed to parse, and why.
 public struct JSONParseError: Error, Equatable, CustomStringConvertible {
     public let line: Int

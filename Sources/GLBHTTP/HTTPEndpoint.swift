@@ -25,17 +25,40 @@ public struct HTTPReply: Sendable {
     }
 }
 
-/// A small HTTP/1.1 server for a daemon's metrics and status, on one event-loop thread of its
-/// own (away from whatever the daemon does). GET and HEAD are answered by `respond`, which
-/// gets the path without its query; other methods get 405. Every response closes its
-/// connection.
+/// One path a daemon serves, with the words its index (`/`) and its 404 give for it.
+public struct HTTPRoute: Sendable {
+    public var path: String
+    /// What the path serves, for people: "Prometheus", "JSON".
+    public var summary: String
+    public var respond: @Sendable () -> HTTPReply
+
+    public init(_ path: String, _ summary: String, respond: @escaping @Sendable () -> HTTPReply) {
+        self.path = path
+        self.summary = summary
+        self.respond = respond
+    }
+}
+
+/// The daemons' one HTTP/1.1 server for metrics and status (director, health checker,
+/// announcer, balancer), on one event-loop thread of its own (away from whatever the daemon
+/// does). Every daemon answers alike:
+/// - GET of a route: the route's answer; HEAD: the same status and headers, no body;
+/// - `/`: 200 and one line naming the daemon and its routes;
+/// - any other path: 404 naming the routes;
+/// - any other method: 405 with `Allow: GET, HEAD`.
+/// A query (`?…`) is ignored. Every response closes its connection.
 public final class HTTPEndpoint: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
     public let address: ListenAddress
 
     /// Binds at once; throws a message that names the address when it cannot.
-    public init(address: ListenAddress, respond: @escaping @Sendable (String) -> HTTPReply) throws {
+    public convenience init(address: ListenAddress, name: String, routes: [HTTPRoute]) throws {
+        let router = HTTPRouter(name: name, routes: routes)
+        try self.init(address: address, respond: router.reply)
+    }
+
+    private init(address: ListenAddress, respond: @escaping @Sendable (HTTPMethod, String) -> HTTPReply) throws {
         self.address = address
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
@@ -76,10 +99,10 @@ private final class EndpointHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let respond: @Sendable (String) -> HTTPReply
+    private let respond: @Sendable (HTTPMethod, String) -> HTTPReply
     private var head: HTTPRequestHead?
 
-    init(respond: @escaping @Sendable (String) -> HTTPReply) {
+    init(respond: @escaping @Sendable (HTTPMethod, String) -> HTTPReply) {
         self.respond = respond
     }
 
@@ -91,19 +114,13 @@ private final class EndpointHandler: ChannelInboundHandler {
             break
         case .end:
             guard let head else { return }
-            let reply: HTTPReply
-            switch head.method {
-            case .GET, .HEAD:
-                let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
-                reply = respond(path)
-            default:
-                reply = HTTPReply(.methodNotAllowed, "only GET and HEAD are served\n")
-            }
+            let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
+            let reply = respond(head.method, path)
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: reply.contentType)
             headers.add(name: "Content-Length", value: "\(reply.body.utf8.count)")
             headers.add(name: "Connection", value: "close")
-            if head.method != .GET && head.method != .HEAD { headers.add(name: "Allow", value: "GET, HEAD") }
+            if reply.status == .methodNotAllowed { headers.add(name: "Allow", value: "GET, HEAD") }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: reply.status, headers: headers))), promise: nil)
             if head.method != .HEAD {
                 context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: reply.body)))), promise: nil)

@@ -1,3 +1,5 @@
+import GLBCore
+
 /// What the checker knows about one checked backend.
 public struct BackendHealth: Equatable, Sendable {
     public var dampener = Dampener()

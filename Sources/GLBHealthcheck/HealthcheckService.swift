@@ -1,4 +1,6 @@
 import GLBCore
+import GLBLogging
+import Logging
 
 /// The health checker: runs rounds of checks, decides each backend's health, and keeps the
 /// destination table (and through the reload command, the directors) in step with it.

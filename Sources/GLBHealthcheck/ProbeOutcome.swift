@@ -1,3 +1,5 @@
+import GLBCore
+
 /// The result of one check: passed, or failed with the reason, and how long it took.
 public struct ProbeOutcome: Equatable, Sendable {
     public var passed: Bool

@@ -1,3 +1,5 @@
+import GLBCore
+
 /// The checks of one round, run concurrently with structured concurrency: one child task per
 /// target, each bounded by the timeout (and a short grace for the prober to answer).
 enum RoundProbes {

@@ -1,3 +1,5 @@
+import GLBCore
+
 extension StatusSnapshot {
     /// The view for people: one line per backend with its health and each check's result.
     ///
@@ -11,8 +13,8 @@ extension StatusSnapshot {
             lines.append("table \(table.label)")
             let width = table.backends.map { "\($0.address)".count }.max() ?? 0
             for backend in table.backends {
-                let address = "\(backend.address)".padding(to: width)
-                let state = backend.state.rawValue.padding(to: 8)
+                let address = "\(backend.address)".rightPadded(to: width)
+                let state = backend.state.rawValue.rightPadded(to: 8)
                 let health: String
                 switch backend.healthy {
                 case true?: health = "healthy"
@@ -24,7 +26,7 @@ extension StatusSnapshot {
                     let checks = backend.health?.latest ?? []
                     detail = checks.isEmpty ? "no result yet" : checks.map(Self.describe).joined(separator: "; ")
                 }
-                lines.append("  \(address)  \(state)  \(health.padding(to: 9))  \(detail)")
+                lines.append("  \(address)  \(state)  \(health.rightPadded(to: 9))  \(detail)")
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -34,11 +36,5 @@ extension StatusSnapshot {
         let time = record.outcome.duration.humanReadable
         if record.outcome.passed { return "\(record.target) passed (\(time))" }
         return "\(record.target) FAILED (\(time)): \(record.outcome.failure ?? "failed")"
-    }
-}
-
-extension String {
-    func padding(to width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

@@ -30,17 +30,16 @@ final class AnnouncerStatus: Sendable {
         state.withLock { change(&$0) }
     }
 
-    func reply(for path: String) -> HTTPReply {
-        let s = snapshot
-        switch path {
-        case "/metrics":
-            return .metrics(Self.metrics(s))
-        case "/status":
-            return HTTPReply(.ok, "\(s.announcing ? "announcing" : "withdrawn"): \(s.reason)\n"
-                + "ipv4: \(s.routes.ipv4.joined(separator: " "))\nipv6: \(s.routes.ipv6.joined(separator: " "))\n")
-        default:
-            return HTTPReply(.notFound, "not found: try /metrics or /status\n")
-        }
+    /// What `--metrics-address` serves.
+    var routes: [HTTPRoute] {
+        [
+            HTTPRoute("/metrics", "Prometheus") { .metrics(Self.metrics(self.snapshot)) },
+            HTTPRoute("/status", "text") {
+                let s = self.snapshot
+                return HTTPReply(.ok, "\(s.announcing ? "announcing" : "withdrawn"): \(s.reason)\n"
+                    + "ipv4: \(s.routes.ipv4.joined(separator: " "))\nipv6: \(s.routes.ipv6.joined(separator: " "))\n")
+            },
+        ]
     }
 
     static func metrics(_ s: State) -> String {

@@ -140,7 +140,7 @@ struct GLBAnnounceCommand: ParsableCommand {
         if let metricsAddress, let address = ListenAddress(metricsAddress) {
             do {
                 let status = announcer.status
-                endpoint = try HTTPEndpoint(address: address) { path in status.reply(for: path) }
+                endpoint = try HTTPEndpoint(address: address, name: "glb-announce", routes: status.routes)
                 log.info("metrics on http://\(address)/metrics")
             } catch {
                 log.error("not starting: --metrics-address: \(error)")

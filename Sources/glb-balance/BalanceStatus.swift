@@ -48,23 +48,24 @@ final class BalanceStatus: Sendable {
         }
     }
 
-    func reply(for path: String) -> HTTPReply {
+    /// What `--metrics-address` serves.
+    var routes: [HTTPRoute] {
+        [
+            HTTPRoute("/metrics", "Prometheus") { .metrics(Self.metrics(self.state.withLock { $0 })) },
+            HTTPRoute("/status", "text") { self.statusText() },
+        ]
+    }
+
+    private func statusText() -> HTTPReply {
         let s = state.withLock { $0 }
-        switch path {
-        case "/metrics":
-            return .metrics(Self.metrics(s))
-        case "/status":
-            var text = ""
-            for (name, t) in s.tables {
-                text += "\(name): \(t.lastAction.rawValue): \(t.lastReason)\n"
-                for (address, w) in t.weights.sorted(by: { $0.key < $1.key }) {
-                    text += "  \(address) weight \(w)" + (t.utilization[address].map { " utilization \($0)" } ?? "") + "\n"
-                }
+        var text = ""
+        for (name, t) in s.tables {
+            text += "\(name): \(t.lastAction.rawValue): \(t.lastReason)\n"
+            for (address, w) in t.weights.sorted(by: { $0.key < $1.key }) {
+                text += "  \(address) weight \(w)" + (t.utilization[address].map { " utilization \($0)" } ?? "") + "\n"
             }
-            return HTTPReply(.ok, text)
-        default:
-            return HTTPReply(.notFound, "not found: try /metrics or /status\n")
         }
+        return HTTPReply(.ok, text)
     }
 
     static func metrics(_ s: State) -> String {

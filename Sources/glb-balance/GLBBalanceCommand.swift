@@ -88,7 +88,7 @@ struct GLBBalanceCommand: ParsableCommand {
         if let metricsAddress, let address = ListenAddress(metricsAddress) {
             do {
                 let status = loop.status
-                endpoint = try HTTPEndpoint(address: address) { path in status.reply(for: path) }
+                endpoint = try HTTPEndpoint(address: address, name: "glb-balance", routes: status.routes)
                 log.info("metrics on http://\(address)/metrics")
             } catch {
                 log.error("not starting: --metrics-address: \(error)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import GLBCore
+import GLBLogging
 
 struct BuildConfig: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -41,7 +41,7 @@ struct Diff: ParsableCommand {
         let count = min(old.compiled.tables.count, new.compiled.tables.count)
         let diffs = (0..<count).map { TableDiff(old: old.compiled.tables[$0], new: new.compiled.tables[$0]) }
         if json {
-            Console.out(jsonReport(old, new, diffs).serialized(), terminator: "")
+            Console.out(jsonReport(old, new, diffs))
         } else {
             Console.out(textReport(old, new, diffs))
         }

@@ -28,7 +28,7 @@ struct Dump: ParsableCommand {
             throw CommandFailure()
         }
         if json {
-            Console.out(jsonReport(input).serialized(), terminator: "")
+            Console.out(jsonReport(input))
         } else {
             Console.out(textReport(input))
         }

@@ -2,6 +2,8 @@ import ArgumentParser
 import GLBCore
 import GLBHealthcheck
 import GLBHTTP
+import GLBLogging
+import Logging
 import NIOCore
 import NIOPosix
 
@@ -83,7 +85,8 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
         // A reload requested while the configuration loads must not end the process.
         signal(SIGHUP, SIG_IGN)
         // --once prints every result itself: its log keeps to errors unless asked for more.
-        let log = Logger.standardError(minimumLevel: debugLogging ? .debug : once ? .error : .info)
+        GLBLogHandler.bootstrap(format: .logfmt, level: debugLogging ? .debug : once ? .error : .info)
+        let log = Logger(label: "glb-healthcheck")
         let file = try loadConfiguration(log: log)
         raiseFileLimit()
         let source = try loadSource(file.source, log: log)
@@ -140,7 +143,7 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
     private func loadConfiguration(log: Logger) throws -> HealthcheckFile {
         do {
             let loaded = try HealthcheckFile.load(path: config)
-            for warning in loaded.warnings { log.warning(warning.description) }
+            for warning in loaded.warnings { log.warning("\(warning.description)") }
             if !once { try loaded.file.checkDestinationWritable(file: config) }
             return loaded.file
         } catch {

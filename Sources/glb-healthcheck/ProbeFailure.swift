@@ -1,3 +1,4 @@
+import GLBCore
 import GLBHealthcheck
 import NIOCore
 import NIOHTTP1

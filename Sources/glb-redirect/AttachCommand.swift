@@ -1,4 +1,5 @@
 import ArgumentParser
+import GLBCore
 
 #if canImport(Glibc)
 import Glibc
@@ -105,7 +106,7 @@ struct Attach: ParsableCommand {
         let id = try tcx.attach(programFD: program.programFD, replacing: previous.first)
         Console.out("attached \(ProgramNames.program) (id \(id)) to \(interface.name) \(Hook.tcx.text)"
             + (previous.first.map { ", replacing id \($0.id)" } ?? "") + "; " + settings)
-        try tcx.detach(previous.dropFirst()).forEach(Console.out)
+        try tcx.detach(previous.dropFirst()).forEach { Console.out($0) }
         do {
             if let removed = try ClsactSlot.remove(from: interface, keepQdisc: false) {
                 Console.out(removed)
@@ -134,6 +135,6 @@ struct Attach: ParsableCommand {
             if createdClsact { try? tc.removeClsact() }
             throw error
         }
-        try tcx.detach(onTCX).forEach(Console.out)
+        try tcx.detach(onTCX).forEach { Console.out($0) }
     }
 }

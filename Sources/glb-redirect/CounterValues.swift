@@ -1,4 +1,4 @@
-import Foundation
+import GLBCore
 
 /// The program's counters read from map glb_counters, summed over CPUs, in map order.
 struct CounterValues: Sendable {
@@ -68,10 +68,10 @@ struct CounterValues: Sendable {
             + "\(passedCount) passed, \(dropped) dropped"
     }
 
-    /// {"name": value, ...} in map order. Names are [a-z0-9_], so they need no escaping.
-    var json: String {
-        let lines = entries.map { "  \"\($0.name)\": \($0.value)" }
-        return "{\n" + lines.joined(separator: ",\n") + "\n}"
+    /// {"name": value, ...} in map order. A count past Int64's range (2^63 packets) is
+    /// written as Int64's largest value.
+    var json: JSONValue {
+        .object(JSONObject(entries.map { ($0.name, .integer(Int64(clamping: $0.value))) }))
     }
 
     /// One line per counter: name, value, meaning.
@@ -79,8 +79,8 @@ struct CounterValues: Sendable {
         let nameWidth = entries.map(\.name.count).max() ?? 0
         let valueWidth = entries.map { String($0.value).count }.max() ?? 0
         return entries.map { entry in
-            let name = entry.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
-            let value = String(repeating: " ", count: valueWidth - String(entry.value).count) + String(entry.value)
+            let name = entry.name.rightPadded(to: nameWidth)
+            let value = String(entry.value).leftPadded(to: valueWidth, with: " ")
             return "\(name)  \(value)" + (entry.meaning.map { "  \($0)" } ?? "")
         }.joined(separator: "\n")
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import GLBCore
 
 struct Detach: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,6 +36,6 @@ struct Detach: ParsableCommand {
         guard !lines.isEmpty else {
             throw LoaderError.notAttached(interface: interface.name)
         }
-        lines.forEach(Console.out)
+        lines.forEach { Console.out($0) }
     }
 }

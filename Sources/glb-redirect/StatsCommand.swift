@@ -1,4 +1,5 @@
 import ArgumentParser
+import GLBCore
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(

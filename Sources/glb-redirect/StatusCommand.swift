@@ -1,4 +1,5 @@
 import ArgumentParser
+import GLBCore
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +22,7 @@ struct Status: ParsableCommand {
             attached = try AttachedProgram.find(on: interface)
         } catch LoaderError.notAttached {
             if json {
-                Console.out(JSON.object([("interface", JSON.string(interface.name)), ("attached", "false")]))
+                Console.out(JSONValue.object(["interface": .string(interface.name), "attached": .bool(false)]))
             } else {
                 Console.out("glb-redirect on \(interface.name): not attached")
             }
@@ -31,17 +32,18 @@ struct Status: ParsableCommand {
         let counters = try attached.readCounters()
 
         if json {
-            Console.out(JSON.object([
-                ("interface", JSON.string(interface.name)),
-                ("attached", "true"),
-                ("prog_id", "\(attached.info.id)"),
-                ("prog_name", JSON.string(attached.info.name)),
-                ("hook", JSON.string(attached.hook.rawValue)),
-                ("tc_handle", attached.hook == .clsact ? "\(TCSlot.handle)" : "null"),
-                ("tc_priority", attached.hook == .clsact ? "\(TCSlot.priority)" : "null"),
-                ("gue_port", "\(config.effectiveGUEPort)"),
-                ("netns_id", config.netnsID.map { "\($0)" } ?? "null"),
-                ("counters", counters.json),
+            let clsact = attached.hook == .clsact
+            Console.out(JSONValue.object([
+                "interface": .string(interface.name),
+                "attached": .bool(true),
+                "prog_id": .integer(Int64(attached.info.id)),
+                "prog_name": .string(attached.info.name),
+                "hook": .string(attached.hook.rawValue),
+                "tc_handle": clsact ? .integer(Int64(TCSlot.handle)) : .null,
+                "tc_priority": clsact ? .integer(Int64(TCSlot.priority)) : .null,
+                "gue_port": .integer(Int64(config.effectiveGUEPort)),
+                "netns_id": config.netnsID.map { .integer(Int64($0)) } ?? .null,
+                "counters": counters.json,
             ]))
             return
         }

@@ -69,4 +69,27 @@ struct JSONValueTests {
     func invalidUTF8() {
         #expect(throws: JSONParseError.self) { try JSONValue.parse([0x22, 0xff, 0x22]) }
     }
+
+    @Test("the writer's bytes: two-space indentation, nested objects indented again, a final newline; literals keep their order")
+    func writerBytes() {
+        let status: JSONValue = .object([
+            "interface": .string("eth\"0"),
+            "attached": .bool(true),
+            "tc_handle": .null,
+            "counters": .object(["packets": .integer(3), "not_gue": .integer(1)]),
+        ])
+        #expect(status.serialized() == """
+            {
+              "interface": "eth\\"0",
+              "attached": true,
+              "tc_handle": null,
+              "counters": {
+                "packets": 3,
+                "not_gue": 1
+              }
+            }
+
+            """)
+        #expect(status.compactSerialized() == #"{"interface": "eth\"0", "attached": true, "tc_handle": null, "counters": {"packets": 3, "not_gue": 1}}"#)
+    }
 }

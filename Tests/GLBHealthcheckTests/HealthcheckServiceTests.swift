@@ -1,5 +1,7 @@
 import Foundation
 import GLBCore
+import GLBLogging
+import Logging
 import Synchronization
 import Testing
 @testable import GLBHealthcheck
@@ -19,7 +21,7 @@ struct HealthcheckServiceTests {
         let service: HealthcheckService
         let prober = ScriptedProber()
         let publisher: RecordingPublisher
-        let lines = Lines()
+        let lines: Lines
         let folder = TemporaryFolder()
 
         /// Timeouts never fire unless `timeouts` says otherwise, and rounds follow each other at
@@ -29,12 +31,14 @@ struct HealthcheckServiceTests {
              pacing: any Clock<Duration> = SteppingClock(parkAfter: .max),
              timeouts: any Clock<Duration> = SteppingClock(parkAfter: 0)) throws {
             self.publisher = publisher
+            let lines = Lines()
+            self.lines = lines
             try folder.write("src.json", source)
             let config = HealthcheckFile(source: folder.file("src.json"), destination: folder.file("dst.json"),
                                          reloadCommand: reloadCommand)
             let table = try SourceTable.load(path: config.source)
             service = HealthcheckService(config: config, source: table, prober: custom ?? prober, publisher: publisher,
-                                         log: Logger(minimumLevel: .debug, sink: lines.append),
+                                         log: Logger(label: "test") { _ in GLBLogHandler(format: .logfmt, level: .debug, output: .lines(lines.append)) },
                                          clocks: ServiceClocks(pacing: pacing, timeouts: timeouts))
         }
 

@@ -3,56 +3,8 @@ import GLBCore
 import Testing
 @testable import GLBHealthcheck
 
-@Suite("Log lines, metrics and the status view")
+@Suite("Metrics and the status view")
 struct OutputFormatTests {
-    @Test("logfmt: plain words bare, everything else quoted and escaped, one line always")
-    func logfmt() {
-        let line = Logger.format(time: WallTime(secondsSinceEpoch: 1_700_000_000.25), level: .warning, message: "backend unhealthy",
-                                 fields: [("backend", "10.0.0.1"), ("failed", "http://10.0.0.1:80/: HTTP 500 \"x\"\nnext"), ("empty", "")])
-        #expect(line == #"time=2023-11-14T22:13:20.250Z level=warning msg="backend unhealthy" backend=10.0.0.1 failed="http://10.0.0.1:80/: HTTP 500 \"x\"\nnext" empty="""#)
-        #expect(Logger.quoted("a=b") == #""a=b""#)
-        #expect(Logger.quoted("tab\there") == #""tab\there""#)
-        #expect(Logger.quoted("\u{1}") == #""\u0001""#)
-    }
-
-    @Test("levels below the minimum are dropped")
-    func levels() {
-        let lines = Lines()
-        let log = Logger(minimumLevel: .info, sink: lines.append)
-        log.debug("hidden")
-        log.info("shown")
-        log.error("also shown")
-        #expect(lines.all.count == 2)
-        #expect(lines.all.allSatisfy { !$0.contains("hidden") })
-    }
-
-    @Test("for the journal, each line starts with its sd-daemon priority; otherwise with nothing")
-    func journalPriorities() {
-        let clock: @Sendable () -> WallTime = { WallTime(secondsSinceEpoch: 0) }
-        let journal = Lines(), plain = Lines()
-        for log in [Logger(minimumLevel: .debug, clock: clock, journalPriorities: true, sink: journal.append),
-                    Logger(minimumLevel: .debug, clock: clock, sink: plain.append)] {
-            log.error("e")
-            log.warning("w")
-            log.info("i")
-            log.debug("d")
-        }
-        let line = { (level: String, msg: String) in "time=1970-01-01T00:00:00.000Z level=\(level) msg=\(msg)" }
-        #expect(journal.all == ["<3>" + line("error", "e"), "<4>" + line("warning", "w"), "<6>" + line("info", "i"), "<7>" + line("debug", "d")])
-        #expect(plain.all == [line("error", "e"), line("warning", "w"), line("info", "i"), line("debug", "d")])
-    }
-
-    @Test("ISO 8601 times in UTC with milliseconds")
-    func times() {
-        #expect(WallTime(secondsSinceEpoch: 0).iso8601 == "1970-01-01T00:00:00.000Z")
-        #expect(WallTime(secondsSinceEpoch: 951_782_400.999).iso8601 == "2000-02-29T00:00:00.999Z")
-        #expect(Duration.milliseconds(150).humanReadable == "150 ms")
-        #expect(Duration.microseconds(40).humanReadable == "0.04 ms")
-        #expect(Duration.microseconds(1250).humanReadable == "1.3 ms")
-        #expect(Duration.milliseconds(2500).humanReadable == "2.5 s")
-        #expect(Duration.seconds(2).humanReadable == "2 s")
-    }
-
     static func snapshot() throws -> StatusSnapshot {
         let source = try Samples.decode(Samples.source(tables: [
             Samples.table(name: #"we\"b"#, backends: [

@@ -169,7 +169,9 @@ def test_a_transition_completes_after_the_minimum_interval(lab, bin_dir, tmp_pat
         promlab.wait_until(lambda: backends() and not any("previous_weight" in b for b in backends()), 30,
                            what="previous_weight to be removed")
         assert {b["ip"]: b["weight"] for b in backends()} == weights
-        assert any("a transition is complete (previous_weight removed)" in line for line in lines)
+        # The line is logged just after the file is written.
+        promlab.wait_until(lambda: any("a transition is complete (previous_weight removed)" in line for line in lines), 30,
+                           what="the completion to be logged")
     finally:
         loop.terminate()
         loop.wait(timeout=30)

@@ -9,7 +9,7 @@ import pytest
 from glbsys import ROOT
 
 SECONDS = 20
-SEEDS = ROOT / "Fuzz" / "corpus"
+SEEDS = ROOT / "fuzz" / "corpus"
 TARGET = ROOT / ".build-fuzz" / "debug" / "glb-packet-fuzz"
 
 

@@ -4,8 +4,8 @@ import Glibc
 import Darwin
 #endif
 
-/// A moment in wall-clock time, for logs, the status view and metrics (never for measuring
-/// intervals: rounds are timed with `ContinuousClock`).
+/// A moment in wall-clock time, for logs, status views and metrics (never for measuring
+/// intervals: those are timed with `ContinuousClock`).
 public struct WallTime: Comparable, Hashable, Sendable, CustomStringConvertible {
     /// Seconds since the Unix epoch.
     public var secondsSinceEpoch: Double
@@ -14,10 +14,20 @@ public struct WallTime: Comparable, Hashable, Sendable, CustomStringConvertible 
         self.secondsSinceEpoch = secondsSinceEpoch
     }
 
+    /// The time a `timespec` from `clock_gettime(CLOCK_REALTIME)` holds.
+    public init(_ ts: timespec) {
+        self.init(secondsSinceEpoch: Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9)
+    }
+
     @Sendable public static func now() -> WallTime {
+        WallTime(realTime())
+    }
+
+    /// `clock_gettime(CLOCK_REALTIME)`: the exact time, for writers that print microseconds.
+    @Sendable public static func realTime() -> timespec {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        return WallTime(secondsSinceEpoch: Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9)
+        return ts
     }
 
     /// `2024-05-01T12:00:00.123Z` (UTC, milliseconds).
