@@ -44,25 +44,14 @@ public struct TunnelProbePacket: Equatable, Sendable {
 
     /// GUE: version 0, C 0, hlen 1 / protocol 4 (IPv4) / flags 0; GLB private data: type 0,
     /// next_hop 0, hop_count 0.
-    static let gueHeader: [UInt8] = [0x01, Wire.protocolIPv4, 0x00, 0x00, 0x00, Wire.privateTypeIPv4Hops, 0x00, 0x00]
+    static let gueHeader: [UInt8] = [0x01, IPProtocol.ipv4, 0x00, 0x00, 0x00, UInt8(GUE.privateTypeIPv4Hops), 0x00, 0x00]
     /// The same for the IPv6 underlay: protocol 41 (IPv6), private type 1 (IPv6 hops).
-    static let gueHeaderIPv6: [UInt8] = [0x01, Wire.protocolIPv6, 0x00, 0x00, 0x00, Wire.privateTypeIPv6Hops, 0x00, 0x00]
+    static let gueHeaderIPv6: [UInt8] = [0x01, IPProtocol.ipv6, 0x00, 0x00, 0x00, UInt8(GUE.privateTypeIPv6Hops), 0x00, 0x00]
     /// GRE with the key bit set, protocol 0x0800 (IPv4), key 0: GLB's legacy FOU check.
     static let fouHeader: [UInt8] = [0x20, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00]
 
-    /// The numbers of the probe's headers.
+    /// The probe's sizes; the numbers of its headers are GLBCore's wire names.
     enum Wire {
-        static let protocolICMP: UInt8 = 1
-        static let protocolIPv4: UInt8 = 4
-        static let protocolUDP: UInt8 = 17
-        static let protocolIPv6: UInt8 = 41
-        static let protocolICMPv6: UInt8 = 58
-        static let privateTypeIPv4Hops: UInt8 = 0
-        static let privateTypeIPv6Hops: UInt8 = 1
-        static let icmpEchoRequest: UInt8 = 8
-        static let icmpEchoReply: UInt8 = 0
-        static let icmpv6EchoRequest: UInt8 = 128
-        static let icmpv6EchoReply: UInt8 = 129
         static let hopLimit: UInt8 = 64
         static let ipv6HeaderLength = 40
         static let icmpHeaderLength = 8
@@ -84,7 +73,7 @@ public struct TunnelProbePacket: Equatable, Sendable {
     }
 
     private var innerIPv4Packet: [UInt8] {
-        var icmp: [UInt8] = [Wire.icmpEchoRequest, 0, 0, 0]
+        var icmp: [UInt8] = [ICMPv4Type.echoRequest, 0, 0, 0]
         icmp += be16(identifier) + be16(sequence) + token
         let icmpSum = InternetChecksum.of(icmp)
         icmp[2] = UInt8(icmpSum >> 8)
@@ -102,17 +91,17 @@ public struct TunnelProbePacket: Equatable, Sendable {
     }
 
     private var innerIPv6Packet: [UInt8] {
-        var icmp: [UInt8] = [Wire.icmpv6EchoRequest, 0, 0, 0]
+        var icmp: [UInt8] = [ICMPv6Type.echoRequest, 0, 0, 0]
         icmp += be16(identifier) + be16(sequence) + token
         // RFC 8200 pseudo-header: source, destination, upper-layer length (32 bits), next header.
-        let pseudo = source.bytes + backend.bytes + be32(UInt32(icmp.count)) + [0, 0, 0, Wire.protocolICMPv6]
+        let pseudo = source.bytes + backend.bytes + be32(UInt32(icmp.count)) + [0, 0, 0, IPProtocol.icmpv6]
         let icmpSum = InternetChecksum.of(pseudo + icmp)
         icmp[2] = UInt8(icmpSum >> 8)
         icmp[3] = UInt8(icmpSum & 0xff)
 
         var ip: [UInt8] = [0x60, 0x00, 0x00, 0x00]  // version 6, traffic class 0, flow label 0
         ip += be16(UInt16(icmp.count))
-        ip += [Wire.protocolICMPv6, Wire.hopLimit]
+        ip += [IPProtocol.icmpv6, Wire.hopLimit]
         ip += source.bytes + backend.bytes
         return ip + icmp
     }
@@ -120,7 +109,7 @@ public struct TunnelProbePacket: Equatable, Sendable {
     /// What a received IPv4 packet (as a raw ICMP socket delivers it, IP header included)
     /// says about this probe: nil when it is not about this probe at all.
     public func classify(_ packet: [UInt8]) -> Answer? {
-        guard backend.family == .ipv4, let outer = IPv4View(packet), outer.protocolNumber == Wire.protocolICMP,
+        guard backend.family == .ipv4, let outer = IPv4View(packet), outer.protocolNumber == IPProtocol.icmp,
               outer.payload.count >= 8 else { return nil }
         let icmp = outer.payload
         let type = icmp[icmp.startIndex], code = icmp[icmp.startIndex + 1]
@@ -148,7 +137,7 @@ public struct TunnelProbePacket: Equatable, Sendable {
         guard backend.family == .ipv6, sender.family == .ipv6, message.count >= Wire.icmpHeaderLength else { return nil }
         let type = message[0], code = message[1]
         switch type {
-        case Wire.icmpv6EchoReply:
+        case ICMPv6Type.echoReply:
             guard sender == backend, u16(message[...], 4) == identifier, u16(message[...], 6) == sequence,
                   Array(message.dropFirst(Wire.icmpHeaderLength)) == token else { return nil }
             return .echoReply
@@ -158,7 +147,7 @@ public struct TunnelProbePacket: Equatable, Sendable {
             let quoted = message.dropFirst(Wire.icmpHeaderLength)
             let h = quoted.startIndex
             guard quoted.count >= Wire.ipv6HeaderLength + 4, quoted[h] >> 4 == 6,
-                  quoted[h + 6] == Wire.protocolUDP,
+                  quoted[h + 6] == IPProtocol.udp,
                   Array(quoted[(h + 8)..<(h + 24)]) == source.bytes,
                   Array(quoted[(h + 24)..<(h + 40)]) == backend.bytes,
                   u16(quoted, Wire.ipv6HeaderLength) == sourcePort,

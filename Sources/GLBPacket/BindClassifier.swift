@@ -25,20 +25,10 @@ public struct ClassifierView: @unchecked Sendable {
         self.entries = entries
     }
 
-    /// No match.
-    public static let none = -1
-
-    /// A match packs the table (low 16 bits) and the matched prefix length (bits 16-23).
-    @inlinable @inline(__always)
-    public static func table(of match: Int) -> Int { match & 0xffff }
-
-    @inlinable @inline(__always)
-    public static func prefixLength(of match: Int) -> Int { (match >> 16) & 0xff }
-
     /// The bind for a TCP/UDP destination. `hi`/`lo` is the address as a 128-bit big-endian
     /// number (IPv4: `lo` only).
     @inlinable @inline(__always)
-    public func lookup(hi: UInt64, lo: UInt64, bits: Int, proto: UInt8, port: UInt16) -> Int {
+    public func lookup(hi: UInt64, lo: UInt64, bits: Int, proto: UInt8, port: UInt16) -> BindMatch {
         var level = 0
         while level < levelCount {
             let length = Int(levels[level])
@@ -48,46 +38,46 @@ public struct ClassifierView: @unchecked Sendable {
                 while e < end {
                     let entry = entries[e]
                     if entry.proto == proto && port >= entry.portStart && port <= entry.portEnd {
-                        return Int(entry.table) | length << 16
+                        return BindMatch(table: Int(entry.table), prefixLength: length)
                     }
                     e &+= 1
                 }
             }
             level &+= 1
         }
-        return ClassifierView.none
+        return .none
     }
 
     /// The bind for a packet without ports (ICMP echo): the most specific prefix holding the
     /// address, whatever the protocol and port range.
     @inlinable
-    public func lookupAddress(hi: UInt64, lo: UInt64, bits: Int) -> Int {
+    public func lookupAddress(hi: UInt64, lo: UInt64, bits: Int) -> BindMatch {
         var level = 0
         while level < levelCount {
             let length = Int(levels[level])
             if let slot = find(hi: hi, lo: lo, bits: bits, length: length) {
-                return Int(entries[Int(slot.first)].table) | length << 16
+                return BindMatch(table: Int(entries[Int(slot.first)].table), prefixLength: length)
             }
             level &+= 1
         }
-        return ClassifierView.none
+        return .none
     }
 
     /// The table for a fragment that carries no port: found only when every bind holding the
     /// address with this protocol belongs to the same table.
     @inlinable
-    public func lookupUnique(hi: UInt64, lo: UInt64, bits: Int, proto: UInt8) -> Int {
-        var found = ClassifierView.none
+    public func lookupUnique(hi: UInt64, lo: UInt64, bits: Int, proto: UInt8) -> BindMatch {
+        var found = BindMatch.none
         var level = 0
         while level < levelCount {
             let length = Int(levels[level])
             if let slot = find(hi: hi, lo: lo, bits: bits, length: length) {
                 for e in Int(slot.first)..<Int(slot.first) + Int(slot.count) where entries[e].proto == proto {
                     let table = Int(entries[e].table)
-                    if found == ClassifierView.none {
-                        found = table | length << 16
-                    } else if ClassifierView.table(of: found) != table {
-                        return ClassifierView.none
+                    if !found.isMatch {
+                        found = BindMatch(table: table, prefixLength: length)
+                    } else if found.table != table {
+                        return .none
                     }
                 }
             }
@@ -137,6 +127,27 @@ public struct ClassifierView: @unchecked Sendable {
         h = (h ^ (h &>> 29)) &* 0xBF58_476D_1CE4_E5B9
         return Int(truncatingIfNeeded: h ^ (h &>> 32))
     }
+}
+
+/// What the classifier found: the table of the bind, and the length of the prefix that matched
+/// (an ICMP error must come from inside the same prefix), or no bind.
+@frozen
+public struct BindMatch: Equatable {
+    /// The table's index; -1 for no match.
+    public let table: Int
+    public let prefixLength: Int
+
+    @inlinable @inline(__always)
+    init(table: Int, prefixLength: Int) {
+        self.table = table
+        self.prefixLength = prefixLength
+    }
+
+    @inlinable @inline(__always)
+    public static var none: BindMatch { BindMatch(table: -1, prefixLength: 0) }
+
+    @inlinable @inline(__always)
+    public var isMatch: Bool { table >= 0 }
 }
 
 /// One masked address of one prefix length, and where its binds are.

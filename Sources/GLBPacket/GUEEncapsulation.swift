@@ -1,89 +1,78 @@
-/// Writes the GLB GUE encapsulation of docs/design.md §3 in front of the inner IP packet.
+import GLBCore
+
+/// Stage 3 of the packet path: writes the GLB GUE encapsulation of docs/design.md §3 in front
+/// of the inner IP packet, over an IPv4 underlay (IPv6: `GUEEncapsulationIPv6.swift`).
 extension PacketProcessor {
-    /// Bytes of Ethernet + IPv4 + UDP + GUE base header + GLB private data, before the hops.
-    @usableFromInline static let fixedEncapsulationLength = 14 + 20 + 8 + 4 + 4
-    @usableFromInline static let guePort: UInt16 = 19523
+    /// Outer IPv4 header words that never vary: version 4 and IHL 5, DSCP/ECN 0; flags DF and
+    /// fragment offset 0; TTL 64 and protocol UDP.
+    @inlinable static var outerVersionIHL: UInt16 { 0x4500 }
+    @inlinable static var outerFlagsDF: UInt32 { 0x0000_4000 }
+    @inlinable static var outerTTLProtocol: UInt16 { 0x4011 }
+    /// The UDP source port's top bit is set; the rest carries the hash (docs/design.md §3).
+    @inlinable static var sourcePortBase: UInt16 { 0x8000 }
+    @inlinable static var sourcePortHashMask: UInt64 { 0x7fff }
 
     @inlinable @inline(__always)
-    static func encapsulate(_ frame: UnsafeMutableRawPointer, l3: Int, headroom: Int, flow: Flow, plane: UnsafePointer<PlaneView>,
+    static func encapsulate(_ frame: FrameSpan, flow: Flow, route: Route, plane: UnsafePointer<PlaneView>,
                             portMAC: (UInt32, UInt16), counters: WorkerCounters) -> PacketResult {
-        let table = plane.pointee.tables[flow.table]
-        let ipv6 = flow.gueProtocol == 41
-        let hash = flowHash(key: table.hashKey, fields: plane.pointee.hashFields, ipv6: ipv6, src: flow.src, dst: flow.dst,
-                            srcPort: flow.srcPort, dstPort: flow.dstPort)
-        let route = table.routes[Int(truncatingIfNeeded: hash & 0xffff)]
-        let altFields = plane.pointee.altHashFields
-        var altRoute: UInt64 = 0
-        var hopEntries = 1
-        if altFields != 0 {
-            let altHash = flowHash(key: table.hashKey, fields: altFields, ipv6: ipv6, src: flow.src, dst: flow.dst,
-                                   srcPort: flow.srcPort, dstPort: flow.dstPort)
-            altRoute = table.routes[Int(truncatingIfNeeded: altHash & 0xffff)]
-            hopEntries = 3
-        }
         // An IPv6 or unusable route (rare) is handled out of line; see RouteWord.
-        guard RouteWord.isIPv4(route), altFields == 0 || RouteWord.isIPv4(altRoute) else {
-            return encapsulateOverIPv6(frame, l3: l3, headroom: headroom, flow: flow, plane: plane, portMAC: portMAC,
-                                       counters: counters, hash: hash, route: route, altRoute: altRoute, hopEntries: hopEntries)
+        guard route.isIPv4 else {
+            return encapsulateOverIPv6(frame, flow: flow, route: route, plane: plane, portMAC: portMAC, counters: counters)
         }
-        let primary = UInt32(truncatingIfNeeded: route)
-        let secondary = UInt32(truncatingIfNeeded: route &>> 32)
-
-        let encapLength = fixedEncapsulationLength &+ 4 &* hopEntries
-        let start = l3 &- encapLength
-        guard start >= -headroom else { return drop(.noHeadroom, counters) }
-        let udpLength = 16 &+ 4 &* hopEntries &+ flow.innerLength
+        let at = OuterOffsets.ipv4
+        let encapLength = at.length(hops: route.hopCount)
+        let start = flow.l3 &- encapLength
+        guard start >= -frame.headroom else { return drop(.noHeadroom, counters) }
+        let udpLength = encapLength &- at.udp &+ flow.innerLength
+        let ipTotal = udpLength &+ (at.udp &- at.ip)
         // tunnel_mtu, or the largest IPv4 packet: one comparison for both.
-        guard udpLength &+ 20 <= plane.pointee.outerLimit else {
-            return tooBig(frame, l3: l3, headroom: headroom, flow: flow, plane: plane, portMAC: portMAC, counters: counters,
-                          outerLength: udpLength &+ 20, overhead: encapLength &- 14)
+        guard ipTotal <= plane.pointee.outerLimit else {
+            return tooBig(frame, flow: flow, plane: plane, portMAC: portMAC, counters: counters,
+                          outerLength: ipTotal, overhead: encapLength &- at.ip)
         }
-
-        let o = frame + start
+        let o = frame.start + start
         // Ethernet: to the gateway, from this port.
         let gateway = plane.pointee.gatewayMAC
         o.putRaw32(0, gateway.0)
         o.putRaw16(4, gateway.1)
         o.putRaw32(6, portMAC.0)
         o.putRaw16(10, portMAC.1)
-        o.put16(12, 0x0800)
-        // IPv4: no options, id 0, DF, TTL 64, UDP.
-        let ipTotal = 20 &+ udpLength
+        o.put16(12, EtherType.ipv4)
+        // IPv4: no options, id 0, DF, TTL 64, UDP; the checksum from the constant words' sum.
+        let primary = UInt32(truncatingIfNeeded: route.main)
         let dstHost = UInt32(bigEndian: primary)
         var sum = plane.pointee.checksumBase &+ UInt32(truncatingIfNeeded: ipTotal) &+ (dstHost &>> 16) &+ (dstHost & 0xffff)
         sum = (sum & 0xffff) &+ (sum &>> 16)
         sum = (sum & 0xffff) &+ (sum &>> 16)
-        o.put16(14, 0x4500)
-        o.put16(16, UInt16(truncatingIfNeeded: ipTotal))
-        o.put32(18, 0x0000_4000)
-        o.put16(22, 0x4011)
-        o.put16(24, ~UInt16(truncatingIfNeeded: sum))
-        o.putRaw32(26, plane.pointee.sourceIP)
-        o.putRaw32(30, primary)
+        o.put16(at.ip, outerVersionIHL)
+        o.put16(at.ip &+ 2, UInt16(truncatingIfNeeded: ipTotal))
+        o.put32(at.ip &+ 4, outerFlagsDF)
+        o.put16(at.ip &+ 8, outerTTLProtocol)
+        o.put16(at.ip &+ 10, ~UInt16(truncatingIfNeeded: sum))
+        o.putRaw32(at.ip &+ 12, plane.pointee.sourceIP)
+        o.putRaw32(at.ip &+ 16, primary)
         // UDP: the source port spreads flows over the backend's receive queues.
-        o.put16(34, 0x8000 | UInt16(truncatingIfNeeded: (hash ^ UInt64(flow.hint)) & 0x7fff))
-        o.put16(36, guePort)
-        o.put16(38, UInt16(truncatingIfNeeded: udpLength))
-        o.put16(40, 0)
+        o.put16(at.udp, sourcePortBase | UInt16(truncatingIfNeeded: (route.hash ^ UInt64(flow.hint)) & sourcePortHashMask))
+        o.put16(at.udp &+ 2, GUE.port)
+        o.put16(at.udp &+ 4, UInt16(truncatingIfNeeded: udpLength))
+        o.put16(at.udp &+ 6, 0)
         // GUE base header: version 0, C 0, hlen = private data + hops (32-bit words).
-        o.put8(42, UInt8(truncatingIfNeeded: 1 &+ hopEntries))
-        o.put8(43, flow.gueProtocol)
-        o.put16(44, 0)
-        // GLB private data: type 0, next hop 0, the hops after the first.
-        o.put16(46, 0)
-        o.put8(48, 0)
-        o.put8(49, UInt8(truncatingIfNeeded: hopEntries))
-        o.putRaw32(50, secondary)
-        if altFields != 0 {
-            o.putRaw32(54, UInt32(truncatingIfNeeded: altRoute))
-            o.putRaw32(58, UInt32(truncatingIfNeeded: altRoute &>> 32))
+        o.put8(at.gue, UInt8(truncatingIfNeeded: 1 &+ route.hopCount))
+        o.put8(at.gue &+ 1, flow.gueProtocol)
+        o.put16(at.gue &+ 2, 0)
+        // GLB private data: type 0 (IPv4 hops), next hop 0, the hops after the first.
+        o.put16(at.privateData, GUE.privateTypeIPv4Hops)
+        o.put8(at.privateData &+ 2, 0)
+        o.put8(at.privateData &+ 3, UInt8(truncatingIfNeeded: route.hopCount))
+        o.putRaw32(at.hops, UInt32(truncatingIfNeeded: route.main &>> 32))
+        if route.hopCount == 3 {
+            o.putRaw32(at.hops &+ 4, UInt32(truncatingIfNeeded: route.alternate))
+            o.putRaw32(at.hops &+ 8, UInt32(truncatingIfNeeded: route.alternate &>> 32))
         }
         if plane.pointee.flags & PlaneView.udpChecksum != 0 {
-            o.put16(40, udpChecksum(o, udpLength: udpLength))
+            o.put16(at.udp &+ 6, udpChecksum(o, udpLength: udpLength))
         }
-        counters.bump(.forwarded)
-        if flow.kind != .forwarded { counters.bump(flow.kind) }
-        counters.bumpTable(flow.table)
+        countForwarded(flow, counters)
         return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength)
     }
 

@@ -1,5 +1,14 @@
-/// The per-packet path of the director (docs/design.md §3, §4, §6): parse, classify, hash and
-/// GUE-encapsulate one Ethernet frame in place.
+import GLBCore
+
+/// The per-packet path of the director (docs/design.md §3, §4, §6), in four stages, each in a
+/// file of its own:
+///
+/// 1. parse and classify (`Parse.swift`): Ethernet, IP, the transport or ICMP header, and the
+///    bind the packet belongs to: a `Flow`, or why not (`ParseOutcome`);
+/// 2. route (`Route.swift`): the flow's hash and its table row(s);
+/// 3. encapsulate (`GUEEncapsulation.swift`, `GUEEncapsulationIPv6.swift`), or answer a
+///    packet too big for the underlay (`TooBigAnswer.swift`), in place;
+/// 4. count (`count` below): one outcome per packet in the worker's counters.
 ///
 /// Everything works on raw memory with explicit bounds checks: no allocation, no locks, no
 /// reference counting. A frame that is truncated or inconsistent is a counted drop; reads
@@ -16,38 +25,33 @@ public enum PacketProcessor {
     ///   - receivingMAC: the MAC of the port the frame came in on, for `drop_foreign_dst_mac`;
     ///     nil when it is the same port.
     ///   - counters: this worker's counters.
-    /// - Returns: what to do with the frame; for `.forward`, where it now starts and its length.
+    /// - Returns: what to do with the frame; for `.forward` and `.reply`, where it now starts
+    ///   and its length.
     @inlinable
     public static func process(_ frame: UnsafeMutableRawPointer, length: Int, headroom: Int, plane: UnsafePointer<PlaneView>,
                                portMAC: (UInt32, UInt16), receivingMAC: (UInt32, UInt16)? = nil,
                                counters: WorkerCounters) -> PacketResult {
-        let p = UnsafeRawPointer(frame)
-        guard length >= 14 else { return drop(.malformedEthernet, counters) }
-        var l3 = 14
-        var etherType = p.be16(12)
-        if etherType == 0x8100 {
-            guard length >= 18 else { return drop(.malformedEthernet, counters) }
-            etherType = p.be16(16)
-            l3 = 18
-        }
-        if plane.pointee.flags & PlaneView.dropForeignMAC != 0 && !isForUs(p, receivingMAC ?? portMAC) {
-            return drop(.foreignDestinationMAC, counters)
-        }
         var flow = Flow()
-        let parsed: Counter?
-        if etherType == 0x0800 {
-            parsed = parseIPv4(p, l3: l3, length: length, plane: plane, flow: &flow)
-        } else if etherType == 0x86DD {
-            parsed = parseIPv6(p, l3: l3, length: length, plane: plane, flow: &flow)
-        } else {
-            counters.bump(.notIP)
+        switch parse(UnsafeRawPointer(frame), length: length, plane: plane, receivingMAC: receivingMAC ?? portMAC, flow: &flow) {
+        case .flow:
+            let span = FrameSpan(start: frame, length: length, headroom: headroom)
+            return encapsulate(span, flow: flow, route: route(flow, plane: plane), plane: plane, portMAC: portMAC, counters: counters)
+        case .exception(let reason):
+            counters.bump(reason)
             return PacketResult(action: .exception, offset: 0, length: length)
+        case .drop(let reason):
+            return drop(reason, counters)
         }
-        if let outcome = parsed {
-            counters.bump(outcome)
-            return PacketResult(action: outcome == .notMatched ? .exception : .drop, offset: 0, length: length)
-        }
-        return encapsulate(frame, l3: l3, headroom: headroom, flow: flow, plane: plane, portMAC: portMAC, counters: counters)
+    }
+
+    // MARK: Stage 4: count
+
+    /// A forwarded packet: `forwarded`, its kind if it is a special one, and its table.
+    @inlinable @inline(__always)
+    static func countForwarded(_ flow: Flow, _ counters: WorkerCounters) {
+        counters.bump(.forwarded)
+        if flow.kind != .forwarded { counters.bump(flow.kind) }
+        counters.bumpTable(flow.table)
     }
 
     @inlinable @inline(__always)
@@ -55,253 +59,21 @@ public enum PacketProcessor {
         counters.bump(reason)
         return PacketResult(action: .drop)
     }
-
-    /// Unicast to the port's MAC, or broadcast/multicast.
-    @inlinable @inline(__always)
-    static func isForUs(_ p: UnsafeRawPointer, _ mac: (UInt32, UInt16)) -> Bool {
-        p.u8(0) & 1 != 0 || (p.raw32(0) == mac.0 && p.raw16(4) == mac.1)
-    }
-
-    // MARK: IPv4
-
-    /// Fills `flow` for an IPv4 packet; returns nil when it is to be forwarded, else why not.
-    @inlinable @inline(__always)
-    static func parseIPv4(_ p: UnsafeRawPointer, l3: Int, length: Int, plane: UnsafePointer<PlaneView>, flow: inout Flow) -> Counter? {
-        guard length &- l3 >= 20 else { return .malformedIPv4Header }
-        let ip = p + l3
-        let versionIHL = ip.u8(0)
-        let ihl = Int(versionIHL & 0x0f) &* 4
-        guard versionIHL >> 4 == 4, ihl >= 20 else { return .malformedIPv4Header }
-        let total = Int(ip.be16(2))
-        guard total >= ihl, l3 &+ total <= length else { return .malformedIPLength }
-        flow.innerLength = total
-        flow.gueProtocol = 4
-        let proto = ip.u8(9)
-        let l4 = ip + ihl
-        let l4Length = total &- ihl
-        if ip.be16(6) & 0x1fff != 0 {
-            return nonFirstFragment(hi: 0, lo: UInt64(ip.be32(16)), bits: 32, proto: proto, src: ip + 12, dst: ip + 16,
-                                    plane: plane, flow: &flow)
-        }
-        if proto == 6 || proto == 17 {
-            return matchTransport(plane.pointee.ipv4, hi: 0, lo: UInt64(ip.be32(16)), bits: 32, proto: proto,
-                                  l4: l4, l4Length: l4Length, src: ip + 12, dst: ip + 16, flow: &flow)
-        }
-        if proto == 1 {
-            return icmpv4(ip, l4: l4, l4Length: l4Length, plane: plane, flow: &flow)
-        }
-        return .notMatched
-    }
-
-    /// ICMPv4: fragmentation-needed errors about a flow of a bind (rule 2), echo requests (rule 3).
-    @inlinable @inline(never)
-    static func icmpv4(_ ip: UnsafeRawPointer, l4: UnsafeRawPointer, l4Length: Int, plane: UnsafePointer<PlaneView>, flow: inout Flow) -> Counter? {
-        guard l4Length >= 4 else { return .malformedICMP }
-        let type = l4.u8(0), code = l4.u8(1)
-        if type == 3 && code == 4 {
-            // The quoted packet was sent by a VIP: reverse its tuple to find the flow.
-            guard l4Length >= 8 &+ 20 else { return .malformedICMP }
-            let q = l4 + 8
-            let qihl = Int(q.u8(0) & 0x0f) &* 4
-            guard q.u8(0) >> 4 == 4, qihl >= 20, l4Length >= 8 &+ qihl &+ 4 else { return .malformedICMP }
-            let qproto = q.u8(9)
-            // A quoted fragment after the first has no ports where they would be (as for IPv6).
-            guard qproto == 6 || qproto == 17, q.be16(6) & 0x1fff == 0 else { return .notMatched }
-            return matchQuotedFlow(plane.pointee.ipv4, to: (0, UInt64(ip.be32(16))), vip: (0, UInt64(q.be32(12))), bits: 32,
-                                   proto: qproto, ports: q + qihl, src: q + 16, dst: q + 12, flow: &flow)
-        }
-        if type == 8 && code == 0 && plane.pointee.flags & PlaneView.forwardEcho != 0 {
-            return matchEcho(plane.pointee.ipv4, hi: 0, lo: UInt64(ip.be32(16)), bits: 32, src: ip + 12, dst: ip + 16,
-                             hint: ip.be16(4), flow: &flow)
-        }
-        return .notMatched
-    }
-
-    /// A fragment after the first carries no ports: forward it only when no hash uses ports and
-    /// exactly one table binds its destination and protocol.
-    @inlinable @inline(never)
-    static func nonFirstFragment(hi: UInt64, lo: UInt64, bits: Int, proto: UInt8, src: UnsafeRawPointer, dst: UnsafeRawPointer,
-                                 plane: UnsafePointer<PlaneView>, flow: inout Flow) -> Counter? {
-        guard plane.pointee.flags & PlaneView.forwardFragments != 0 else { return .unroutableFragment }
-        let classifier = bits == 32 ? plane.pointee.ipv4 : plane.pointee.ipv6
-        let match = classifier.lookupUnique(hi: hi, lo: lo, bits: bits, proto: proto)
-        guard match != ClassifierView.none else { return .unroutableFragment }
-        flow.set(table: ClassifierView.table(of: match), src: src, dst: dst, srcPort: 0, dstPort: 0, hint: 0, kind: .forwardedFragment)
-        return nil
-    }
-
-    // MARK: IPv6
-
-    @inlinable @inline(__always)
-    static func parseIPv6(_ p: UnsafeRawPointer, l3: Int, length: Int, plane: UnsafePointer<PlaneView>, flow: inout Flow) -> Counter? {
-        guard length &- l3 >= 40 else { return .malformedIPv6Header }
-        let ip = p + l3
-        guard ip.u8(0) >> 4 == 6 else { return .malformedIPv6Header }
-        let total = 40 &+ Int(ip.be16(4))
-        guard l3 &+ total <= length else { return .malformedIPLength }
-        flow.innerLength = total
-        flow.gueProtocol = 41
-        var proto = ip.u8(6)
-        var offset = 40
-        var fragmentOffset: UInt16 = 0
-        if !isUpperLayer(proto) {
-            guard skipExtensions(ip, total: total, proto: &proto, offset: &offset, fragmentOffset: &fragmentOffset) else {
-                return .malformedIPv6Extension
-            }
-        }
-        let dstHi = ip.be64(24), dstLo = ip.be64(32)
-        if fragmentOffset != 0 {
-            return nonFirstFragment(hi: dstHi, lo: dstLo, bits: 128, proto: proto, src: ip + 8, dst: ip + 24, plane: plane, flow: &flow)
-        }
-        let l4 = ip + offset
-        let l4Length = total &- offset
-        if proto == 6 || proto == 17 {
-            return matchTransport(plane.pointee.ipv6, hi: dstHi, lo: dstLo, bits: 128, proto: proto,
-                                  l4: l4, l4Length: l4Length, src: ip + 8, dst: ip + 24, flow: &flow)
-        }
-        if proto == 58 {
-            return icmpv6(ip, l4: l4, l4Length: l4Length, plane: plane, flow: &flow)
-        }
-        return .notMatched
-    }
-
-    // MARK: Matching, for either address family (`bits` 32 or 128)
-
-    /// A TCP or UDP packet to `hi`/`lo`: matched on its destination port.
-    @inlinable @inline(__always)
-    static func matchTransport(_ classifier: ClassifierView, hi: UInt64, lo: UInt64, bits: Int, proto: UInt8,
-                               l4: UnsafeRawPointer, l4Length: Int, src: UnsafeRawPointer, dst: UnsafeRawPointer,
-                               flow: inout Flow) -> Counter? {
-        guard l4Length >= 4 else { return .malformedTransport }
-        let match = classifier.lookup(hi: hi, lo: lo, bits: bits, proto: proto, port: l4.be16(2))
-        guard match != ClassifierView.none else { return .notMatched }
-        flow.set(table: ClassifierView.table(of: match), src: src, dst: dst, srcPort: l4.raw16(0), dstPort: l4.raw16(2),
-                 hint: l4.be16(0), kind: .forwarded)
-        return nil
-    }
-
-    /// An ICMP error quoting a packet a VIP sent (`vip`, its source; `ports` its ports): the flow
-    /// with the quoted tuple reversed, when the error is addressed (`to`) within the same bind.
-    @inlinable @inline(__always)
-    static func matchQuotedFlow(_ classifier: ClassifierView, to: (UInt64, UInt64), vip: (UInt64, UInt64), bits: Int,
-                                proto: UInt8, ports: UnsafeRawPointer, src: UnsafeRawPointer, dst: UnsafeRawPointer,
-                                flow: inout Flow) -> Counter? {
-        let match = classifier.lookup(hi: vip.0, lo: vip.1, bits: bits, proto: proto, port: ports.be16(0))
-        guard match != ClassifierView.none else { return .notMatched }
-        let length = ClassifierView.prefixLength(of: match)
-        guard ClassifierView.samePrefix(hi: to.0, lo: to.1, hi: vip.0, lo: vip.1, bits: bits, length: length) else { return .notMatched }
-        flow.set(table: ClassifierView.table(of: match), src: src, dst: dst, srcPort: ports.raw16(2), dstPort: ports.raw16(0),
-                 hint: ports.be16(2), kind: .forwardedICMPError)
-        return nil
-    }
-
-    /// An echo request to an address some bind holds.
-    @inlinable @inline(__always)
-    static func matchEcho(_ classifier: ClassifierView, hi: UInt64, lo: UInt64, bits: Int, src: UnsafeRawPointer,
-                          dst: UnsafeRawPointer, hint: UInt16, flow: inout Flow) -> Counter? {
-        let match = classifier.lookupAddress(hi: hi, lo: lo, bits: bits)
-        guard match != ClassifierView.none else { return .notMatched }
-        flow.set(table: ClassifierView.table(of: match), src: src, dst: dst, srcPort: 0, dstPort: 0, hint: hint, kind: .forwardedEcho)
-        return nil
-    }
-
-    @inlinable @inline(__always)
-    static func isUpperLayer(_ proto: UInt8) -> Bool {
-        proto == 6 || proto == 17 || proto == 58
-    }
-
-    /// Walks hop-by-hop, routing, destination-options, fragment and AH headers (at most 8) to
-    /// the upper-layer protocol. Returns false when the chain runs past the packet.
-    @inlinable @inline(never)
-    static func skipExtensions(_ ip: UnsafeRawPointer, total: Int, proto: inout UInt8, offset: inout Int, fragmentOffset: inout UInt16) -> Bool {
-        var hops = 0
-        while hops < 8 {
-            switch proto {
-            case 0, 43, 60:
-                guard offset &+ 8 <= total else { return false }
-                let next = ip.u8(offset)
-                offset &+= (Int(ip.u8(offset &+ 1)) &+ 1) &* 8
-                proto = next
-            case 51:
-                guard offset &+ 8 <= total else { return false }
-                let next = ip.u8(offset)
-                offset &+= (Int(ip.u8(offset &+ 1)) &+ 2) &* 4
-                proto = next
-            case 44:
-                guard offset &+ 8 <= total else { return false }
-                proto = ip.u8(offset)
-                fragmentOffset = ip.be16(offset &+ 2) & 0xfff8
-                offset &+= 8
-                return offset <= total
-            default:
-                return offset <= total
-            }
-            hops &+= 1
-        }
-        return isUpperLayer(proto) && offset <= total
-    }
-
-    /// ICMPv6: packet-too-big errors about a flow of a bind (rule 2), echo requests (rule 3).
-    @inlinable @inline(never)
-    static func icmpv6(_ ip: UnsafeRawPointer, l4: UnsafeRawPointer, l4Length: Int, plane: UnsafePointer<PlaneView>, flow: inout Flow) -> Counter? {
-        guard l4Length >= 4 else { return .malformedICMP }
-        let type = l4.u8(0), code = l4.u8(1)
-        if type == 2 && code == 0 {
-            guard l4Length >= 8 &+ 40 else { return .malformedICMP }
-            let q = l4 + 8
-            let quotedLength = l4Length &- 8
-            guard q.u8(0) >> 4 == 6 else { return .malformedICMP }
-            var qproto = q.u8(6)
-            var offset = 40
-            var fragmentOffset: UInt16 = 0
-            if !isUpperLayer(qproto) {
-                guard skipExtensions(q, total: quotedLength, proto: &qproto, offset: &offset, fragmentOffset: &fragmentOffset) else {
-                    return .malformedICMP
-                }
-            }
-            guard qproto == 6 || qproto == 17, fragmentOffset == 0 else { return .notMatched }
-            guard quotedLength >= offset &+ 4 else { return .malformedICMP }
-            return matchQuotedFlow(plane.pointee.ipv6, to: (ip.be64(24), ip.be64(32)), vip: (q.be64(8), q.be64(16)), bits: 128,
-                                   proto: qproto, ports: q + offset, src: q + 24, dst: q + 8, flow: &flow)
-        }
-        if type == 128 && code == 0 && plane.pointee.flags & PlaneView.forwardEcho != 0 {
-            // The hint is the low 16 bits of the flow label.
-            return matchEcho(plane.pointee.ipv6, hi: ip.be64(24), lo: ip.be64(32), bits: 128, src: ip + 8, dst: ip + 24,
-                             hint: ip.be16(2), flow: &flow)
-        }
-        return .notMatched
-    }
 }
 
-/// What the parser found: the table, the hash inputs (pointing into the packet) and the
-/// inner packet's size.
+/// The frame being processed: where it starts, its length, the writable room in front of it,
+/// and where its IP header starts (after Ethernet and an optional 802.1Q tag).
 @frozen
 @usableFromInline
-struct Flow {
-    @usableFromInline var table = 0
-    @usableFromInline var src = UnsafeRawPointer(bitPattern: 1)!
-    @usableFromInline var dst = UnsafeRawPointer(bitPattern: 1)!
-    /// Ports as they lie in memory (network order).
-    @usableFromInline var srcPort: UInt16 = 0
-    @usableFromInline var dstPort: UInt16 = 0
-    /// The flow hint of the UDP source port, host order.
-    @usableFromInline var hint: UInt16 = 0
-    @usableFromInline var kind = Counter.forwarded
-    @usableFromInline var innerLength = 0
-    /// GUE's protocol field: 4 for an IPv4 inner packet, 41 for IPv6.
-    @usableFromInline var gueProtocol: UInt8 = 4
+struct FrameSpan {
+    @usableFromInline let start: UnsafeMutableRawPointer
+    @usableFromInline let length: Int
+    @usableFromInline let headroom: Int
 
     @inlinable @inline(__always)
-    init() {}
-
-    @inlinable @inline(__always)
-    mutating func set(table: Int, src: UnsafeRawPointer, dst: UnsafeRawPointer, srcPort: UInt16, dstPort: UInt16, hint: UInt16, kind: Counter) {
-        self.table = table
-        self.src = src
-        self.dst = dst
-        self.srcPort = srcPort
-        self.dstPort = dstPort
-        self.hint = hint
-        self.kind = kind
+    init(start: UnsafeMutableRawPointer, length: Int, headroom: Int) {
+        self.start = start
+        self.length = length
+        self.headroom = headroom
     }
 }

@@ -1,0 +1,45 @@
+import GLBCore
+
+/// Stage 2 of the packet path: the flow's hash (docs/design.md §4) and the table row(s) it
+/// picks, with the alternate hash's when `alt_hash_fields` is set.
+@frozen
+@usableFromInline
+struct Route {
+    /// The packet hash: its low 16 bits picked the row; it also feeds the UDP source port.
+    @usableFromInline let hash: UInt64
+    /// The row's `RouteWord`, and the alternate hash's (0 without one).
+    @usableFromInline let main: UInt64
+    @usableFromInline let alternate: UInt64
+    /// Hops listed after the first: the secondary, or S1, P2 and S2 with an alternate hash.
+    @usableFromInline let hopCount: Int
+
+    @inlinable @inline(__always)
+    init(hash: UInt64, main: UInt64, alternate: UInt64, hopCount: Int) {
+        self.hash = hash
+        self.main = main
+        self.alternate = alternate
+        self.hopCount = hopCount
+    }
+
+    /// True when every backend of the route is IPv4 (the common case, tested first).
+    @inlinable @inline(__always)
+    var isIPv4: Bool { RouteWord.isIPv4(main) && (hopCount == 1 || RouteWord.isIPv4(alternate)) }
+}
+
+extension PacketProcessor {
+    /// The row index of a hash: its low 16 bits.
+    @usableFromInline static let rowMask: UInt64 = 0xffff
+
+    @inlinable @inline(__always)
+    static func route(_ flow: Flow, plane: UnsafePointer<PlaneView>) -> Route {
+        let table = plane.pointee.tables[flow.table]
+        let hash = flowHash(key: table.hashKey, fields: plane.pointee.hashFields, ipv6: flow.isIPv6, src: flow.src, dst: flow.dst,
+                            srcPort: flow.srcPort, dstPort: flow.dstPort)
+        let main = table.routes[Int(truncatingIfNeeded: hash & rowMask)]
+        let altFields = plane.pointee.altHashFields
+        guard altFields != 0 else { return Route(hash: hash, main: main, alternate: 0, hopCount: 1) }
+        let altHash = flowHash(key: table.hashKey, fields: altFields, ipv6: flow.isIPv6, src: flow.src, dst: flow.dst,
+                               srcPort: flow.srcPort, dstPort: flow.dstPort)
+        return Route(hash: hash, main: main, alternate: table.routes[Int(truncatingIfNeeded: altHash & rowMask)], hopCount: 3)
+    }
+}
