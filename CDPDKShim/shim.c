@@ -122,6 +122,11 @@ int glb_port_setup(uint16_t port, struct rte_mempool *pool, struct glb_port_setu
 	s->mtu = mtu;
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	if (s->udp_checksum_offload) {
+		if (!(info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM))
+			FAIL(-ENOTSUP, "port %u (%s) cannot compute UDP checksums", port, s->driver);
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	}
 
 	ret = rte_eth_dev_configure(port, s->rx_queues, s->tx_queues, &conf);
 	if (ret != 0)
@@ -187,4 +192,15 @@ int glb_port_link_up(uint16_t port)
 	if (ret < 0)
 		return ret;
 	return link.link_status == RTE_ETH_LINK_UP;
+}
+
+int glb_port_can_offload_udp_checksum(uint16_t port)
+{
+	struct rte_eth_dev_info info;
+	if (!rte_eth_dev_is_valid_port(port))
+		return -ENODEV;
+	int ret = rte_eth_dev_info_get(port, &info);
+	if (ret != 0)
+		return ret;
+	return (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) ? 1 : 0;
 }

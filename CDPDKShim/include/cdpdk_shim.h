@@ -53,6 +53,15 @@ GLB_INLINE void glb_mbuf_reframe(struct rte_mbuf *m, int32_t offset, uint32_t le
 	m->pkt_len = length;
 }
 
+/* Asks the port to fill the outer UDP checksum of an encapsulated frame whose checksum field
+ * holds the pseudo-header sum: `ipv6` says which outer header (Ethernet without a tag). */
+GLB_INLINE void glb_mbuf_request_udp_checksum(struct rte_mbuf *m, int ipv6)
+{
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = ipv6 ? sizeof(struct rte_ipv6_hdr) : sizeof(struct rte_ipv4_hdr);
+	m->ol_flags |= (ipv6 ? RTE_MBUF_F_TX_IPV6 : RTE_MBUF_F_TX_IPV4) | RTE_MBUF_F_TX_UDP_CKSUM;
+}
+
 GLB_INLINE void glb_mbuf_free(struct rte_mbuf *m) { rte_pktmbuf_free(m); }
 GLB_INLINE void glb_prefetch(const void *p) { rte_prefetch0(p); }
 
@@ -117,6 +126,8 @@ struct glb_port_setup {
 	int rx_drop_enable;
 	/* Largest frame the mbufs can hold; used to raise the port's MTU where it allows. */
 	uint32_t max_frame;
+	/* Ask the port to compute outer UDP checksums (only if it can: glb_port_can_offload_udp_checksum). */
+	int udp_checksum_offload;
 	/* Output: what was applied. */
 	uint64_t rss_hash_functions;
 	uint32_t mtu;
@@ -129,6 +140,9 @@ struct glb_port_setup {
  * supports it), sets them up from `pool`, starts the port and enables
  * promiscuous mode. Returns 0, or a negative errno with a message in `error`. */
 int glb_port_setup(uint16_t port, struct rte_mempool *pool, struct glb_port_setup *setup, char *error, size_t error_len);
+
+/* 1 when the port can compute UDP checksums on transmit, 0 when not, negative errno on error. */
+int glb_port_can_offload_udp_checksum(uint16_t port);
 
 /* Creates a virtual device (e.g. net_tap) after EAL start-up and returns its
  * port id in `port`. */

@@ -10,8 +10,11 @@ public final class ForwardingPlane: @unchecked Sendable {
     public let tableCount: Int
     private var arena: PlaneArena
 
-    /// Builds the plane. Fails when the table file has more tables than the director serves.
-    public init(table file: CompiledForwardingTable, config: DirectorConfig) throws(PlaneError) {
+    /// Builds the plane. Fails when the table file has more tables than the director serves,
+    /// or when a table's backends need a source address director.conf lacks.
+    /// `udpChecksumOffload`: every port the packets leave on computes UDP checksums, so the
+    /// packet path writes only the pseudo-header's sum and asks the NIC for the rest.
+    public init(table file: CompiledForwardingTable, config: DirectorConfig, udpChecksumOffload: Bool = false) throws(PlaneError) {
         guard file.tables.count <= Counter.maxTables else {
             throw PlaneError("\(file.tables.count) tables; at most \(Counter.maxTables) are supported")
         }
@@ -51,6 +54,7 @@ public final class ForwardingPlane: @unchecked Sendable {
         if config.udpChecksum { flags |= PlaneView.udpChecksum }
         if config.dropForeignDestinationMAC { flags |= PlaneView.dropForeignMAC }
         if config.hashesUseAddressesOnly { flags |= PlaneView.forwardFragments }
+        if udpChecksumOffload { flags |= PlaneView.udpChecksumOffload }
 
         let view = PlaneView(
             tables: tables, ipv4: ipv4, ipv6: ipv6,
@@ -173,6 +177,7 @@ public struct PlaneView: @unchecked Sendable {
     public static let udpChecksum: UInt8 = 2
     public static let dropForeignMAC: UInt8 = 4
     public static let forwardFragments: UInt8 = 8
+    public static let udpChecksumOffload: UInt8 = 16
 
     static func bits(_ f: HashFields) -> UInt8 {
         (f.srcAddr ? srcAddrBit : 0) | (f.dstAddr ? dstAddrBit : 0) | (f.srcPort ? srcPortBit : 0) | (f.dstPort ? dstPortBit : 0)

@@ -69,11 +69,28 @@ extension PacketProcessor {
             o.putRaw32(at.hops &+ 4, UInt32(truncatingIfNeeded: route.alternate))
             o.putRaw32(at.hops &+ 8, UInt32(truncatingIfNeeded: route.alternate &>> 32))
         }
+        var offload = ChecksumOffload.none
         if plane.pointee.flags & PlaneView.udpChecksum != 0 {
-            o.put16(at.udp &+ 6, udpChecksum(o, udpLength: udpLength))
+            if plane.pointee.flags & PlaneView.udpChecksumOffload != 0 {
+                o.put16(at.udp &+ 6, pseudoHeaderSumIPv4(o, udpLength: udpLength))
+                offload = .ipv4
+            } else {
+                o.put16(at.udp &+ 6, udpChecksum(o, udpLength: udpLength))
+            }
         }
         countForwarded(flow, counters)
-        return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength)
+        return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength, checksumOffload: offload)
+    }
+
+    /// The sum of the outer IPv4 pseudo-header (source, destination, protocol, UDP length),
+    /// folded but not complemented: what a NIC that computes UDP checksums expects in the
+    /// checksum field.
+    @inlinable
+    static func pseudoHeaderSumIPv4(_ o: UnsafeMutableRawPointer, udpLength: Int) -> UInt16 {
+        let at = OuterOffsets.ipv4
+        var sum = onesComplementSum(UnsafeRawPointer(o) + (at.ip &+ 12), count: 8) &+ UInt64(IPProtocol.udp) &+ UInt64(udpLength)
+        while sum > 0xffff { sum = (sum & 0xffff) &+ (sum &>> 16) }
+        return UInt16(truncatingIfNeeded: sum)
     }
 
     /// The UDP checksum of the outer datagram at `o + 34` (pseudo-header included).

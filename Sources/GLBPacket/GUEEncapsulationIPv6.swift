@@ -62,9 +62,13 @@ extension PacketProcessor {
             putBackend(o, at.hops &+ at.hopSize, backends, RouteWord.primaryIndex(route.alternate))
             putBackend(o, at.hops &+ 2 &* at.hopSize, backends, RouteWord.secondaryIndex(route.alternate))
         }
-        // The UDP checksum is mandatory over IPv6 (RFC 8200 §8.1).
-        o.put16(at.udp &+ 6, udpChecksumIPv6(o, udpLength: udpLength))
+        // The UDP checksum is mandatory over IPv6 (RFC 8200 §8.1): the NIC's where it can.
         countForwarded(flow, counters)
+        if plane.pointee.flags & PlaneView.udpChecksumOffload != 0 {
+            o.put16(at.udp &+ 6, pseudoHeaderSumIPv6(o, udpLength: udpLength))
+            return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength, checksumOffload: .ipv6)
+        }
+        o.put16(at.udp &+ 6, udpChecksumIPv6(o, udpLength: udpLength))
         return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength)
     }
 
@@ -78,6 +82,16 @@ extension PacketProcessor {
     static func putBackend(_ o: UnsafeMutableRawPointer, _ at: Int, _ backends: UnsafePointer<UInt64>, _ index: Int) {
         o.putRaw64(at, backends[index &* 2])
         o.putRaw64(at &+ 8, backends[index &* 2 &+ 1])
+    }
+
+    /// The sum of the outer IPv6 pseudo-header, folded but not complemented (see
+    /// `pseudoHeaderSumIPv4`).
+    @inlinable
+    static func pseudoHeaderSumIPv6(_ o: UnsafeMutableRawPointer, udpLength: Int) -> UInt16 {
+        let at = OuterOffsets.ipv6
+        var sum = onesComplementSum(UnsafeRawPointer(o) + (at.ip &+ 8), count: 32) &+ UInt64(udpLength) &+ UInt64(IPProtocol.udp)
+        while sum > 0xffff { sum = (sum & 0xffff) &+ (sum &>> 16) }
+        return UInt16(truncatingIfNeeded: sum)
     }
 
     /// The UDP checksum of the outer datagram, over the IPv6 pseudo-header

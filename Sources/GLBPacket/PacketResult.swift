@@ -19,11 +19,25 @@ public struct PacketResult: Sendable, Equatable {
     public var offset: Int
     /// The frame's new length.
     public var length: Int
+    /// For `.forward` with the plane's `udpChecksumOffload`: the outer UDP checksum field holds
+    /// the pseudo-header sum and the NIC must finish it, over this outer header.
+    public var checksumOffload: ChecksumOffload
 
     @inlinable
-    public init(action: PacketAction, offset: Int = 0, length: Int = 0) {
+    public init(action: PacketAction, offset: Int = 0, length: Int = 0, checksumOffload: ChecksumOffload = .none) {
         self.action = action
         self.offset = offset
         self.length = length
+        self.checksumOffload = checksumOffload
     }
+}
+
+/// Who completes the outer UDP checksum of a forwarded frame.
+@frozen
+public enum ChecksumOffload: UInt8, Sendable {
+    /// The packet path wrote the whole checksum (or none, over IPv4 without `udp_checksum`).
+    case none
+    /// The NIC: the checksum field holds the sum of the IPv4 / IPv6 pseudo-header.
+    case ipv4
+    case ipv6
 }

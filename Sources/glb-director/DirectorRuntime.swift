@@ -16,6 +16,9 @@ final class DirectorRuntime {
     let config: DirectorConfig
     let layout: DirectorLayout
     let tablePath: String
+    /// Every NIC port computes outer UDP checksums (`PortSetup.udpChecksumOffload`): planes
+    /// are built for it and the ports are asked to.
+    let udpChecksumOffload: Bool
     let status: DirectorStatus
     private(set) var plane: ForwardingPlane
     private let planeSlot: UnsafeMutablePointer<UnsafeMutableRawPointer?>
@@ -30,8 +33,10 @@ final class DirectorRuntime {
     private var rings: [OpaquePointer] = []
     private var allocations: [UnsafeMutableRawPointer] = []
 
-    init(config: DirectorConfig, layout: DirectorLayout, tablePath: String, plane: ForwardingPlane, tables: CompiledForwardingTable) {
+    init(config: DirectorConfig, layout: DirectorLayout, tablePath: String, plane: ForwardingPlane, tables: CompiledForwardingTable,
+         udpChecksumOffload: Bool) {
         self.config = config
+        self.udpChecksumOffload = udpChecksumOffload
         self.layout = layout
         self.tablePath = tablePath
         self.plane = plane
@@ -62,7 +67,8 @@ final class DirectorRuntime {
             do {
                 nicPorts.append(try PortSetup.start(port: port, queues: config.numWorkerQueues,
                                                     descriptors: (MemoryPlan.rxDescriptors, MemoryPlan.txDescriptors),
-                                                    pool: pool, rxDropEnabled: config.rxDropEnabled, maxFrame: plan.dataRoom - 128))
+                                                    pool: pool, rxDropEnabled: config.rxDropEnabled, maxFrame: plan.dataRoom - 128,
+                                                    udpChecksumOffload: udpChecksumOffload))
             } catch {
                 throw Failure(description: error.description)
             }
@@ -253,9 +259,9 @@ final class DirectorRuntime {
     // MARK: Reload
 
     /// The table file, read and made into a forwarding plane: at start-up and on each reload.
-    static func loadTable(path: String, config: DirectorConfig) throws -> (table: CompiledForwardingTable, plane: ForwardingPlane) {
+    static func loadTable(path: String, config: DirectorConfig, udpChecksumOffload: Bool = false) throws -> (table: CompiledForwardingTable, plane: ForwardingPlane) {
         let table = try BinaryTableFormat.read(path: path)
-        return (table, try ForwardingPlane(table: table, config: config))
+        return (table, try ForwardingPlane(table: table, config: config, udpChecksumOffload: udpChecksumOffload))
     }
 
     /// Says what the director now uses that drops traffic: no tables at all, rows between
@@ -272,7 +278,7 @@ final class DirectorRuntime {
         let table: CompiledForwardingTable
         let next: ForwardingPlane
         do {
-            (table, next) = try Self.loadTable(path: tablePath, config: config)
+            (table, next) = try Self.loadTable(path: tablePath, config: config, udpChecksumOffload: udpChecksumOffload)
         } catch {
             status.reloadFailed()
             log.error("reload rejected, still forwarding with table generation \(status.generation): \(error)")

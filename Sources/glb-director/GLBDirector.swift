@@ -148,8 +148,25 @@ enum GLBDirector {
         }
         log.info("SwiftGLB director starting (\(String(cString: rte_version()))), table: \(DirectorStatus.summary(table))")
         DirectorRuntime.warnAboutContent(table)
+        // The ports are known now: outer UDP checksums go to the NICs if every one can take them.
+        var portsPlane = plane
+        let checksums = PortSetup.udpChecksumOffload(layout.ports)
+        if checksums.offload {
+            do {
+                portsPlane = try ForwardingPlane(table: table, config: config, udpChecksumOffload: true)
+            } catch {
+                log.error("not starting: forwarding table: \(error)")
+                rte_eal_cleanup()
+                return ExitStatus.failure
+            }
+        }
+        if config.udpChecksum || config.outboundSourceIPv6 != nil {
+            log.info(checksums.offload ? "outer UDP checksums: computed by the NICs"
+                     : "outer UDP checksums: computed in software (port \(checksums.without.map(String.init) ?? "-") (\(checksums.without.map(PortSetup.driverName) ?? "")) cannot compute them)")
+        }
 
-        let runtime = DirectorRuntime(config: config, layout: layout, tablePath: arguments.forwardingTable, plane: plane, tables: table)
+        let runtime = DirectorRuntime(config: config, layout: layout, tablePath: arguments.forwardingTable, plane: portsPlane, tables: table,
+                                      udpChecksumOffload: checksums.offload)
         var exitCode = ExitStatus.success
         var monitor: ReadinessMonitor?
         do {

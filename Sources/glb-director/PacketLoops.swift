@@ -148,6 +148,7 @@ enum PacketLoops {
             // A reply (ICMP "too big") leaves the same way as a forwarded packet: in GLB's
             // layouts the flow path's tx port is the port it came in on.
             glb_mbuf_reframe(m, Int32(truncatingIfNeeded: result.offset), UInt32(truncatingIfNeeded: result.length))
+            if result.checksumOffload != .none { glb_mbuf_request_udp_checksum(m, result.checksumOffload == .ipv6 ? 1 : 0) }
             return result.action
         case .exception:
             if route.hasExceptionPath { return .exception }

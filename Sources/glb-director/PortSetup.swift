@@ -12,7 +12,8 @@ enum PortSetup {
         var mac: MACAddress
     }
 
-    static func start(port: UInt16, queues: Int, descriptors: (Int, Int), pool: OpaquePointer, rxDropEnabled: Bool, maxFrame: Int) throws(Failure) -> Port {
+    static func start(port: UInt16, queues: Int, descriptors: (Int, Int), pool: OpaquePointer, rxDropEnabled: Bool, maxFrame: Int,
+                      udpChecksumOffload: Bool) throws(Failure) -> Port {
         var setup = glb_port_setup()
         setup.rx_queues = UInt16(queues)
         setup.tx_queues = UInt16(queues)
@@ -20,12 +21,23 @@ enum PortSetup {
         setup.tx_descriptors = UInt16(descriptors.1)
         setup.rx_drop_enable = rxDropEnabled ? 1 : 0
         setup.max_frame = UInt32(maxFrame)
+        setup.udp_checksum_offload = udpChecksumOffload ? 1 : 0
         var error = [CChar](repeating: 0, count: 256)
         let status = glb_port_setup(port, pool, &setup, &error, error.count)
         guard status == 0 else { throw Failure(description: string(error)) }
         let driver = withUnsafeBytes(of: setup.driver) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         log.info("port \(port) (\(driver)) started: \(queues) rx/tx queue(s), \(setup.rx_descriptors_used)/\(setup.tx_descriptors_used) descriptors, driver MTU \(setup.mtu)\(setup.rss_hash_functions != 0 ? ", RSS over IP/TCP/UDP" : "")")
         return Port(id: port, mac: macAddress(port))
+    }
+
+    /// Whether every one of `ports` computes UDP checksums on transmit, so that the outer
+    /// checksum (always over IPv6, with `udp_checksum` over IPv4) is left to the NICs; else
+    /// the first port that cannot, for the log.
+    static func udpChecksumOffload(_ ports: [UInt16]) -> (offload: Bool, without: UInt16?) {
+        for port in ports where glb_port_can_offload_udp_checksum(port) != 1 {
+            return (false, port)
+        }
+        return (!ports.isEmpty, nil)
     }
 
     static func driverName(_ port: UInt16) -> String {
@@ -52,7 +64,7 @@ enum PortSetup {
         let started: Port
         do {
             started = try start(port: tapPort, queues: queues, descriptors: (MemoryPlan.tapDescriptors, MemoryPlan.tapDescriptors),
-                                pool: pool, rxDropEnabled: false, maxFrame: maxFrame)
+                                pool: pool, rxDropEnabled: false, maxFrame: maxFrame, udpChecksumOffload: false)
         } catch {
             rte_vdev_uninit(name)
             throw error

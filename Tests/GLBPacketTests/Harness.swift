@@ -16,6 +16,12 @@ final class Harness {
         plane = try ForwardingPlane(table: table, config: config)
     }
 
+    /// A harness around a plane built elsewhere (other plane options).
+    init(table: CompiledForwardingTable, plane: ForwardingPlane) {
+        self.table = table
+        self.plane = plane
+    }
+
     var counters: WorkerCounters { storage.worker(0) }
 
     struct Output {

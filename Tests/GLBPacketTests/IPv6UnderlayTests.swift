@@ -113,3 +113,53 @@ struct IPv6UnderlayTests {
         #expect(h.run(frame, headroom: 72).result.action == .forward)
     }
 }
+
+/// With ports that compute UDP checksums, the packet path leaves the outer checksum to them.
+@Suite("UDP checksum offload")
+struct ChecksumOffloadTests {
+    /// Finishes a checksum field holding the pseudo-header sum as the NIC does: adds the UDP
+    /// header and payload, complements.
+    static func finish(_ frame: [UInt8], udp: Int) -> [UInt8] {
+        var out = frame
+        let seed = Int(out[udp + 6]) << 8 | Int(out[udp + 7])
+        out[udp + 6] = 0; out[udp + 7] = 0
+        // Build.checksum returns the complement of the sum; undo that to add the seed.
+        var sum = Int(~Build.checksum(Array(out[udp...])) & 0xffff) + seed
+        while sum > 0xffff { sum = (sum & 0xffff) + (sum >> 16) }
+        var c = ~UInt16(sum)
+        if c == 0 { c = 0xffff }
+        out[udp + 6] = UInt8(c >> 8); out[udp + 7] = UInt8(c & 0xff)
+        return out
+    }
+
+    @Test("IPv6 underlay: the pseudo-header sum is left for the NIC, which completes the same checksum")
+    func ipv6() throws {
+        let table = IPv6UnderlayTests.table6
+        let software = try IPv6UnderlayTests.harness()
+        let compiled = RendezvousCompiler.compile(ForwardingTableConfig(tables: [table]))
+        var config = DirectorConfig(outboundGatewayMAC: MACAddress("52:54:00:12:34:56")!, outboundSourceIP: IPAddress("10.255.255.1")!)
+        config.outboundSourceIPv6 = IPv6UnderlayTests.source6
+        let offloaded = try Harness(table: compiled, plane: ForwardingPlane(table: compiled, config: config, udpChecksumOffload: true))
+        let frame = Build.tcp4("203.0.113.7", 40000, "192.0.2.80", 443)
+        let a = software.run(frame), b = offloaded.run(frame)
+        #expect(a.result.checksumOffload == .none && b.result.checksumOffload == .ipv6)
+        #expect(a.bytes != b.bytes, "the checksum field differs before the NIC completes it")
+        #expect(Self.finish(b.bytes, udp: 54) == a.bytes)
+    }
+
+    @Test("IPv4 with udp_checksum: likewise; without udp_checksum nothing is asked of the NIC")
+    func ipv4() throws {
+        let compiled = RendezvousCompiler.compile(ForwardingTableConfig(tables: [ClassificationTests.web]))
+        var config = DirectorConfig(outboundGatewayMAC: MACAddress("52:54:00:12:34:56")!, outboundSourceIP: IPAddress("10.255.255.1")!)
+        config.udpChecksum = true
+        let software = try Harness(table: compiled, plane: ForwardingPlane(table: compiled, config: config))
+        let offloaded = try Harness(table: compiled, plane: ForwardingPlane(table: compiled, config: config, udpChecksumOffload: true))
+        let frame = Build.tcp4("203.0.113.7", 40000, "192.0.2.80", 443)
+        let a = software.run(frame), b = offloaded.run(frame)
+        #expect(b.result.checksumOffload == .ipv4 && Self.finish(b.bytes, udp: 34) == a.bytes)
+        config.udpChecksum = false
+        let off = try Harness(table: compiled, plane: ForwardingPlane(table: compiled, config: config, udpChecksumOffload: true))
+        let c = off.run(frame)
+        #expect(c.result.checksumOffload == .none && c.bytes[40] == 0 && c.bytes[41] == 0)
+    }
+}
