@@ -1,6 +1,7 @@
 import ArgumentParser
 import CDPDKShim
 import GLBCore
+import GLBDirectorPlan
 import GLBHTTP
 import GLBLogging
 import GLBPacket
@@ -82,7 +83,8 @@ enum GLBDirector {
         }
         let eal = EALOptions(Array(ealArguments.dropFirst()))
         let memory = HugepageCheck.Memory.read()
-        let problems = StartChecks.problems(config: config, layout: layout, eal: eal, hugepages: memory)
+        let expected = DirectorPlan(config: config, layout: layout, eal: StartChecks.expectedResources(eal, layout: layout))
+        let problems = StartChecks.problems(plan: expected, eal: eal, hugepages: memory)
         if !problems.isEmpty {
             for problem in problems { log.error("\(problem)") }
             log.error("not starting: \(problems.count) problem(s) in \(arguments.configFile) or the EAL options")
@@ -149,7 +151,8 @@ enum GLBDirector {
         log.info("SwiftGLB director starting (\(String(cString: rte_version()))), table: \(DirectorStatus.summary(table))")
         DirectorRuntime.warnAboutContent(table)
 
-        let runtime = DirectorRuntime(config: config, layout: layout, tablePath: arguments.forwardingTable, plane: plane, tables: table)
+        let plan = DirectorPlan(config: config, layout: layout, eal: DirectorRuntime.ealResources(layout))
+        let runtime = DirectorRuntime(config: config, plan: plan, tablePath: arguments.forwardingTable, plane: plane, tables: table)
         var exitCode = ExitStatus.success
         var monitor: ReadinessMonitor?
         do {
