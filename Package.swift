@@ -31,6 +31,9 @@ let package = Package(
             dependencies: ["GLBCore"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // What the director sets up, as a plain value: the lcore layout from director.conf, each
+        // lcore's role, queues, rings and counter blocks, and the mbuf pool. No DPDK.
+        .target(name: "GLBDirectorPlan", dependencies: ["GLBCore"]),
         .target(
             name: "GLBLogging",
             dependencies: ["GLBCore", .product(name: "Logging", package: "swift-log")]
@@ -59,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "glb-director",
             dependencies: [
-                "CDPDKShim", "GLBCore", "GLBPacket", "GLBLogging", "GLBHTTP", "GLBDaemon",
+                "CDPDKShim", "GLBCore", "GLBDirectorPlan", "GLBPacket", "GLBLogging", "GLBHTTP", "GLBDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -73,6 +76,7 @@ let package = Package(
             name: "glb-director-cli",
             dependencies: [
                 "GLBCore",
+                "GLBDirectorPlan",
                 "GLBPacket",
                 "GLBLogging",
                 "CPcap",
@@ -141,6 +145,10 @@ let package = Package(
         .testTarget(
             name: "GLBCoreTests",
             dependencies: ["GLBCore"]
+        ),
+        .testTarget(
+            name: "GLBDirectorPlanTests",
+            dependencies: ["GLBCore", "GLBDirectorPlan"]
         ),
         .testTarget(
             name: "GLBPacketTests",

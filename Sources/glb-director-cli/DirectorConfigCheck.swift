@@ -1,4 +1,5 @@
 import GLBCore
+import GLBDirectorPlan
 
 /// `validate` given a director.conf instead of a table: the offline check GLB's
 /// `glb-config-check` makes, with the director's own rules (every key, the lcore layout).

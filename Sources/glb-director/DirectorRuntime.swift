@@ -1,5 +1,6 @@
 import CDPDKShim
 import GLBCore
+import GLBDirectorPlan
 import GLBPacket
 
 #if canImport(Glibc)
@@ -14,7 +15,7 @@ final class DirectorRuntime {
     }
 
     let config: DirectorConfig
-    let layout: DirectorLayout
+    let plan: DirectorPlan
     let tablePath: String
     /// Every NIC port computes outer UDP checksums (`PortSetup.udpChecksumOffload`): planes
     /// are built for it and the ports are asked to.
@@ -26,25 +27,36 @@ final class DirectorRuntime {
     private var pool: OpaquePointer?
     private(set) var nicPorts: [PortSetup.Port] = []
     private(set) var tapPorts: [UInt16: PortSetup.Port] = [:]
+    /// Packet-path counters, one block per lcore that runs the packet path (`Lcore.packetBlock`).
     let counters: CounterStorage
+    /// Engine counters, one block per launched lcore (`Lcore.engineBlock`).
     let engine: EngineCounterStorage
-    /// Launched lcores in launch order, with their context.
-    private(set) var launched: [(lcore: Int, role: String, context: UnsafeMutablePointer<LoopContext>)] = []
+    /// The lcores launched so far, in launch order (all of the plan's once `start` succeeds).
+    private(set) var launched: [(lcore: DirectorPlan.Lcore, context: UnsafeMutablePointer<LoopContext>)] = []
     private var rings: [OpaquePointer] = []
+    /// Each distributor's rings, by kind, indexed by worker slot.
+    private var workerRings: [Int: [DirectorPlan.Ring.Kind: UnsafeMutablePointer<OpaquePointer?>]] = [:]
+    /// What each receiving lcore polls and where its packets go, made once.
+    private var receiving: [Int: Receiving] = [:]
     private var allocations: [UnsafeMutableRawPointer] = []
 
-    init(config: DirectorConfig, layout: DirectorLayout, tablePath: String, plane: ForwardingPlane, tables: CompiledForwardingTable,
+    init(config: DirectorConfig, plan: DirectorPlan, tablePath: String, plane: ForwardingPlane, tables: CompiledForwardingTable,
          udpChecksumOffload: Bool) {
         self.config = config
+        self.plan = plan
         self.udpChecksumOffload = udpChecksumOffload
-        self.layout = layout
         self.tablePath = tablePath
         self.plane = plane
         self.status = DirectorStatus(tables: tables)
         planeSlot = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: 1)
         planeSlot.initialize(to: UnsafeMutableRawPointer(mutating: plane.view))
-        counters = CounterStorage(workers: layout.processingLcores.count)
-        engine = EngineCounterStorage(lcores: layout.allLcores.count)
+        counters = CounterStorage(workers: plan.processingLcores.count)
+        engine = EngineCounterStorage(lcores: plan.lcores.count)
+    }
+
+    /// What the plan needs from EAL, once it has started.
+    static func ealResources(_ layout: DirectorLayout) -> DirectorPlan.EAL {
+        DirectorPlan.EAL(lcoreCount: Int(rte_lcore_count()), drivers: layout.ports.map(PortSetup.driverName))
     }
 
     // MARK: Start-up
@@ -52,46 +64,47 @@ final class DirectorRuntime {
     /// Checks the lcores, creates the mbuf pool, starts ports and TAPs and launches every loop.
     func start() throws(Failure) {
         try checkLcores()
-        let drivers = layout.ports.map(PortSetup.driverName)
-        let plan = MemoryPlan(config: config, layout: layout, lcoreCount: Int(rte_lcore_count()), drivers: drivers)
-        if drivers.contains(where: { $0.contains("af_xdp") }) {
-            log.info("AF_XDP port(s): mbufs hold frames up to \(plan.dataRoom - 128) bytes (jumbo frames need net_af_packet or a NIC driver)")
+        let memory = plan.memory
+        if plan.eal.hasAFXDP {
+            log.info("AF_XDP port(s): mbufs hold frames up to \(memory.maxFrame) bytes (jumbo frames need net_af_packet or a NIC driver)")
         }
-        pool = rte_pktmbuf_pool_create("glb_mbufs", UInt32(plan.mbufs), UInt32(MemoryPlan.cacheSize), 0, UInt16(plan.dataRoom), Int32(rte_socket_id()))
+        pool = rte_pktmbuf_pool_create("glb_mbufs", UInt32(memory.mbufs), UInt32(MemoryPlan.cacheSize), 0, UInt16(memory.dataRoom), Int32(rte_socket_id()))
         guard let pool else {
-            throw Failure(description: "cannot create the mbuf pool (\(plan.mbufs) mbufs of \(plan.dataRoom) bytes, about \(plan.bytes >> 20) MB): \(String(cString: rte_strerror(glb_rte_errno()))); \(HugepageCheck.advice), or lower mbuf_pool_size")
+            throw Failure(description: "cannot create the mbuf pool (\(memory.mbufs) mbufs of \(memory.dataRoom) bytes, about \(memory.bytes >> 20) MB): \(String(cString: rte_strerror(glb_rte_errno()))); \(HugepageCheck.advice), or lower mbuf_pool_size")
         }
-        log.info("mbuf pool: \(plan.mbufs) mbufs of \(plan.dataRoom) bytes (\(config.mbufPoolSize == nil ? "sized for \(layout.ports.count) port(s) x \(config.numWorkerQueues) queue(s)" : "mbuf_pool_size"), about \(plan.bytes >> 20) MB)")
+        log.info("mbuf pool: \(memory.mbufs) mbufs of \(memory.dataRoom) bytes (\(config.mbufPoolSize == nil ? "sized for \(plan.ports.count) port(s) x \(plan.queuesPerPort) queue(s)" : "mbuf_pool_size"), about \(memory.bytes >> 20) MB)")
 
-        for port in layout.ports {
+        for port in plan.ports {
             do {
-                nicPorts.append(try PortSetup.start(port: port, queues: config.numWorkerQueues,
+                nicPorts.append(try PortSetup.start(port: port, queues: plan.queuesPerPort,
                                                     descriptors: (MemoryPlan.rxDescriptors, MemoryPlan.txDescriptors),
-                                                    pool: pool, rxDropEnabled: config.rxDropEnabled, maxFrame: plan.dataRoom - 128,
+                                                    pool: pool, rxDropEnabled: config.rxDropEnabled, maxFrame: memory.maxFrame,
                                                     udpChecksumOffload: udpChecksumOffload))
             } catch {
                 throw Failure(description: error.description)
             }
         }
-        for port in layout.exceptionPorts {
-            let users = exceptionUsers(of: port)
+        for tap in plan.taps {
             do {
-                tapPorts[port] = try PortSetup.createTap(forPort: port, mac: mac(of: port), queues: users.count, pool: pool,
-                                                         maxFrame: plan.dataRoom - 128)
+                tapPorts[tap.port] = try PortSetup.createTap(forPort: tap.port, mac: mac(of: tap.port), queues: tap.lcores.count, pool: pool,
+                                                             maxFrame: memory.maxFrame)
             } catch {
                 throw Failure(description: error.description)
             }
         }
 
-        qsbr = glb_qsbr_create(UInt32(max(layout.processingLcores.count, 1)))
-        guard qsbr != nil else { throw Failure(description: "cannot allocate the RCU state for \(layout.processingLcores.count) workers") }
-        try launchLoops()
+        qsbr = glb_qsbr_create(UInt32(max(plan.processingLcores.count, 1)))
+        guard qsbr != nil else { throw Failure(description: "cannot allocate the RCU state for \(plan.processingLcores.count) workers") }
+        try createRings()
+        for lcore in plan.lcores {
+            try launch(lcore)
+        }
         try waitUntilRunning()
     }
 
     private func checkLcores() throws(Failure) {
         let main = Int(rte_get_main_lcore())
-        for lcore in layout.allLcores {
+        for lcore in plan.layout.allLcores {
             if lcore == main {
                 throw Failure(description: Self.mainLcoreMessage(lcore))
             }
@@ -99,7 +112,7 @@ final class DirectorRuntime {
                 throw Failure(description: Self.disabledLcoreMessage(lcore, enabled: enabledLcores()))
             }
         }
-        for port in layout.ports where rte_eth_dev_is_valid_port(port) == 0 {
+        for port in plan.ports where rte_eth_dev_is_valid_port(port) == 0 {
             throw Failure(description: Self.missingPortMessage(port, found: Int(rte_eth_dev_count_avail())))
         }
     }
@@ -121,14 +134,6 @@ final class DirectorRuntime {
         (0..<Int(RTE_MAX_LCORE)).filter { rte_lcore_is_enabled(UInt32($0)) != 0 }.map(String.init).joined(separator: ",")
     }
 
-    /// The lcores with an exception path that receive on `port`, in a fixed order; each gets
-    /// its own TAP queue.
-    private func exceptionUsers(of port: UInt16) -> [Int] {
-        let rtc = layout.runToCompletion.filter { $0.exceptionPath && $0.flowPaths.contains { $0.rxPort == port } }.map(\.lcore)
-        let dist = layout.distributors.filter { $0.exceptionPath && $0.flowPaths.contains { $0.rxPort == port } }.map(\.lcore)
-        return (rtc + dist).sorted()
-    }
-
     private func mac(of port: UInt16) -> MACAddress {
         nicPorts.first { $0.id == port }?.mac ?? PortSetup.macAddress(port)
     }
@@ -139,111 +144,126 @@ final class DirectorRuntime {
         return p
     }
 
-    /// The route of packets an lcore receives on `path`.
-    private func route(for path: FlowPath, lcore: Int, exceptionPath: Bool) -> PortRoute {
-        var route = PortRoute(txPort: path.txPort, txQueue: path.txQueue, mac: mac(of: path.txPort).packetWords,
-                              rxMAC: mac(of: path.rxPort).packetWords)
-        if exceptionPath, let tap = tapPorts[path.rxPort], let queue = exceptionUsers(of: path.rxPort).firstIndex(of: lcore) {
-            route.tapPort = tap.id
-            route.tapQueue = UInt16(queue)
+    /// Creates the plan's rings and, for each distributor, the arrays its loop and its workers'
+    /// loops read them from.
+    private func createRings() throws(Failure) {
+        for lcore in plan.lcores {
+            guard case .distributor(let workers) = lcore.role else { continue }
+            var arrays: [DirectorPlan.Ring.Kind: UnsafeMutablePointer<OpaquePointer?>] = [:]
+            for kind in DirectorPlan.Ring.Kind.allCases {
+                arrays[kind] = allocate(OpaquePointer?.self, count: workers.count)
+                arrays[kind]!.initialize(repeating: nil, count: max(workers.count, 1))
+            }
+            workerRings[lcore.id] = arrays
         }
-        return route
+        for ring in plan.rings {
+            guard let created = rte_ring_create(ring.name, UInt32(MemoryPlan.ringSize), Int32(rte_socket_id()), UInt32(RING_F_SP_ENQ | RING_F_SC_DEQ)) else {
+                throw Failure(description: "cannot create ring \(ring.name): \(String(cString: rte_strerror(glb_rte_errno())))")
+            }
+            rings.append(created)
+            workerRings[ring.distributor]![ring.kind]![ring.slot] = created
+        }
     }
 
-    private func makeContext(lcore: Int, flowPaths: [FlowPath], exceptionPath: Bool, processingIndex: Int?) -> UnsafeMutablePointer<LoopContext> {
-        let paths = allocate(RxPath.self, count: flowPaths.count)
-        for (i, path) in flowPaths.enumerated() {
-            paths[i] = RxPath(rxPort: path.rxPort, rxQueue: path.rxQueue, route: route(for: path, lcore: lcore, exceptionPath: exceptionPath))
+    /// What a receiving lcore's loop polls, its routes by rx port, and the TAP queues it drains.
+    private struct Receiving {
+        var paths: UnsafeMutablePointer<RxPath>
+        var pathCount: Int
+        var routesByPort: UnsafeMutablePointer<PortRoute>
+        var kernelPaths: UnsafeMutablePointer<RxPath>
+        var kernelPathCount: Int
+    }
+
+    /// The receiving side of `lcore` (a run-to-completion lcore or a distributor), made the
+    /// first time its loop or one of its workers' needs it.
+    private func receivingSide(of lcore: DirectorPlan.Lcore) -> Receiving {
+        if let made = receiving[lcore.id] { return made }
+        let paths = allocate(RxPath.self, count: lcore.rxPaths.count)
+        for (i, path) in lcore.rxPaths.enumerated() {
+            let flow = path.flowPath
+            var route = PortRoute(txPort: flow.txPort, txQueue: flow.txQueue, mac: mac(of: flow.txPort).packetWords,
+                                  rxMAC: mac(of: flow.rxPort).packetWords)
+            if let queue = path.exceptionQueue, let tap = tapPorts[flow.rxPort] {
+                route.tapPort = tap.id
+                route.tapQueue = queue
+            }
+            paths[i] = RxPath(rxPort: flow.rxPort, rxQueue: flow.rxQueue, route: route)
         }
         let routes = allocate(PortRoute.self, count: Int(RTE_MAX_ETHPORTS))
         routes.initialize(repeating: PortRoute(), count: Int(RTE_MAX_ETHPORTS))
-        for i in 0..<flowPaths.count { routes[Int(flowPaths[i].rxPort)] = paths[i].route }
-        // Kernel to wire: each TAP queue of this lcore goes out of its NIC port on a tx
-        // queue this lcore owns.
-        var kernel: [RxPath] = []
-        if exceptionPath {
-            for (port, tap) in tapPorts.sorted(by: { $0.key < $1.key }) {
-                guard let queue = exceptionUsers(of: port).firstIndex(of: lcore) else { continue }
-                guard let out = flowPaths.first(where: { $0.txPort == port }) else {
-                    log.warning("lcore \(lcore): no flow path transmits on port \(port), so packets the kernel sends on vglb_kni\(port) are not forwarded by this lcore")
-                    continue
-                }
-                kernel.append(RxPath(rxPort: tap.id, rxQueue: UInt16(queue), route: PortRoute(txPort: port, txQueue: out.txQueue)))
-            }
+        for i in 0..<lcore.rxPaths.count { routes[Int(paths[i].rxPort)] = paths[i].route }
+        for port in lcore.kernelPortsWithoutTx {
+            log.warning("lcore \(lcore.id): no flow path transmits on port \(port), so packets the kernel sends on vglb_kni\(port) are not forwarded by this lcore")
+        }
+        let kernel = lcore.kernelPaths.compactMap { k in
+            tapPorts[k.port].map { RxPath(rxPort: $0.id, rxQueue: k.tapQueue, route: PortRoute(txPort: k.port, txQueue: k.txQueue)) }
         }
         let kernelPaths = allocate(RxPath.self, count: kernel.count)
         for (i, k) in kernel.enumerated() { kernelPaths[i] = k }
+        let made = Receiving(paths: paths, pathCount: lcore.rxPaths.count, routesByPort: routes, kernelPaths: kernelPaths, kernelPathCount: kernel.count)
+        receiving[lcore.id] = made
+        return made
+    }
+
+    /// The context of `lcore`'s loop, all from the plan.
+    private func makeContext(_ lcore: DirectorPlan.Lcore) -> UnsafeMutablePointer<LoopContext> {
+        let source = lcore.routeSource == lcore.id ? lcore : plan.lcore(lcore.routeSource)!
+        let side = receivingSide(of: source)
         let running = allocate(UInt32.self, count: 1)
         running.initialize(to: 0)
-        let context = allocate(LoopContext.self, count: 1)
-        context.initialize(to: LoopContext(
-            paths: paths, pathCount: flowPaths.count, planeSlot: planeSlot, qsbr: qsbr,
-            qsbrThread: UInt32(processingIndex ?? 0),
+        var context = LoopContext(
+            paths: side.paths, pathCount: side.pathCount, planeSlot: planeSlot, qsbr: qsbr,
+            qsbrThread: UInt32(lcore.packetBlock ?? 0),
             // A distributor does not run the packet path: it never writes the counter block it is given.
-            // The engine block is the launch order's (see launch()), as its readers count.
-            counters: counters.worker(processingIndex ?? 0), engine: engine.block(0), running: running,
+            counters: counters.worker(lcore.packetBlock ?? 0), engine: engine.block(lcore.engineBlock), running: running,
             toWorker: nil, fromWorker: nil, exceptionsFromWorker: nil, workerCount: 0,
-            routesByPort: routes, kernelPaths: kernelPaths, kernelPathCount: kernel.count,
-            idleSleepMicroseconds: UInt32(config.idleSleepMicroseconds)))
-        return context
+            routesByPort: side.routesByPort, kernelPaths: side.kernelPaths, kernelPathCount: side.kernelPathCount,
+            idleSleepMicroseconds: UInt32(config.idleSleepMicroseconds))
+        switch lcore.role {
+        case .runToCompletion:
+            break
+        case .distributor(let workers):
+            let rings = workerRings[lcore.id]!
+            context.toWorker = rings[.toWorker]
+            context.fromWorker = rings[.fromWorker]
+            context.exceptionsFromWorker = rings[.exceptions]
+            context.workerCount = workers.count
+        case .worker(let distributor, let slot):
+            // A worker receives from its ring only; it routes by the port a packet came in
+            // on, with its distributor's routes.
+            let rings = workerRings[distributor]!
+            context.paths = allocate(RxPath.self, count: 0)
+            context.pathCount = 0
+            context.kernelPaths = allocate(RxPath.self, count: 0)
+            context.kernelPathCount = 0
+            context.toWorker = rings[.toWorker]! + slot
+            context.fromWorker = rings[.fromWorker]! + slot
+            context.exceptionsFromWorker = rings[.exceptions]! + slot
+            context.workerCount = 1
+        }
+        let pointer = allocate(LoopContext.self, count: 1)
+        pointer.initialize(to: context)
+        return pointer
     }
 
-    private func makeRing(_ name: String) throws(Failure) -> OpaquePointer {
-        guard let ring = rte_ring_create(name, UInt32(MemoryPlan.ringSize), Int32(rte_socket_id()), UInt32(RING_F_SP_ENQ | RING_F_SC_DEQ)) else {
-            throw Failure(description: "cannot create ring \(name): \(String(cString: rte_strerror(glb_rte_errno())))")
+    private func launch(_ lcore: DirectorPlan.Lcore) throws(Failure) {
+        let context = makeContext(lcore)
+        let entry: @convention(c) (UnsafeMutableRawPointer?) -> Int32
+        switch lcore.role {
+        case .runToCompletion: entry = PacketLoops.runToCompletionEntry
+        case .distributor: entry = PacketLoops.distributorEntry
+        case .worker: entry = PacketLoops.workerEntry
         }
-        rings.append(ring)
-        return ring
-    }
-
-    private func launchLoops() throws(Failure) {
-        var processing = 0
-        for rtc in layout.runToCompletion {
-            let context = makeContext(lcore: rtc.lcore, flowPaths: rtc.flowPaths, exceptionPath: rtc.exceptionPath, processingIndex: processing)
-            processing += 1
-            try launch(PacketLoops.runToCompletionEntry, context, lcore: rtc.lcore, role: "run-to-completion")
-        }
-        for dist in layout.distributors {
-            let context = makeContext(lcore: dist.lcore, flowPaths: dist.flowPaths, exceptionPath: dist.exceptionPath, processingIndex: nil)
-            let toWorker = allocate(OpaquePointer?.self, count: dist.workers.count)
-            let fromWorker = allocate(OpaquePointer?.self, count: dist.workers.count)
-            let exceptions = allocate(OpaquePointer?.self, count: dist.workers.count)
-            for (w, worker) in dist.workers.enumerated() {
-                toWorker[w] = try makeRing("glb_to_\(worker)")
-                fromWorker[w] = try makeRing("glb_from_\(worker)")
-                exceptions[w] = try makeRing("glb_exc_\(worker)")
-                let workerContext = makeContext(lcore: worker, flowPaths: [], exceptionPath: false, processingIndex: processing)
-                processing += 1
-                workerContext.pointee.toWorker = toWorker + w
-                workerContext.pointee.fromWorker = fromWorker + w
-                workerContext.pointee.exceptionsFromWorker = exceptions + w
-                workerContext.pointee.workerCount = 1
-                // Workers route by the port a packet came in on: the distributor's routes.
-                workerContext.pointee.routesByPort = context.pointee.routesByPort
-                try launch(PacketLoops.workerEntry, workerContext, lcore: worker, role: "worker of lcore \(dist.lcore)")
-            }
-            context.pointee.toWorker = toWorker
-            context.pointee.fromWorker = fromWorker
-            context.pointee.exceptionsFromWorker = exceptions
-            context.pointee.workerCount = dist.workers.count
-            try launch(PacketLoops.distributorEntry, context, lcore: dist.lcore, role: "distributor")
-        }
-    }
-
-    private func launch(_ entry: @convention(c) (UnsafeMutableRawPointer?) -> Int32, _ context: UnsafeMutablePointer<LoopContext>, lcore: Int, role: String) throws(Failure) {
-        // Engine counters are read back by position in `launched`: a distributor is launched
-        // after its workers, so its block is only known here, not when its context is made.
-        context.pointee.engine = engine.block(launched.count)
-        let status = rte_eal_remote_launch(entry, UnsafeMutableRawPointer(context), UInt32(lcore))
+        let status = rte_eal_remote_launch(entry, UnsafeMutableRawPointer(context), UInt32(lcore.id))
         guard status == 0 else {
-            throw Failure(description: "cannot launch lcore \(lcore) (\(role)): error \(status)")
+            throw Failure(description: "cannot launch lcore \(lcore.id) (\(lcore.role)): error \(status)")
         }
-        launched.append((lcore, role, context))
+        launched.append((lcore, context))
         let paths = (0..<context.pointee.pathCount).map { i -> String in
             let p = context.pointee.paths[i]
             return "port \(p.rxPort)/queue \(p.rxQueue) -> port \(p.route.txPort)/queue \(p.route.txQueue)\(p.route.hasExceptionPath ? " (+ vglb_kni\(p.rxPort))" : "")"
         }
-        log.info("lcore \(lcore): \(role)\(paths.isEmpty ? "" : ", " + paths.joined(separator: ", "))")
+        log.info("lcore \(lcore.id): \(lcore.role)\(paths.isEmpty ? "" : ", " + paths.joined(separator: ", "))")
     }
 
     private func waitUntilRunning() throws(Failure) {
@@ -320,7 +340,7 @@ final class DirectorRuntime {
     /// and the loaded table's binds, with the ports without link as last asked.
     func readinessSample(now: UInt64, stopping: Bool, portsDown: [UInt16]) -> ReadinessTracker.Sample {
         ReadinessTracker.Sample(
-            now: now, loops: launched.indices.map { engine.block($0)[.loops] },
+            now: now, loops: launched.map { engine.block($0.lcore.engineBlock)[.loops] },
             portsDown: portsDown, binds: status.snapshot.binds, stopping: stopping)
     }
 
@@ -331,15 +351,14 @@ final class DirectorRuntime {
 
     /// One line per lcore with its final counters, so a stop leaves a record of what moved.
     func logTotals() {
-        let processing = layout.processingLcores
-        for (i, entry) in launched.enumerated() {
-            let e = engine.block(i)
+        for (lcore, _) in launched {
+            let e = engine.block(lcore.engineBlock)
             var parts = EngineCounter.allCases.filter { e[$0] > 0 || $0 == .rxPackets || $0 == .txPackets }.map { "\($0.name) \(e[$0])" }
-            if let w = processing.firstIndex(of: entry.lcore) {
-                let c = counters.worker(w)
+            if let block = lcore.packetBlock {
+                let c = counters.worker(block)
                 parts += Counter.allCases.filter { c[$0] > 0 }.map { "\($0.name) \(c[$0])" }
             }
-            log.info("lcore \(entry.lcore) totals: \(parts.joined(separator: ", "))")
+            log.info("lcore \(lcore.id) totals: \(parts.joined(separator: ", "))")
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CDPDKShim
 import GLBCore
+import GLBDirectorPlan
 import GLBHTTP
 import GLBLogging
 import GLBPacket
@@ -82,7 +83,8 @@ enum GLBDirector {
         }
         let eal = EALOptions(Array(ealArguments.dropFirst()))
         let memory = HugepageCheck.Memory.read()
-        let problems = StartChecks.problems(config: config, layout: layout, eal: eal, hugepages: memory)
+        let expected = DirectorPlan(config: config, layout: layout, eal: StartChecks.expectedResources(eal, layout: layout))
+        let problems = StartChecks.problems(plan: expected, eal: eal, hugepages: memory)
         if !problems.isEmpty {
             for problem in problems { log.error("\(problem)") }
             log.error("not starting: \(problems.count) problem(s) in \(arguments.configFile) or the EAL options")
@@ -165,7 +167,8 @@ enum GLBDirector {
                      : "outer UDP checksums: computed in software (port \(checksums.without.map(String.init) ?? "-") (\(checksums.without.map(PortSetup.driverName) ?? "")) cannot compute them)")
         }
 
-        let runtime = DirectorRuntime(config: config, layout: layout, tablePath: arguments.forwardingTable, plane: portsPlane, tables: table,
+        let plan = DirectorPlan(config: config, layout: layout, eal: DirectorRuntime.ealResources(layout))
+        let runtime = DirectorRuntime(config: config, plan: plan, tablePath: arguments.forwardingTable, plane: portsPlane, tables: table,
                                       udpChecksumOffload: checksums.offload)
         var exitCode = ExitStatus.success
         var monitor: ReadinessMonitor?

@@ -1,4 +1,5 @@
 import CDPDKShim
+import GLBDirectorPlan
 import GLBPacket
 
 /// Where packets received on one rx port go: the tx port and queue of its flow path, that
@@ -50,5 +51,5 @@ struct LoopContext {
     var idleSleepMicroseconds: UInt32 = 0
 }
 
-/// Fixed burst size of every loop.
-let burstSize = 32
+/// Fixed burst size of every loop (the memory plan counts on it).
+var burstSize: Int { DirectorPlan.burstSize }

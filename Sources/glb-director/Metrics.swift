@@ -1,5 +1,6 @@
 import CDPDKShim
 import GLBCore
+import GLBDirectorPlan
 import GLBPacket
 
 /// The director's metrics in Prometheus' text format: per-port statistics from DPDK,
@@ -10,8 +11,8 @@ final class MetricsSource: @unchecked Sendable {
     // never tear on the platforms DPDK runs on.
     private let counters: CounterStorage
     private let engine: EngineCounterStorage
-    private let processingLcores: [Int]
-    private let launchedLcores: [Int]
+    /// Which counter blocks each lcore writes, and so which lcore each block is labelled with.
+    private let plan: DirectorPlan
     private let ports: [(id: UInt16, name: String)]
     private let status: DirectorStatus
     private let readiness: ReadinessState
@@ -22,8 +23,7 @@ final class MetricsSource: @unchecked Sendable {
         self.readiness = readiness
         counters = runtime.counters
         engine = runtime.engine
-        processingLcores = runtime.layout.processingLcores
-        launchedLcores = runtime.launched.map(\.lcore)
+        plan = runtime.plan
         ports = runtime.nicPorts.map { ($0.id, "\($0.id)") } + runtime.tapPorts.sorted { $0.key < $1.key }.map { ($0.value.id, "vglb_kni\($0.key)") }
         status = runtime.status
         // rte_version() says "DPDK 22.11.4": the label keeps the number.
@@ -62,7 +62,7 @@ final class MetricsSource: @unchecked Sendable {
 
         // Each lcore's loop: what it received and sent, what it dropped and why, and what went
         // through the exception path; one meaning per family.
-        let blocks = launchedLcores.enumerated().map { (lcore: "\($0.element)", block: engine.block($0.offset)) }
+        let blocks = plan.lcores.map { (lcore: "\($0.id)", block: engine.block($0.engineBlock)) }
         family("glb_director_lcore_received_packets_total", .counter, "Packets each lcore's loop received (from ports or rings).")
         for l in blocks { sample("glb_director_lcore_received_packets_total", [("lcore", l.lcore)], l.block[.rxPackets]) }
         family("glb_director_lcore_sent_packets_total", .counter, "Packets each lcore's loop sent (to ports or rings).")
@@ -82,10 +82,11 @@ final class MetricsSource: @unchecked Sendable {
         for l in blocks { sample("glb_director_lcore_idle_sleeps_total", [("lcore", l.lcore)], l.block[.idleSleeps]) }
 
         family("glb_director_packets_total", .counter, "Outcome of the packet path for each packet, by worker lcore.")
-        for (i, lcore) in processingLcores.enumerated() {
-            let block = counters.worker(i)
+        for lcore in plan.processingLcores {
+            guard let packetBlock = lcore.packetBlock else { continue }
+            let block = counters.worker(packetBlock)
             for c in Counter.allCases {
-                sample("glb_director_packets_total", [("lcore", "\(lcore)"), ("outcome", c.name)], block[c])
+                sample("glb_director_packets_total", [("lcore", "\(lcore.id)"), ("outcome", c.name)], block[c])
             }
         }
         let state = status.snapshot

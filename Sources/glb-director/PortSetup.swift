@@ -1,5 +1,6 @@
 import CDPDKShim
 import GLBCore
+import GLBDirectorPlan
 
 /// Brings up the DPDK ports the flow paths use and the exception TAPs.
 enum PortSetup {

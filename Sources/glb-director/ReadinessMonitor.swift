@@ -27,7 +27,7 @@ final class ReadinessMonitor: @unchecked Sendable {
     init(runtime: DirectorRuntime, state: ReadinessState) {
         self.runtime = runtime
         self.state = state
-        tracker = ReadinessTracker(lcores: runtime.launched.map(\.lcore), windowMilliseconds: runtime.config.readinessWindowMilliseconds)
+        tracker = ReadinessTracker(lcores: runtime.plan.lcores.map(\.id), windowMilliseconds: runtime.config.readinessWindowMilliseconds)
         mainLoopBeat.store(DaemonClock.monotonicNanoseconds(), ordering: .relaxed)
     }
 

@@ -1,4 +1,5 @@
 import CDPDKShim
+import GLBDirectorPlan
 import GLBPacket
 
 #if canImport(Glibc)
@@ -44,7 +45,7 @@ final class StatsdReporter {
             delta("port.packets.rx_nombuf", tag, s.rx_nombuf)
             // GLB's per-queue series, for the queues the director uses (DPDK keeps per-queue
             // counters for the first RTE_ETHDEV_QUEUE_STAT_CNTRS queues only).
-            let queues = min(runtime.config.numWorkerQueues, Int(RTE_ETHDEV_QUEUE_STAT_CNTRS))
+            let queues = min(runtime.plan.queuesPerPort, Int(RTE_ETHDEV_QUEUE_STAT_CNTRS))
             for q in 0..<queues {
                 let queueTag = tag + ",queue:" + (q < 10 ? "0\(q)" : "\(q)")
                 delta("queue.packets.rx", queueTag, Self.element(s.q_ipackets, q))
@@ -54,16 +55,15 @@ final class StatsdReporter {
                 delta("queue.bytes.tx", queueTag, Self.element(s.q_obytes, q))
             }
         }
-        let processing = runtime.layout.processingLcores
-        for (i, lcore) in runtime.launched.map(\.lcore).enumerated() {
-            let tag = "core:" + (lcore < 10 ? "0\(lcore)" : "\(lcore)")
-            let e = runtime.engine.block(i)
+        for lcore in runtime.plan.lcores {
+            let tag = "core:" + (lcore.id < 10 ? "0\(lcore.id)" : "\(lcore.id)")
+            let e = runtime.engine.block(lcore.engineBlock)
             delta("core.packets.total", tag, e[.rxPackets])
             delta("core.packets.eth_tx_sent", tag, e[.txPackets])
             delta("core.packets.kni", tag, e[.exceptionToKernel])
             delta("core.packets.kni_tx_sent", tag, e[.kernelToWire])
-            if let w = processing.firstIndex(of: lcore) {
-                let c = runtime.counters.worker(w)
+            if let block = lcore.packetBlock {
+                let c = runtime.counters.worker(block)
                 let unmatched = c[.notMatched] &+ c[.notIP]
                 let failures = Counter.allCases.filter(\.isDrop)
                 delta("core.packets.matched", tag, c[.forwarded])

@@ -48,12 +48,6 @@ struct DirectorConfigTests {
         #expect(c.hashFields == .sourceAddress && c.altHashFields == nil)
         #expect(c.forwardICMPPingResponses && c.rxDropEnabled && !c.udpChecksum && !c.dropForeignDestinationMAC)
         #expect(c.statsdPort == nil && c.metricsAddress == nil)
-        let layout = try DirectorLayout(c, file: "director.conf")
-        #expect(layout.runToCompletion.isEmpty)
-        #expect(layout.distributors.map(\.lcore) == [5] && layout.distributors[0].workers == [6])
-        #expect(layout.distributors[0].exceptionPath && layout.distributors[0].flowPaths == c.flowPaths)
-        #expect(layout.processingLcores == [6] && layout.allLcores == [5, 6])
-        #expect(layout.ports == [0] && layout.exceptionPorts == [0])
     }
 
     @Test("SwiftGLB's own keys")
@@ -73,8 +67,6 @@ struct DirectorConfigTests {
         #expect(c.metricsAddress == ListenAddress("127.0.0.1:9100") && c.udpChecksum && c.dropForeignDestinationMAC)
         #expect(c.mbufPoolSize == 32767 && c.mbufDataSize == 2176 && c.statsdPort == 8125)
         #expect(c.readinessWindowMilliseconds == 250 && c.stopGraceMilliseconds == 3000 && c.idleSleepMicroseconds == 50)
-        let layout = try DirectorLayout(c, file: "x")
-        #expect(layout.ports == [0, 1] && layout.runToCompletion.map(\.lcore) == [1])
     }
 
     @Test("GLB's files get GLB's behaviour: no grace on stop, no idle sleep, a 100 ms readiness window")
@@ -119,22 +111,6 @@ struct DirectorConfigTests {
     func errorsNameTheKey(text: String, expected: String) {
         let found = errors(text)
         #expect(found.contains { $0.contains(expected) }, "\(found)")
-    }
-
-    @Test("the layout refuses queues that do not exist and queues shared by lcores")
-    func layoutErrors() throws {
-        func layoutErrors(_ text: String) -> [String] {
-            do {
-                _ = try DirectorLayout(try decode(text), file: "d")
-                return []
-            } catch {
-                return error.errors.map(\.description)
-            }
-        }
-        let missingQueue = layoutErrors(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 1, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0]}}}"#)
-        #expect(missingQueue == ["d: flow_paths[0].rx_queue: queue 1 does not exist: num_worker_queues is 1"])
-        let shared = layoutErrors(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0]}, "lcore-2": {"rx": true, "tx": true, "flow_paths": [0]}}}"#)
-        #expect(shared.count == 2 && shared[0].contains("rx port 0 queue 0 is already read by lcore 1"))
     }
 
     @Test("warnings of a valid director.conf reach the caller, not only those of a broken one")

@@ -1,3 +1,5 @@
+import GLBCore
+
 /// What each lcore of the director does, derived from `director.conf` and checked before any
 /// port is touched.
 public struct DirectorLayout: Equatable, Sendable {
