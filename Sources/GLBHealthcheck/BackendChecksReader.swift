@@ -6,6 +6,7 @@ import GLBCore
 ///
 /// `http`, `tcp`, `gue` and `fou` are ports (1-65535) and each adds one check; `http_uri` is
 /// the HTTP check's path (default "/"). A backend needs every one of its checks to pass.
+/// `fou` is refused for an IPv6 backend (GLB's FOU tunnel is IPv4 only); `gue` works for both.
 enum BackendChecksReader {
     static let portKeys: [(key: String, kind: CheckTarget.Kind)] = [
         ("http", .http), ("tcp", .tcp), ("gue", .gue), ("fou", .fou),
@@ -54,8 +55,11 @@ enum BackendChecksReader {
                 ok = false
                 continue
             }
-            if kind.isTunnel, address.family == .ipv6 {
-                issues.warning("\(base).\(key)", "the tunnel carries IPv4 only: this check will fail for an IPv6 backend")
+            // GUE reaches an IPv6 backend over the IPv6 underlay; GLB's FOU set-up has no such thing.
+            if kind == .fou, address.family == .ipv6 {
+                issues.error("\(base).\(key)", "fou carries IPv4 only: use \"gue\" to check an IPv6 backend")
+                ok = false
+                continue
             }
             checks.append(CheckTarget(kind: kind, address: address, port: UInt16(port), uri: uri))
         }

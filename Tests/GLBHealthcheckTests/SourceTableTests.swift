@@ -132,13 +132,23 @@ struct SourceTableTests {
         #expect(source.tables[0].backends[0].checks.isEmpty)
     }
 
-    @Test("a tunnel check on an IPv6 backend is accepted with a warning (the check will fail, as in GLB)")
+    @Test("a GUE check on an IPv6 backend is accepted as it is (the IPv6 underlay)")
     func ipv6Tunnel() throws {
         let source = try Samples.decode(Samples.source(tables: [Samples.table(backends: [
             #"{"ip": "2001:db8::1", "state": "active", "healthchecks": {"http": 80, "gue": 19523}}"#,
         ])]))
-        #expect(source.warnings.contains { $0.field == "backends[0].healthchecks.gue" })
+        #expect(!source.warnings.contains { $0.field?.contains("healthchecks") == true })
         #expect(source.targets.map(\.description) == ["http://[2001:db8::1]:80/", "gue [2001:db8::1]:19523"])
+    }
+
+    @Test("a FOU check on an IPv6 backend is an error that names the way out")
+    func ipv6Fou() {
+        let text = Samples.source(tables: [Samples.table(backends: [
+            #"{"ip": "2001:db8::1", "state": "active", "healthchecks": {"http": 80, "fou": 19523}}"#,
+        ])])
+        #expect(Samples.errors(text) == [
+            #"src.json: table 0 (web): backends[0].healthchecks.fou: fou carries IPv4 only: use "gue" to check an IPv6 backend"#,
+        ])
     }
 
     @Test("a missing file is an error naming it")

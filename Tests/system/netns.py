@@ -53,6 +53,15 @@ class Netns(_Netns):
     def path(self):
         return f"/run/netns/{self.name}"
 
+    def enable_ipv6(self, *ifnames):
+        """IPv6 on for lo and `ifnames` (namespaces start with it off), without duplicate
+        address detection (addresses are usable at once) or router solicitations."""
+        for scope in ("all", "default", "lo", *ifnames):
+            self.sysctl(f"net.ipv6.conf.{scope}.disable_ipv6", 0)
+        for ifname in ifnames:
+            self.sysctl(f"net.ipv6.conf.{ifname}.accept_dad", 0)
+            self.sysctl(f"net.ipv6.conf.{ifname}.router_solicitations", 0)
+
 
 @contextlib.contextmanager
 def entered(ns):

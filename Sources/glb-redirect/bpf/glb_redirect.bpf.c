@@ -5,18 +5,19 @@
  * 6.6, as a clsact ingress filter).
  *
  * A GLB GUE packet (Ethernet / IPv4 / UDP to the GUE port / GUE / GLB hop list
- * / inner IPv4 or IPv6 packet) is
+ * / inner IPv4 or IPv6 packet; or the same over an IPv6 underlay: outer IPv6,
+ * private type 1 and 16-byte IPv6 hops) is
  *   - taken locally when the inner packet belongs here: decapsulated in place
- *     (outer Ethernet header kept, IPv4/UDP/GUE removed) and passed up the
+ *     (outer Ethernet header kept, IP/UDP/GUE removed) and passed up the
  *     stack, where the VIP lives on lo;
- *   - forwarded when it does not and a next hop is left: the outer IPv4 header
+ *   - forwarded when it does not and a next hop is left: the outer IP header
  *     is rewritten (src = old dst, dst = next hop, next_hop + 1) and the frame
  *     is sent out again;
  *   - dropped when it is addressed to our GUE port but malformed: such a
  *     packet can be neither decapsulated nor forwarded safely, and the stack
  *     could do nothing useful with it either (no GUE socket listens there).
  * Everything else passes untouched, and so do GUE packets in frames not
- * addressed to this host's MAC and outer IPv4 fragments. Such packets get
+ * addressed to this host's MAC and outer IP fragments. Such packets get
  * TC_ACT_UNSPEC (TCX_NEXT), not TC_ACT_OK: "no opinion", so the programs and
  * filters after this one on the same hook still see them, as they would
  * without glb-redirect. A verdict of OK would end the hook's processing and
@@ -45,6 +46,8 @@
  * for UDP over IPv4, GLB's XDP director sends 0), and otherwise updated
  * incrementally for the address and next_hop changes, as GLB's own
  * ipt_GLBREDIRECT does, so a checksummed tunnel stays checksummed end to end.
+ * Over IPv6 the UDP checksum is mandatory (the director always fills it in):
+ * it is updated the same way, and there is no header checksum.
  *
  * Needs Linux 6.3 or later (the DECAP_L3 flags of bpf_skb_adjust_room());
  * built and verified on 6.18 with libbpf 1.1.
@@ -103,8 +106,12 @@ struct glb_packet {
 	__u32 inner_off;   /* inner IP header; inner_off - ETH_HLEN bytes are removed on decap */
 	__be32 outer_saddr;
 	__be32 outer_daddr; /* this host */
+	struct in6_addr outer_saddr6; /* IPv6 underlay (outer_v6) */
+	struct in6_addr outer_daddr6; /* this host */
+	__be32 outer_flowinfo; /* IPv6: traffic class and flow label, for the FIB lookup */
 	__sum16 udp_check;
 	__u8 outer_tos;
+	bool outer_v6;     /* outer IPv6 header: IPv6 hops (GLB_PRIVATE_TYPE_IPV6_HOPS) */
 	__u8 inner_proto;  /* GLB_GUE_PROTO_IPV4 or GLB_GUE_PROTO_IPV6 */
 	__u8 next_hop;
 	__u8 hop_count;
@@ -121,7 +128,7 @@ struct glb_icmp_hdr {
 static __always_inline void count(__u32 counter);
 static __always_inline struct glb_settings read_config(void);
 static __always_inline struct glb_decision parse_outer(struct __sk_buff *skb, struct glb_packet *pkt);
-static __always_inline struct glb_decision parse_gue(struct __sk_buff *skb, struct glb_packet *pkt);
+static __always_inline struct glb_decision parse_gue(struct __sk_buff *skb, struct glb_packet *pkt, bool v6);
 static __always_inline struct glb_decision decide_inner_ipv4(struct __sk_buff *skb,
 							     const struct glb_packet *pkt);
 static __always_inline struct glb_decision decide_inner_ipv6(struct __sk_buff *skb,
@@ -145,15 +152,19 @@ int glb_redirect(struct __sk_buff *skb)
 	 * their sums (glb_redirect_counters.h): the loader adds them up, so that
 	 * no frame pays for counting them.
 	 */
-	/* 1. Only Ethernet / IPv4 / UDP to the GUE port is ours. */
+	/* 1. Only Ethernet / IPv4 or IPv6 / UDP to the GUE port is ours. */
 	d = parse_outer(skb, &pkt);
 	if (d.action != GLB_CONTINUE) {
 		count(d.counter);
 		return TC_ACT_UNSPEC;
 	}
 
-	/* 2. The GUE header and the GLB hop list must be well-formed. */
-	d = parse_gue(skb, &pkt);
+	/*
+	 * 2. The GUE header and the GLB hop list must be well-formed. (v6 is a
+	 * constant in each call, so each underlay gets its own copy, reading its
+	 * usual offsets without a helper call.)
+	 */
+	d = pkt.outer_v6 ? parse_gue(skb, &pkt, true) : parse_gue(skb, &pkt, false);
 	if (d.action != GLB_CONTINUE) {
 		count(d.counter);
 		return TC_ACT_SHOT;
@@ -250,9 +261,17 @@ static __always_inline struct glb_settings read_config(void)
 #define load_usually_at(skb, off, usual_off, hdr)                              \
 	((off) == (usual_off) ? load_at(skb, usual_off, hdr) : load(skb, off, hdr))
 
+/* load_usually_at() with the usual offset of the outer family (v6 a constant). */
+#define load_usually_at_either(skb, off, v6, usual4_off, usual6_off, hdr)       \
+	((v6) ? load_usually_at(skb, off, usual6_off, hdr)                     \
+	      : load_usually_at(skb, off, usual4_off, hdr))
+
 /* ------------------------------------------------------------------------ */
-/* 1. Outer headers: Ethernet / IPv4 / UDP to the GUE port                  */
+/* 1. Outer headers: Ethernet / IPv4 or IPv6 / UDP to the GUE port         */
 /* ------------------------------------------------------------------------ */
+
+static __always_inline struct glb_decision parse_outer6(struct __sk_buff *skb,
+							 struct glb_packet *pkt);
 
 static __always_inline struct glb_decision
 parse_outer(struct __sk_buff *skb, struct glb_packet *pkt)
@@ -264,7 +283,11 @@ parse_outer(struct __sk_buff *skb, struct glb_packet *pkt)
 	__u32 udp_off;
 
 	/* (Only the ethertype matters; a frame shorter than an Ethernet header has none.) */
-	if (!load_at(skb, offsetof(struct ethhdr, h_proto), proto) || proto != bpf_htons(ETH_P_IP))
+	if (!load_at(skb, offsetof(struct ethhdr, h_proto), proto))
+		return PASS(GLB_C_NOT_GUE);
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return parse_outer6(skb, pkt);
+	if (proto != bpf_htons(ETH_P_IP))
 		return PASS(GLB_C_NOT_GUE);
 
 	if (!load_at(skb, ETH_HLEN, ip) ||
@@ -303,19 +326,79 @@ parse_outer(struct __sk_buff *skb, struct glb_packet *pkt)
 	return CONTINUE();
 }
 
+/*
+ * The IPv6 underlay: the director sends no extension headers. Only a fragment
+ * header is looked into, so that fragments of GUE are counted as such (left
+ * to reassembly, as over IPv4); other extension headers mean "not GUE".
+ */
+static __always_inline struct glb_decision
+parse_outer6(struct __sk_buff *skb, struct glb_packet *pkt)
+{
+	struct glb_settings cfg;
+	struct ipv6hdr ip6;
+	struct udphdr udp;
+	__u32 udp_off = GLB_OUTER6_UDP_OFF;
+	bool fragment = false;
+
+	if (!load_at(skb, ETH_HLEN, ip6) || ip6.version != 6)
+		return PASS(GLB_C_NOT_GUE);
+
+	if (ip6.nexthdr == GLB_NEXTHDR_FRAGMENT) {
+		struct glb_ipv6_frag_hdr frag;
+
+		if (!load(skb, udp_off, frag) || frag.nexthdr != IPPROTO_UDP)
+			return PASS(GLB_C_NOT_GUE);
+		/* A later fragment has no UDP header; it may be GUE, we cannot tell. */
+		if (frag.frag_off & bpf_htons(GLB_IPV6_FRAG_OFFSET_MASK))
+			return PASS(GLB_C_OUTER_FRAGMENT);
+		fragment = true;
+		udp_off += sizeof(frag);
+	} else if (ip6.nexthdr != IPPROTO_UDP) {
+		return PASS(GLB_C_NOT_GUE);
+	}
+
+	cfg = read_config();
+	if (!load_usually_at(skb, udp_off, GLB_OUTER6_UDP_OFF, udp) ||
+	    udp.dest != bpf_htons(cfg.gue_port))
+		return PASS(GLB_C_NOT_GUE);
+
+	/* GUE to our port, but only the first fragment: leave it to reassembly. */
+	if (fragment)
+		return PASS(GLB_C_OUTER_FRAGMENT);
+
+	/* (Not addressed to this host's MAC: as for IPv4.) */
+	if (skb->pkt_type != GLB_PACKET_HOST)
+		return PASS(GLB_C_NOT_FOR_THIS_HOST);
+
+	pkt->outer_v6 = true;
+	pkt->netns = cfg.netns;
+	pkt->udp_off = udp_off;
+	pkt->outer_saddr6 = ip6.saddr;
+	pkt->outer_daddr6 = ip6.daddr;
+	pkt->outer_flowinfo = *(__be32 *)&ip6 & bpf_htonl(GLB_IPV6_FLOWINFO_MASK);
+	pkt->udp_check = udp.check;
+	return CONTINUE();
+}
+
 /* ------------------------------------------------------------------------ */
 /* 2. GUE header and GLB private data                                       */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * v6: the outer header is IPv6 (a constant at each call): then the private
+ * data must be of type 1, with 16-byte hops; under IPv4, of GLB's type 0.
+ */
 static __always_inline struct glb_decision
-parse_gue(struct __sk_buff *skb, struct glb_packet *pkt)
+parse_gue(struct __sk_buff *skb, struct glb_packet *pkt, bool v6)
 {
 	struct glb_gue_hdr gue;
 	struct glb_private_hdr priv;
 	__u32 gue_off = pkt->udp_off + sizeof(struct udphdr);
+	__u32 hop_len = v6 ? GLB_HOP_LEN_IPV6 : GLB_HOP_LEN_IPV4;
+	__u16 priv_type = v6 ? GLB_PRIVATE_TYPE_IPV6_HOPS : GLB_PRIVATE_TYPE_HOPS;
 	__u32 hlen;
 
-	if (!load_usually_at(skb, gue_off, GLB_GUE_OFF, gue))
+	if (!load_usually_at_either(skb, gue_off, v6, GLB_GUE_OFF, GLB_GUE6_OFF, gue))
 		return DROP(GLB_C_DROP_TRUNCATED);
 
 	if ((gue.ver_c_hlen >> GLB_GUE_VERSION_SHIFT) != 0 ||
@@ -328,14 +411,15 @@ parse_gue(struct __sk_buff *skb, struct glb_packet *pkt)
 		return DROP(GLB_C_DROP_BAD_HLEN);
 
 	pkt->priv_off = gue_off + sizeof(gue);
-	if (!load_usually_at(skb, pkt->priv_off, GLB_PRIV_OFF, priv))
+	if (!load_usually_at_either(skb, pkt->priv_off, v6, GLB_PRIV_OFF, GLB_PRIV6_OFF, priv))
 		return DROP(GLB_C_DROP_TRUNCATED);
 
-	if (priv.type != bpf_htons(GLB_PRIVATE_TYPE_HOPS))
+	/* A hop list of the other family could not be forwarded to. */
+	if (priv.type != bpf_htons(priv_type))
 		return DROP(GLB_C_DROP_BAD_PRIVATE_TYPE);
 
 	/* The hops must fit in hlen (GLB fills it exactly; spare words are tolerated). */
-	if (sizeof(priv) + 4 * (__u32)priv.hop_count > hlen * 4 ||
+	if (sizeof(priv) + hop_len * (__u32)priv.hop_count > hlen * 4 ||
 	    priv.next_hop > priv.hop_count)
 		return DROP(GLB_C_DROP_BAD_HOP_COUNT);
 
@@ -514,6 +598,10 @@ copy_inner4(struct __sk_buff *skb, __u32 off, struct glb_inner4 *out)
 	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(1), out);
 	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(2), out);
 	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(3), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER6_OFF(0), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER6_OFF(1), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER6_OFF(2), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER6_OFF(3), out);
 	default:
 		return false;
 	}
@@ -530,6 +618,10 @@ copy_inner6(struct __sk_buff *skb, __u32 off, struct glb_inner6 *out)
 	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(1), out);
 	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(2), out);
 	GLB_COPY_AT(data, data_end, GLB_INNER_OFF(3), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER6_OFF(0), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER6_OFF(1), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER6_OFF(2), out);
+	GLB_COPY_AT(data, data_end, GLB_INNER6_OFF(3), out);
 	default:
 		return false;
 	}
@@ -624,8 +716,16 @@ decide_inner_ipv6(struct __sk_buff *skb, const struct glb_packet *pkt)
 	if (in.ip6.version != 6)
 		return DROP(GLB_C_DROP_BAD_INNER_PROTO);
 
-	/* Skip extension headers to the upper layer, as the director does. */
+	/*
+	 * Skip extension headers to the upper layer, as the director does.
+	 * Unrolled: a loader without CAP_PERFMON has the verifier also follow
+	 * the loop's exit branch as if mispredicted (a Spectre v1 defence), and
+	 * on the IPv6 underlay's paths that walk past the bound was never pruned
+	 * ("sequence of jumps is too complex"); unrolled, there is no back edge
+	 * to walk.
+	 */
 	nexthdr = in.ip6.nexthdr;
+#pragma unroll
 	for (i = 0; i < GLB_MAX_IPV6_EXT_HDRS; i++) {
 		if (nexthdr == GLB_NEXTHDR_HOP || nexthdr == GLB_NEXTHDR_ROUTING ||
 		    nexthdr == GLB_NEXTHDR_DEST) {
@@ -705,11 +805,21 @@ decide_l4(struct __sk_buff *skb, __u8 proto, __u32 l4_off, union glb_l4_start *l
 /* 4a. Forward: rewrite the outer header to the next hop and send it        */
 /* ------------------------------------------------------------------------ */
 
-static __always_inline int send_rewritten(struct __sk_buff *skb, const struct glb_packet *pkt,
-					  __be32 hop);
+static __always_inline int send_rewritten(struct __sk_buff *skb, struct bpf_fib_lookup *fib);
+static __always_inline int forward6_to_next_hop(struct __sk_buff *skb, const struct glb_packet *pkt);
+
+static __always_inline int forward4_to_next_hop(struct __sk_buff *skb, const struct glb_packet *pkt);
 
 static __always_inline int
 forward_to_next_hop(struct __sk_buff *skb, const struct glb_packet *pkt)
+{
+	if (pkt->outer_v6)
+		return forward6_to_next_hop(skb, pkt);
+	return forward4_to_next_hop(skb, pkt);
+}
+
+static __always_inline int
+forward4_to_next_hop(struct __sk_buff *skb, const struct glb_packet *pkt)
 {
 	__u32 hops_off = pkt->priv_off + sizeof(struct glb_private_hdr);
 	__u32 idx = pkt->next_hop;
@@ -783,7 +893,116 @@ forward_to_next_hop(struct __sk_buff *skb, const struct glb_packet *pkt)
 			goto error;
 	}
 
-	return send_rewritten(skb, pkt, hop);
+	{
+		struct bpf_fib_lookup fib = {};
+
+		fib.family = AF_INET;
+		fib.tos = pkt->outer_tos;
+		fib.l4_protocol = IPPROTO_UDP;
+		fib.ifindex = skb->ifindex;
+		fib.ipv4_src = pkt->outer_daddr;
+		fib.ipv4_dst = hop;
+		return send_rewritten(skb, &fib);
+	}
+
+error:
+	count(GLB_C_FORWARD_ERROR);
+	return TC_ACT_SHOT;
+}
+
+static __always_inline bool
+same_ipv6(const struct in6_addr *a, const struct in6_addr *b)
+{
+	return ((a->s6_addr32[0] ^ b->s6_addr32[0]) | (a->s6_addr32[1] ^ b->s6_addr32[1]) |
+		(a->s6_addr32[2] ^ b->s6_addr32[2]) | (a->s6_addr32[3] ^ b->s6_addr32[3])) == 0;
+}
+
+/*
+ * The IPv6 underlay: the same steps with 16-byte hops (private type 1). The
+ * hlen check bounds hop_count by GLB_MAX_IPV6_HOPS.
+ */
+static __always_inline int
+forward6_to_next_hop(struct __sk_buff *skb, const struct glb_packet *pkt)
+{
+	__u32 hops_off = pkt->priv_off + sizeof(struct glb_private_hdr);
+	__u32 idx = pkt->next_hop;
+	bool skipped_self = false;
+	bool found = false;
+	struct in6_addr hop = {};
+	__u8 new_next_hop;
+	int i;
+
+	/* The next hop that is not this host; never forward to ourselves. */
+	for (i = 0; i < GLB_MAX_IPV6_HOPS; i++) {
+		if (idx >= pkt->hop_count)
+			break;
+		if (!load_usually_at(skb, hops_off + idx * GLB_HOP_LEN_IPV6, GLB_HOPS6_OFF, hop)) {
+			count(GLB_C_DROP_TRUNCATED);
+			return TC_ACT_SHOT;
+		}
+		if (!same_ipv6(&hop, &pkt->outer_daddr6)) {
+			found = true;
+			break;
+		}
+		skipped_self = true;
+		idx++;
+	}
+	if (skipped_self)
+		count(GLB_C_FORWARDED_SKIPPED_SELF);
+
+	if (!found)
+		return take_locally(skb, pkt, GLB_C_ACCEPTED_LAST_RESORT);
+
+	/* Rewrite: next_hop = idx + 1, src = old dst, dst = hop (hop limit unchanged). */
+	new_next_hop = idx + 1;
+	{
+		__u32 udp_csum_off = pkt->udp_off + offsetof(struct udphdr, check);
+		__be16 old_word = bpf_htons(((__u16)pkt->next_hop << 8) | pkt->hop_count);
+		__be16 new_word = bpf_htons(((__u16)new_next_hop << 8) | pkt->hop_count);
+		struct in6_addr addrs[2] = { pkt->outer_daddr6, hop };
+		struct in6_addr old_saddr = pkt->outer_saddr6;
+		__s64 diff;
+
+		if (bpf_skb_store_bytes(skb, pkt->priv_off + offsetof(struct glb_private_hdr, next_hop),
+					&new_next_hop, sizeof(new_next_hop),
+					pkt->udp_check ? 0 : BPF_F_RECOMPUTE_CSUM) < 0)
+			goto error;
+		if (pkt->udp_check &&
+		    bpf_l4_csum_replace(skb, udp_csum_off, old_word, new_word,
+					BPF_F_MARK_MANGLED_0 | sizeof(new_word)) < 0)
+			goto error;
+
+		/*
+		 * No IPv6 header checksum cancels the address change in
+		 * skb->csum (CHECKSUM_COMPLETE): the store accounts for it, and
+		 * the pseudo-header update below for the UDP checksum's change
+		 * (the two cancel, as the packet's sum does not change).
+		 */
+		if (bpf_skb_store_bytes(skb, ETH_HLEN + offsetof(struct ipv6hdr, saddr), addrs,
+					sizeof(addrs), BPF_F_RECOMPUTE_CSUM) < 0)
+			goto error;
+		/* The old dst only moved to the src field: the sum changes by old src -> hop. */
+		if (pkt->udp_check) {
+			diff = bpf_csum_diff(old_saddr.s6_addr32, sizeof(old_saddr), hop.s6_addr32,
+					     sizeof(hop), 0);
+			if (diff < 0 ||
+			    bpf_l4_csum_replace(skb, udp_csum_off, 0, diff,
+						BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0) < 0)
+				goto error;
+		}
+	}
+
+	{
+		struct bpf_fib_lookup fib = {};
+
+		fib.family = AF_INET6;
+		fib.flowinfo = pkt->outer_flowinfo;
+		fib.l4_protocol = IPPROTO_UDP;
+		fib.ifindex = skb->ifindex;
+		__builtin_memcpy(fib.ipv6_src, &pkt->outer_daddr6, sizeof(fib.ipv6_src));
+		__builtin_memcpy(fib.ipv6_dst, &hop, sizeof(fib.ipv6_dst));
+		return send_rewritten(skb, &fib);
+	}
 
 error:
 	count(GLB_C_FORWARD_ERROR);
@@ -791,35 +1010,28 @@ error:
 }
 
 /*
- * Send the rewritten frame towards hop: with the FIB's answer (MACs, egress
+ * Send the rewritten frame towards fib's destination (family, addresses and
+ * ingress device filled in by the caller): with the FIB's answer (MACs, egress
  * device) when it has one; otherwise let bpf_redirect_neigh() resolve the
  * neighbour (no neighbour entry yet: through the device and gateway the FIB
  * found; forwarding disabled on the ingress device or any other failure:
  * through the ingress device with the kernel's own route lookup).
  */
 static __always_inline int
-send_rewritten(struct __sk_buff *skb, const struct glb_packet *pkt, __be32 hop)
+send_rewritten(struct __sk_buff *skb, struct bpf_fib_lookup *fib)
 {
-	struct bpf_fib_lookup fib = {};
 	__u32 method;
 	long rc, ret;
 
-	fib.family = AF_INET;
-	fib.tos = pkt->outer_tos;
-	fib.l4_protocol = IPPROTO_UDP;
-	fib.ifindex = skb->ifindex;
-	fib.ipv4_src = pkt->outer_daddr;
-	fib.ipv4_dst = hop;
-
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	rc = bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
 		__u8 macs[2 * ETH_ALEN];
 
-		__builtin_memcpy(macs, fib.dmac, ETH_ALEN);
-		__builtin_memcpy(macs + ETH_ALEN, fib.smac, ETH_ALEN);
+		__builtin_memcpy(macs, fib->dmac, ETH_ALEN);
+		__builtin_memcpy(macs + ETH_ALEN, fib->smac, ETH_ALEN);
 		if (bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), 0) < 0)
 			goto error;
-		ret = bpf_redirect(fib.ifindex, 0);
+		ret = bpf_redirect(fib->ifindex, 0);
 		method = GLB_C_FORWARD_FIB_OK;
 	} else if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		struct bpf_redir_neigh nh;
@@ -830,9 +1042,13 @@ send_rewritten(struct __sk_buff *skb, const struct glb_packet *pkt, __be32 hop)
 		 * may not hand uninitialized stack to a helper.
 		 */
 		__builtin_memset(&nh, 0, sizeof(nh));
-		nh.nh_family = AF_INET;
-		nh.ipv4_nh = fib.ipv4_dst; /* the gateway, or hop itself */
-		ret = bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0);
+		nh.nh_family = fib->family;
+		/* the gateway, or the hop itself */
+		if (fib->family == AF_INET6)
+			__builtin_memcpy(nh.ipv6_nh, fib->ipv6_dst, sizeof(nh.ipv6_nh));
+		else
+			nh.ipv4_nh = fib->ipv4_dst;
+		ret = bpf_redirect_neigh(fib->ifindex, &nh, sizeof(nh), 0);
 		method = GLB_C_FORWARD_NEIGH_FALLBACK;
 	} else {
 		ret = bpf_redirect_neigh(skb->ifindex, NULL, 0, 0);
@@ -857,19 +1073,21 @@ static __always_inline int
 take_locally(struct __sk_buff *skb, const struct glb_packet *pkt, __u32 reason)
 {
 	bool inner_v6 = pkt->inner_proto == GLB_GUE_PROTO_IPV6;
+	bool outer_v6 = pkt->outer_v6;
 	__s32 outer_len = pkt->inner_off - ETH_HLEN;
 	__u64 flags = inner_v6 ? GLB_ADJ_ROOM_DECAP_L3_IPV6 : GLB_ADJ_ROOM_DECAP_L3_IPV4;
 
 	/*
-	 * Remove outer IPv4 + UDP + GUE + hops behind the Ethernet header; the
+	 * Remove outer IP + UDP + GUE + hops behind the Ethernet header; the
 	 * DECAP flag sets skb->protocol to the inner IP version. The checksum
 	 * state is reset, so the stack verifies the inner checksums itself.
 	 */
 	if (bpf_skb_adjust_room(skb, -outer_len, BPF_ADJ_ROOM_MAC, flags) < 0)
 		goto error;
 
-	if (inner_v6) {
-		__be16 proto = bpf_htons(ETH_P_IPV6);
+	/* The ethertype names the inner family (unchanged when it is the outer one). */
+	if (inner_v6 != outer_v6) {
+		__be16 proto = bpf_htons(inner_v6 ? ETH_P_IPV6 : ETH_P_IP);
 
 		if (bpf_skb_store_bytes(skb, offsetof(struct ethhdr, h_proto), &proto,
 					sizeof(proto), 0) < 0)

@@ -4,8 +4,8 @@
 
 enum glb_counter {
 	GLB_C_PACKETS, /* every frame the program saw (the sum of the outcomes) */
-	GLB_C_NOT_GUE, /* passed untouched: not Ethernet/IPv4/UDP to the GUE port */
-	GLB_C_OUTER_FRAGMENT, /* passed untouched: an IPv4 UDP fragment, cannot be examined before reassembly */
+	GLB_C_NOT_GUE, /* passed untouched: not Ethernet/IPv4 or IPv6/UDP to the GUE port */
+	GLB_C_OUTER_FRAGMENT, /* passed untouched: an IPv4 or IPv6 UDP fragment, cannot be examined before reassembly */
 	GLB_C_NOT_FOR_THIS_HOST, /* passed untouched: GUE in a frame not addressed to this host's MAC (broadcast, multicast, other host) */
 	GLB_C_ACCEPTED_SYN, /* decapsulated: inner TCP SYN without ACK */
 	GLB_C_ACCEPTED_ESTABLISHED, /* decapsulated: a local TCP socket that is not a listener (established, handshaking, time-wait) */
@@ -23,7 +23,7 @@ enum glb_counter {
 	GLB_C_DROP_TRUNCATED, /* dropped: GUE to our port cut short (GUE header, private data, hops, inner headers) */
 	GLB_C_DROP_BAD_GUE_VERSION, /* dropped: GUE version not 0, or a GUE control message */
 	GLB_C_DROP_BAD_HLEN, /* dropped: GUE hlen too small for the GLB private data */
-	GLB_C_DROP_BAD_PRIVATE_TYPE, /* dropped: GLB private data type not 0 */
+	GLB_C_DROP_BAD_PRIVATE_TYPE, /* dropped: GLB private data type not the outer family's (0 under IPv4, 1 under IPv6) */
 	GLB_C_DROP_BAD_HOP_COUNT, /* dropped: hop list longer than hlen, or next_hop beyond hop_count */
 	GLB_C_DROP_BAD_INNER_PROTO, /* dropped: GUE inner protocol not 4 or 41, or inner header not that IP version */
 	GLB_C_DECAP_ERROR, /* dropped: bpf_skb_adjust_room or the ethertype rewrite failed */

@@ -3,8 +3,14 @@
  * glb-redirect: constants and wire structures (GLB GUE, docs/design.md §3).
  *
  *   Ethernet / IPv4 (outer) / UDP dst port 19523 /
- *   GUE base header (4 bytes) / GLB private data (4 bytes) /
+ *   GUE base header (4 bytes) / GLB private data (4 bytes, type 0) /
  *   hop_count IPv4 addresses / inner IPv4 or IPv6 packet
+ *
+ * or, over an IPv6 underlay:
+ *
+ *   Ethernet / IPv6 (outer) / UDP dst port 19523 /
+ *   GUE base header (4 bytes) / GLB private data (4 bytes, type 1) /
+ *   hop_count IPv6 addresses / inner IPv4 or IPv6 packet
  */
 #ifndef GLB_REDIRECT_DEFS_H
 #define GLB_REDIRECT_DEFS_H
@@ -23,8 +29,15 @@
 #define GLB_GUE_PROTO_IPV4 4   /* IPPROTO_IPIP */
 #define GLB_GUE_PROTO_IPV6 41  /* IPPROTO_IPV6 */
 
-/* The only GLB private data type. */
-#define GLB_PRIVATE_TYPE_HOPS 0
+/*
+ * GLB private data types: the family of the hop list, which must be the outer
+ * header's (a hop is where the outer header is sent next). Type 0 is GLB's own.
+ */
+#define GLB_PRIVATE_TYPE_HOPS 0       /* 4-byte IPv4 hops, outer IPv4 only */
+#define GLB_PRIVATE_TYPE_IPV6_HOPS 1  /* 16-byte IPv6 hops, outer IPv6 only */
+
+#define GLB_HOP_LEN_IPV4 4
+#define GLB_HOP_LEN_IPV6 16
 
 /*
  * hlen counts 32-bit words of optional fields and private data: at most 31,
@@ -32,6 +45,8 @@
  * Loops over hops are bounded by this.
  */
 #define GLB_MAX_HOPS 30
+/* (31 * 4 - 4) / 16: at most 7 IPv6 hops fit in hlen. */
+#define GLB_MAX_IPV6_HOPS 7
 
 /* IPv6 extension headers skipped (at most) before the inner upper layer. */
 #define GLB_MAX_IPV6_EXT_HDRS 8
@@ -45,8 +60,8 @@ struct glb_gue_hdr {
 struct glb_private_hdr {
 	__be16 type;       /* GLB_PRIVATE_TYPE_HOPS */
 	__u8 next_hop;     /* index into the hop list of the next hop to try */
-	__u8 hop_count;    /* number of IPv4 addresses that follow */
-	/* __be32 hops[hop_count]; */
+	__u8 hop_count;    /* number of addresses that follow */
+	/* __be32 hops[hop_count]; (type 0), struct in6_addr hops[hop_count]; (type 1) */
 } __attribute__((packed));
 
 /*
@@ -60,7 +75,14 @@ struct glb_private_hdr {
 #define GLB_GUE_OFF (GLB_OUTER_UDP_OFF + 8)
 #define GLB_PRIV_OFF (GLB_GUE_OFF + sizeof(struct glb_gue_hdr))
 #define GLB_HOPS_OFF (GLB_PRIV_OFF + sizeof(struct glb_private_hdr))
-#define GLB_INNER_OFF(hops) (GLB_HOPS_OFF + 4 * (hops))
+#define GLB_INNER_OFF(hops) (GLB_HOPS_OFF + GLB_HOP_LEN_IPV4 * (hops))
+
+/* The same over an IPv6 underlay: an outer IPv6 header without extension headers (40). */
+#define GLB_OUTER6_UDP_OFF (14 + 40)
+#define GLB_GUE6_OFF (GLB_OUTER6_UDP_OFF + 8)
+#define GLB_PRIV6_OFF (GLB_GUE6_OFF + sizeof(struct glb_gue_hdr))
+#define GLB_HOPS6_OFF (GLB_PRIV6_OFF + sizeof(struct glb_private_hdr))
+#define GLB_INNER6_OFF(hops) (GLB_HOPS6_OFF + GLB_HOP_LEN_IPV6 * (hops))
 
 /* First 8 bytes of a TCP or UDP header, as far as a socket lookup needs. */
 struct glb_ports {
@@ -112,6 +134,12 @@ struct glb_ipv6_frag_hdr {
 #ifndef AF_INET
 #define AF_INET 2
 #endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+
+/* The traffic class and flow label bits of an IPv6 header's first word (bpf_fib_lookup's flowinfo). */
+#define GLB_IPV6_FLOWINFO_MASK 0x0fffffff
 
 /*
  * bpf_skb_adjust_room() flags that say which L3 header follows the removed

@@ -110,6 +110,42 @@ def test_tunnel_check_passes_only_where_glb_redirect_decapsulates(healthcheck, r
             "no echo reply within 1.5 s"), status
 
 
+def test_tunnel_check_over_ipv6_passes_only_where_glb_redirect_decapsulates(healthcheck, redirect, tmp_path):
+    """IPv6 backends get the IPv6 underlay's probe (private type 1, an ICMPv6 echo inside);
+    the same backend without glb-redirect fails it (negative control)."""
+    b1_ip, b2_ip, checker_ip = "fd78::11", "fd78::12", "fd78::2"
+    with hclab.cluster(tmp_path, {"b1": B1, "b2": B2}) as env:
+        c = env.cluster
+        for ns, ip in ((c.checker, checker_ip), (c.hosts["b1"], b1_ip), (c.hosts["b2"], b2_ip)):
+            ns.enable_ipv6("eth0")
+            ns.ip("-6", "addr", "add", f"{ip}/64", "dev", "eth0", "nodad")
+        b1 = c.hosts["b1"]
+        b1.run(redirect, "attach", "--iface", "eth0")
+        source = hclab.source_table([(b1_ip, {"gue": 19523}), (b2_ip, {"gue": 19523})], healthchecks=SETTINGS)
+
+        code, status, err = hclab.run_once(c.checker, healthcheck, tmp_path, source)
+        assert code == 3, err
+        assert checks_of(status, b1_ip)["gue"]["passed"] is True, json.dumps(status["tables"], indent=1)
+        assert checks_of(status, b1_ip)["gue"]["target"] == f"gue [{b1_ip}]:19523"
+        assert hclab.backend_status(status, b1_ip)["healthy"] is True
+        assert checks_of(status, b2_ip)["gue"]["error"] in (
+            f"port unreachable: nothing takes UDP port 19523 on {b2_ip} (is glb-redirect attached there?)",
+            "no echo reply within 1.5 s"), status
+        assert hclab.backend_status(status, b2_ip)["healthy"] is False
+
+        # glb-redirect took the echo in, over IPv6.
+        stats = json.loads(b1.run(redirect, "stats", "--iface", "eth0", "--json").stdout)
+        assert stats["accepted_icmp_echo"] >= 1, stats
+
+        b1.run(redirect, "detach", "--iface", "eth0")
+        code, status, err = hclab.run_once(c.checker, healthcheck, tmp_path, source)
+        assert code == 3, err
+        assert checks_of(status, b1_ip)["gue"]["passed"] is False, status
+        assert checks_of(status, b1_ip)["gue"]["error"] in (
+            f"port unreachable: nothing takes UDP port 19523 on {b1_ip} (is glb-redirect attached there?)",
+            "no echo reply within 1.5 s"), status
+
+
 def test_a_backend_needs_every_check_to_pass(healthcheck, redirect, tmp_path):
     with hclab.cluster(tmp_path, {"b1": B1, "b2": B2}) as env:
         c = env.cluster

@@ -291,9 +291,6 @@ NOT_GUE = {
     "ipv4_udp_other_port": lambda: gue_frame(tcp4(), port=53),
     "ipv4_udp_gue_port_as_source": lambda: bytes(
         Ether(dst=ETH_DST, src=ETH_SRC) / IP(src=DIRECTOR, dst=BACKEND) / UDP(sport=GUE_PORT, dport=4000) / Raw(b"x" * 40)),
-    "ipv6_outer_udp_gue_port": lambda: bytes(
-        Ether(dst=ETH_DST, src=ETH_SRC) / IPv6(src="2001:db8::1", dst="2001:db8::2") / UDP(sport=1, dport=GUE_PORT)
-        / Raw(_syn_frame()[42:])),
     "vlan_tagged_gue": lambda: bytes(Ether(dst=ETH_DST, src=ETH_SRC) / Dot1Q(vlan=5)) [:-2] + _syn_frame()[12:],
     # (BPF_PROG_TEST_RUN refuses an IPv4 frame shorter than an IPv4 header,
     # so a cut IPv4 header cannot be sent; a bad IHL can)
