@@ -328,10 +328,12 @@ class Scenario:
             lines.append(f"\nscale-out: {len(self.c.directors)} directors; failover graceful {f['graceful']:.2f} s, "
                          f"kill {f['kill']:.2f} s, hang {f['hang']:.2f} s; broken {fleet_broken}")
         if len(self.c.vips) > 1:
-            lines.append("\nby VIP: " + "; ".join(
-                f"{vip} {len([e for e in events if e.get('vip') == vip])} connections, "
-                f"{len([e for e in broken if e.get('vip') == vip])} broken" for vip in self.c.vips)
-                + f" ({self.c.underlay} underlay)")
+            def of_vip(es, vip):
+                return len([e for e in es if e.get("vip") == vip])
+            lines.append(f"\nby VIP ({self.c.underlay} underlay): " + "; ".join(
+                f"{vip} {of_vip(events, vip)} connections, {of_vip(unexcused, vip)} broken"
+                + (f" (+{of_vip(broken, vip) - of_vip(unexcused, vip)} on the failed backend)" if of_vip(broken, vip) > of_vip(unexcused, vip) else "")
+                for vip in self.c.vips))
         lines.append(("" if len(self.failovers) == 3 or len(self.c.vips) > 1 else "\n") + f"demo: {total} connections, {completed} completed, {len(broken)} broken"
                      + (f" ({len(broken) - len(unexcused)} on the failed backend {self.failed_backend}, {len(unexcused)} elsewhere)" if broken else ""))
         return "\n".join(lines), events, unexcused
