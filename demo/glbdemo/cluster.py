@@ -13,6 +13,16 @@ director; a director that stops, dies or hangs is withdrawn. Each director GUE-e
 to the flow's primary backend through the router; backends answer the client directly
 (direct server return). Links of the directors and backends have MTU 1600 (encapsulation
 adds 40 bytes), the client's 1500; TX offloads are off on every veth.
+
+With `underlay="ipv6"` the directors and backends have IPv6 addresses only: the client has a
+link of its own to the router ("edge", IPv4 and IPv6), the front and back links carry IPv6
+alone, BGP and BFD run over IPv6 (IPv4 routes with IPv6 next hops, RFC 5549), the table's
+backends are IPv6, so the directors encapsulate in outer IPv6 (docs/design.md §3), and the
+clients use an IPv4 VIP and an IPv6 VIP:
+
+    client 10.90.0.10, .100-.163 ┐          ┌ front fd00:90::/64 ─ directors fd00:90::2-4
+           fd00:89::10,          ├ edge ─ router
+           fd00:89::1:0-3f       ┘          └ back fd00:91::/64 ─ backends fd00:91::11-14
 """
 import hashlib
 import json
@@ -26,6 +36,7 @@ import threading
 import time
 
 from .shell import Netns, parse_metrics, run, spawn, wait_until
+from .traffic import parse_sources
 
 VIP = "10.100.0.1"
 FRONT, BACK = "10.90.0", "10.91.0"
@@ -33,6 +44,14 @@ ROUTER_FRONT, ROUTER_BACK = f"{FRONT}.1", f"{BACK}.1"
 CLIENT_IP = f"{FRONT}.10"
 SOURCES = f"{FRONT}.100-163"
 BACKENDS = {"b1": f"{BACK}.11", "b2": f"{BACK}.12", "b3": f"{BACK}.13", "b4": f"{BACK}.14"}
+# The IPv6 underlay's addresses (unique local) and its second VIP.
+VIP6 = "fd00:100::1"
+EDGE6, FRONT6, BACK6 = "fd00:89::", "fd00:90::", "fd00:91::"
+ROUTER_EDGE6, ROUTER_FRONT6, ROUTER_BACK6 = f"{EDGE6}1", f"{FRONT6}1", f"{BACK6}1"
+CLIENT_IP6 = f"{EDGE6}10"
+SOURCES6 = f"{EDGE6}1:0-{EDGE6}1:3f"
+BACKENDS6 = {"b1": f"{BACK6}11", "b2": f"{BACK6}12", "b3": f"{BACK6}13", "b4": f"{BACK6}14"}
+UNDERLAYS = ("ipv4", "ipv6")
 HASH_KEY = "5e1f0c7a9b2d48e3a6c4b0f1e2d3c4b5"
 SEED = "c3a1e5f7092b4d6e8f0a1b2c3d4e5f60"
 # Each director host is a namespace of its own, so every one uses the same ports.
@@ -44,12 +63,19 @@ ROUTER_AS, DIRECTOR_AS = 65000, 65001
 CPU_CGROUPS = pathlib.Path("/sys/fs/cgroup/cpu")
 
 
+def url_host(address):
+    """An address as a URL's host: IPv6 in brackets."""
+    return f"[{address}]" if ":" in address else address
+
+
 class DirectorHost:
     """One director host: its namespace, files and processes."""
 
     def __init__(self, cluster, name, index):
         self.name = name
-        self.ip = f"{FRONT}.{2 + index}"
+        # Its one underlay address: the tunnel's source, its BGP session's end.
+        self.ip = f"{FRONT6}{2 + index}" if cluster.ipv6 else f"{FRONT}.{2 + index}"
+        self.router_id = 2 + index if cluster.ipv6 else self.ip
         self.ns = Netns(f"{cluster.prefix}-{name}")
         self.dir = cluster.work / name
         self.source = cluster.source
@@ -65,9 +91,19 @@ class DirectorHost:
 class Cluster:
     def __init__(self, bin_dir, workdir, prefix="glb", directors=3, backends=("b1", "b2", "b3", "b4"),
                  large_size=2 << 20, interval_ms=300, trigger=2, stop_grace_ms=2000, hash_keys=None, stale_after_s=30,
-                 log=print):
+                 log=print, underlay="ipv4"):
         """`hash_keys` maps a director to a hash key of its own (a broken fleet, for tests);
-        the others use HASH_KEY."""
+        the others use HASH_KEY. `underlay` is "ipv4" or "ipv6" (the module's docstring)."""
+        if underlay not in UNDERLAYS:
+            raise ValueError(f"underlay must be one of {', '.join(UNDERLAYS)}, not {underlay!r}")
+        self.underlay = underlay
+        self.ipv6 = underlay == "ipv6"
+        self.addresses = BACKENDS6 if self.ipv6 else BACKENDS
+        self.vips = (VIP, VIP6) if self.ipv6 else (VIP,)
+        self.router_front = ROUTER_FRONT6 if self.ipv6 else ROUTER_FRONT
+        # BIRD's router IDs are 32-bit numbers written like IPv4 addresses; without IPv4
+        # addresses the hosts get small numbers instead.
+        self.router_id = 1 if self.ipv6 else ROUTER_FRONT
         self.bin = pathlib.Path(bin_dir)
         self.work = pathlib.Path(workdir)
         self.prefix = prefix
@@ -78,7 +114,7 @@ class Cluster:
         self.hash_keys = hash_keys or {}
         self.stale_after_s = stale_after_s
         self.log = log
-        self.backends = {name: BACKENDS[name] for name in backends}
+        self.backends = {name: self.addresses[name] for name in backends}
         self.logs = self.work / "logs"
         self.source = self.work / "forwarding_table.src.json"
         self.directors = {f"d{i + 1}": DirectorHost(self, f"d{i + 1}", i) for i in range(directors)}
@@ -108,8 +144,11 @@ class Cluster:
             shutil.rmtree(self.logs)
         self.logs.mkdir()
         for ns in self.ns.values():
-            ns.create()
-        self._network()
+            ns.create(ipv6=self.ipv6)
+        if self.ipv6:
+            self._network6()
+        else:
+            self._network()
         self._content()
         for name in self.backends:
             self._backend(name)
@@ -181,6 +220,52 @@ class Cluster:
             # Small send buffers: a download is compressed as the client reads it, not at once.
             b.sysctl("net.ipv4.tcp_wmem", "4096 16384 65536")
 
+    def _network6(self):
+        """The IPv6 underlay: the router's edge link has both families for the client; front
+        and back have IPv6 only, and so have the directors and backends."""
+        router = self.ns["router"]
+        for bridge, addresses in (("edge", (f"{ROUTER_FRONT}/24", f"{ROUTER_EDGE6}/64")),
+                                  ("front", (f"{ROUTER_FRONT6}/64",)), ("back", (f"{ROUTER_BACK6}/64",))):
+            router.ip("link", "add", bridge, "type", "bridge", "stp_state", "0", "forward_delay", "0")
+            router.ip("link", "set", bridge, "mtu", "1600")
+            for address in addresses:
+                router.ip("addr", "add", address, "dev", bridge)
+            router.ip("link", "set", bridge, "up")
+        router.sysctl("net.ipv4.ip_forward", 1)
+        router.sysctl("net.ipv6.conf.all.forwarding", 1)
+        for family in ("ipv4", "ipv6"):
+            router.sysctl(f"net.{family}.fib_multipath_hash_policy", 1)
+        for key in ("all", "default", "edge", "front", "back"):
+            router.sysctl(f"net.ipv4.conf.{key}.send_redirects", 0)
+            router.sysctl(f"net.ipv4.conf.{key}.rp_filter", 0)
+
+        client = self.ns["client"]
+        self._link(client, "eth0", "p-client", "edge", 1600)
+        client.ip("link", "set", "eth0", "mtu", "1500")
+        addresses = [f"{CLIENT_IP}/24"] + [f"{FRONT}.{i}/24" for i in range(100, 164)]
+        addresses += [f"{CLIENT_IP6}/64"] + [f"{a}/64" for a in parse_sources(SOURCES6)]
+        run(["ip", "-n", client.name, "-batch", "-"], input="".join(f"addr add {a} dev eth0\n" for a in addresses))
+        client.ip("route", "add", "default", "via", ROUTER_FRONT)
+        client.ip("-6", "route", "add", "default", "via", ROUTER_EDGE6)
+        client.sysctl("net.ipv4.tcp_rmem", "4096 32768 65536")
+
+        for d in self.directors.values():
+            self._link(d.ns, "eth0", f"p-{d.name}", "front", 1600)
+            d.ns.ip("addr", "add", f"{d.ip}/64", "dev", "eth0")
+            d.ns.ip("-6", "route", "add", "default", "via", ROUTER_FRONT6)
+
+        for name, address in self.backends.items():
+            b = self.ns[name]
+            self._link(b, "eth0", f"p-{name}", "back", 1600)
+            b.ip("addr", "add", f"{address}/64", "dev", "eth0")
+            b.ip("addr", "add", f"{VIP}/32", "dev", "lo")
+            b.ip("addr", "add", f"{VIP6}/128", "dev", "lo")
+            b.ip("-6", "route", "add", "default", "via", ROUTER_BACK6)
+            # Answers to IPv4 clients (from the IPv4 VIP) leave through an IPv6 gateway.
+            b.ip("-4", "route", "add", "default", "via", "inet6", ROUTER_BACK6, "dev", "eth0")
+            b.sysctl("net.ipv6.conf.eth0.forwarding", 1)
+            b.sysctl("net.ipv4.tcp_wmem", "4096 16384 65536")
+
     def _content(self):
         www = self.work / "www"
         www.mkdir(exist_ok=True)
@@ -195,6 +280,7 @@ class Cluster:
 
     def _backend(self, name):
         conf = self.work / f"{name}.nginx.conf"
+        listen6 = "\n    listen [::]:80 default_server;" if self.ipv6 else ""
         # Workers run as root: the content may live in a folder only root can read (tests).
         conf.write_text(f"""user root;
 worker_processes 1;
@@ -215,7 +301,7 @@ http {{
   gzip_comp_level 1;
   chunked_transfer_encoding off;
   server {{
-    listen 80 default_server;
+    listen 80 default_server;{listen6}
     root {self.work}/www;
     location / {{ add_header X-Backend {name} always; }}
     location = /healthz {{ add_header X-Backend {name} always; return 200 "ok\\n"; }}
@@ -227,7 +313,7 @@ http {{
 
     def start_service(self, name):
         spawn(self.ns[name], ["nginx", "-c", self.work / f"{name}.nginx.conf"], self.logs / f"{name}.nginx.out")
-        wait_until(lambda: self.ns[name].run("curl", "-sf", "-o", "/dev/null", f"http://{self.backends[name]}/healthz", check=False).returncode == 0,
+        wait_until(lambda: self.ns[name].run("curl", "-sf", "-o", "/dev/null", f"http://{url_host(self.backends[name])}/healthz", check=False).returncode == 0,
                    10, what=f"nginx on {name}")
 
     def stop_service(self, name):
@@ -242,7 +328,7 @@ http {{
         """The source table: `states` maps backend name to its state (others are left out);
         `weights` maps a backend to its weight, or to (weight, previous_weight)."""
         def backend(name, state):
-            b = {"ip": BACKENDS[name], "state": state}
+            b = {"ip": self.addresses[name], "state": state}
             w = (weights or {}).get(name)
             if w is not None:
                 weight, previous = w if isinstance(w, tuple) else (w, None)
@@ -258,7 +344,7 @@ http {{
             "name": "demo-web",
             "hash_key": hash_key,
             "seed": SEED,
-            "binds": [{"ip": VIP, "proto": "tcp", "port": 80}],
+            "binds": [{"ip": vip, "proto": "tcp", "port": 80} for vip in self.vips],
             "backends": [backend(name, state) for name, state in states.items()],
         }]}
 
@@ -325,7 +411,8 @@ http {{
     def _director_config(self, d):
         config = {
             "outbound_gateway_mac": self.ns["router"].mac("front"),
-            "outbound_src_ip": d.ip,
+            # The tunnel's source: over the IPv6 underlay the director has no IPv4 address.
+            ("outbound_src_ipv6" if self.ipv6 else "outbound_src_ip"): d.ip,
             "forward_icmp_ping_responses": True,
             "drop_foreign_dst_mac": True,
             "num_worker_queues": 1,
@@ -377,7 +464,7 @@ http {{
                 include.write_text("")
         conf = d.dir / "bird.conf"
         conf.write_text(f"""# Director {d.name}: announces the VIP routes glb-announce writes, over BGP with BFD.
-router id {d.ip};
+router id {d.router_id};
 protocol device {{ scan time 10; }}
 protocol bfd {{ interface "*" {{ interval 50 ms; idle tx interval 300 ms; multiplier 3; }}; }}
 # BIRD reads `include` only at the start of a line.
@@ -393,11 +480,11 @@ protocol static vips6 {{
 }}
 protocol bgp uplink {{
   local {d.ip} as {DIRECTOR_AS};
-  neighbor {ROUTER_FRONT} as {ROUTER_AS};
+  neighbor {self.router_front} as {ROUTER_AS};
   hold time 3; keepalive time 1;
   connect delay time 1; connect retry time 1; error wait time 1, 2; error forget time 10;
   bfd on;
-  ipv4 {{ import none; export where proto = "vips4"; }};
+{self._bgp_channels('import none; export where proto = "vips4";', 'import none; export where proto = "vips6";')}
 }}
 """)
         d.bird_proc = spawn(d.ns, ["bird", "-f", "-c", conf, "-s", d.bird_socket, "-P", d.dir / "bird.pid"],
@@ -406,11 +493,13 @@ protocol bgp uplink {{
 
     def _router_bird(self):
         conf = self.work / "router.bird.conf"
+        kernel6 = ("protocol kernel {\n  scan time 10;\n  merge paths on;\n"
+                   "  ipv6 { import none; export where source = RTS_BGP; };\n}\n") if self.ipv6 else ""
         peers = "".join(f"protocol bgp {d.name} from director {{ neighbor {d.ip} as {DIRECTOR_AS}; }}\n"
                         for d in self.directors.values())
         conf.write_text(f"""# The router: one BGP session with BFD per director; the VIP's routes from all of
 # them become one ECMP route in the kernel (merge paths).
-router id {ROUTER_FRONT};
+router id {self.router_id};
 protocol device {{ scan time 10; }}
 protocol bfd {{ interface "*" {{ interval 50 ms; idle tx interval 300 ms; multiplier 3; }}; }}
 protocol kernel {{
@@ -418,18 +507,26 @@ protocol kernel {{
   merge paths on;
   ipv4 {{ import none; export where source = RTS_BGP; }};
 }}
-template bgp director {{
-  local {ROUTER_FRONT} as {ROUTER_AS};
+{kernel6}template bgp director {{
+  local {self.router_front} as {ROUTER_AS};
   hold time 3; keepalive time 1;
   connect delay time 0; connect retry time 1; error wait time 1, 2; error forget time 10;
   bfd on;
-  ipv4 {{ import where net ~ [ {VIP}/32 ]; export none; }};
+{self._bgp_channels(f"import where net ~ [ {VIP}/32 ]; export none;", f"import where net ~ [ {VIP6}/128 ]; export none;")}
 }}
 {peers}""")
         self.router_socket = self.work / "router.bird.ctl"
         self.router_bird = spawn(self.ns["router"], ["bird", "-f", "-c", conf, "-s", self.router_socket, "-P", self.work / "router.bird.pid"],
                                  self.logs / "router.bird.log")
         self._wait_bird(self.ns["router"], self.router_socket, self.router_bird, "the router")
+
+    def _bgp_channels(self, ipv4, ipv6):
+        """The BGP session's channels: the IPv4 VIP's and, over the IPv6 underlay, the IPv6
+        VIP's; there the session is IPv6, so IPv4 routes carry IPv6 next hops (extended next
+        hop, RFC 5549)."""
+        if not self.ipv6:
+            return f"  ipv4 {{ {ipv4} }};"
+        return f"  ipv4 {{ extended next hop on; {ipv4} }};\n  ipv6 {{ {ipv6} }};"
 
     def _wait_bird(self, ns, socket, proc, where):
         def up():
@@ -520,6 +617,12 @@ template bgp director {{
                 pass
 
 
+def gateways(route_text):
+    """The next hops named in `ip route` output: "via 10.90.0.2" or, for an IPv4 route
+    through an IPv6 next hop, "via inet6 fd00:90::2"."""
+    return set(re.findall(r"via (?:inet6 )?([0-9a-fA-F.:]+)", route_text))
+
+
 class RouteWatch:
     """The router's route to the VIP, followed with `ip monitor`: each change with the time
     it was seen, so that a failover can be timed from the failure to the route change."""
@@ -542,7 +645,7 @@ class RouteWatch:
 
     def nexthops(self):
         out = self.router.run("ip", "-o", "route", "show", f"{self.vip}/32", check=False).stdout
-        return set(re.findall(r"via (\d+\.\d+\.\d+\.\d+)", out))
+        return gateways(out)
 
     def change_after(self, t, without, timeout=10):
         """Seconds from `t` to the first route change after it that no longer goes via
@@ -552,7 +655,7 @@ class RouteWatch:
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
             with self.lock:
-                later = [when for when, line in self.changes if when >= t and f"via {without} " not in line + " "]
+                later = [when for when, line in self.changes if when >= t and without not in gateways(line)]
             if later:
                 return later[0] - t
             time.sleep(0.01)

@@ -6,11 +6,12 @@ import pathlib
 import threading
 import time
 
-from .cluster import BACKENDS, SOURCES, VIP, Cluster
+from .cluster import BACKENDS, SOURCES, SOURCES6, VIP6, Cluster
 from .loadlab import PROMETHEUS_ADDRESS as LOADLAB_PROMETHEUS
 from .loadlab import LoadLab
 from .shell import spawn, wait_until
 
+# The backends' names by address, over the IPv4 underlay (Cluster.addresses for either).
 NAME_OF = {ip: name for name, ip in BACKENDS.items()}
 BALANCE_METRICS = "127.0.0.1:9183"
 
@@ -53,6 +54,7 @@ class Scenario:
         # glb-balance's minimum interval between changes: longer than the demo's downloads.
         self.loop_interval = 25
         self.events_path = cluster.work / "connections.jsonl"
+        self.name_of = {ip: name for name, ip in cluster.addresses.items()}
 
     # MARK: running
 
@@ -60,7 +62,8 @@ class Scenario:
         self.events_path.unlink(missing_ok=True)
         self.traffic = spawn(self.c.ns["client"], [
             "env", f"PYTHONPATH={pathlib.Path(__file__).resolve().parent.parent}", "python3", "-m", "glbdemo.traffic",
-            "--vip", VIP, "--sources", SOURCES, "--events", self.events_path,
+            *[a for vip in self.c.vips for a in ("--vip", vip)],
+            "--sources", SOURCES, *(["--sources", SOURCES6] if VIP6 in self.c.vips else []), "--events", self.events_path,
             "--short-rate", self.short_rate, "--long-concurrency", self.long_concurrency, "--long-rate", self.long_rate,
             "--small-sha256", self.c.small_sha256, "--large-sha256", self.c.large_sha256,
             # Compressed answers make a backend's CPU follow what it serves: the control loop's load.
@@ -129,10 +132,13 @@ class Scenario:
         self.change("b4 active", members, "b4 active")
 
         self.phase("b2 fails (its HTTP server stops)")
-        generation = c.generation()
+        # Each director counts its own generations (one may have loaded a table more than
+        # another since it started): every one must load one more.
+        generations = c.generations()
         self.failed_backend, self.failed_at = "b2", time.time()
         c.stop_service("b2")
-        c.wait_generation(generation + 1, timeout=60)
+        for name, generation in generations.items():
+            c.wait_generation(generation + 1, name, timeout=60)
         self.taken_out_at = time.time()
         self.phases[-1].notes.append(f"health checker marked b2 unhealthy and the director reloaded {self.taken_out_at - self.failed_at:.1f}s after the failure")
         self.settle()
@@ -190,7 +196,7 @@ class Scenario:
         c = self.c
         table = json.loads(c.source.read_text())["tables"][0]
         health = c.health()
-        active = [NAME_OF[b["ip"]] for b in table["backends"] if b["state"] == "active" and health.get(b["ip"])]
+        active = [self.name_of[b["ip"]] for b in table["backends"] if b["state"] == "active" and health.get(b["ip"])]
         # The last active backend gets 40% of a core, the others a whole one: it is the busiest,
         # yet not starved (a starved backend answers its health checks late and flaps).
         capacity = {name: (0.4 if i == len(active) - 1 else 1.0) for i, name in enumerate(active)}
@@ -321,6 +327,13 @@ class Scenario:
             f = self.failovers
             lines.append(f"\nscale-out: {len(self.c.directors)} directors; failover graceful {f['graceful']:.2f} s, "
                          f"kill {f['kill']:.2f} s, hang {f['hang']:.2f} s; broken {fleet_broken}")
-        lines.append(("" if len(self.failovers) == 3 else "\n") + f"demo: {total} connections, {completed} completed, {len(broken)} broken"
+        if len(self.c.vips) > 1:
+            def of_vip(es, vip):
+                return len([e for e in es if e.get("vip") == vip])
+            lines.append(f"\nby VIP ({self.c.underlay} underlay): " + "; ".join(
+                f"{vip} {of_vip(events, vip)} connections, {of_vip(unexcused, vip)} broken"
+                + (f" (+{of_vip(broken, vip) - of_vip(unexcused, vip)} on the failed backend)" if of_vip(broken, vip) > of_vip(unexcused, vip) else "")
+                for vip in self.c.vips))
+        lines.append(("" if len(self.failovers) == 3 or len(self.c.vips) > 1 else "\n") + f"demo: {total} connections, {completed} completed, {len(broken)} broken"
                      + (f" ({len(broken) - len(unexcused)} on the failed backend {self.failed_backend}, {len(unexcused)} elsewhere)" if broken else ""))
         return "\n".join(lines), events, unexcused

@@ -41,11 +41,19 @@ class Netns:
     def pids(self):
         return [int(p) for p in run(["ip", "netns", "pids", self.name], check=False).stdout.split()]
 
-    def create(self):
+    def create(self, ipv6=False):
+        """A new namespace with lo up; IPv6 off unless `ipv6`, and then without duplicate
+        address detection (addresses are usable at once) or router solicitations on the
+        interfaces made in it afterwards."""
         run(["ip", "netns", "add", self.name])
         self.ip("link", "set", "lo", "up")
-        self.sysctl("net.ipv6.conf.all.disable_ipv6", 1)
-        self.sysctl("net.ipv6.conf.default.disable_ipv6", 1)
+        if not ipv6:
+            self.sysctl("net.ipv6.conf.all.disable_ipv6", 1)
+            self.sysctl("net.ipv6.conf.default.disable_ipv6", 1)
+            return
+        for scope in ("all", "default"):
+            self.sysctl(f"net.ipv6.conf.{scope}.accept_dad", 0)
+            self.sysctl(f"net.ipv6.conf.{scope}.router_solicitations", 0)
 
     def destroy(self, grace=5.0):
         """Stops what runs inside (SIGTERM, then SIGKILL), then deletes the namespace."""

@@ -17,14 +17,15 @@ import zlib
 
 
 def parse_sources(text):
-    """"10.90.0.100-163" or a comma-separated list."""
+    """"10.90.0.100-163" (the last byte), "fd00:89::1:0-fd00:89::1:3f" (first and last
+    address), or a comma-separated list of these and addresses."""
     out = []
     for part in text.split(","):
         if "-" in part:
             first, last = part.split("-")
             base = ipaddress.ip_address(first)
-            end = int(last) if last.isdigit() else int(ipaddress.ip_address(last)) & 0xFF
-            out += [str(base + i) for i in range(end - (int(base) & 0xFF) + 1)]
+            count = (int(last) - (int(base) & 0xFF) if last.isdigit() else int(ipaddress.ip_address(last)) - int(base)) + 1
+            out += [str(base + i) for i in range(count)]
         else:
             out.append(part)
     return out
@@ -38,17 +39,18 @@ class Recorder:
         self.file.write(json.dumps(event) + "\n")
 
 
-async def fetch(args, source, path, kind, recorder, slow):
-    """One connection: GET `path`, read it all (slowly for long downloads), check it."""
-    event = {"kind": kind, "src": source, "start": time.time(), "backend": None, "bytes": 0}
+async def fetch(args, vip, source, path, kind, recorder, slow):
+    """One connection to `vip`: GET `path`, read it all (slowly for long downloads), check it."""
+    event = {"kind": kind, "vip": vip, "src": source, "start": time.time(), "backend": None, "bytes": 0}
     writer = None
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(args.vip, args.port, local_addr=(source, 0)), timeout=args.connect_timeout)
+            asyncio.open_connection(vip, args.port, local_addr=(source, 0)), timeout=args.connect_timeout)
         event["sport"] = writer.get_extra_info("sockname")[1]
         event["connected"] = time.time()
         accept = "Accept-Encoding: gzip\r\n" if args.gzip else ""
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {args.vip}\r\n{accept}Connection: close\r\n\r\n".encode())
+        host = f"[{vip}]" if ":" in vip else vip
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{accept}Connection: close\r\n\r\n".encode())
         await writer.drain()
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=args.stall_timeout)
         lines = head.decode("latin-1").split("\r\n")
@@ -95,7 +97,13 @@ async def fetch(args, source, path, kind, recorder, slow):
 
 
 async def main_async(args):
-    sources = parse_sources(args.sources)
+    sources = [a for text in args.sources for a in parse_sources(text)]
+    # Each VIP with the sources of its family.
+    targets = [(vip, [a for a in sources if ipaddress.ip_address(a).version == ipaddress.ip_address(vip).version])
+               for vip in args.vip]
+    for vip, of_family in targets:
+        if not of_family:
+            raise SystemExit(f"no source address of {vip}'s family")
     recorder = Recorder(args.events)
     rng = random.Random(args.seed)
     stop = asyncio.Event()
@@ -106,7 +114,9 @@ async def main_async(args):
 
     def launch(kind):
         path, slow = ("/large.bin", True) if kind == "long" else ("/small.bin", False)
-        task = asyncio.create_task(fetch(args, rng.choice(sources), path, kind, recorder, slow))
+        # One VIP draws nothing for the choice: its run is the same as before VIPs could be several.
+        vip, of_family = targets[0] if len(targets) == 1 else rng.choice(targets)
+        task = asyncio.create_task(fetch(args, vip, rng.choice(of_family), path, kind, recorder, slow))
         running.add(task)
         task.add_done_callback(running.discard)
         return task
@@ -142,9 +152,11 @@ async def main_async(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--vip", required=True)
+    ap.add_argument("--vip", required=True, action="append",
+                    help="the VIP; given more than once, each connection goes to one of them (its sources of the VIP's family)")
     ap.add_argument("--port", type=int, default=80)
-    ap.add_argument("--sources", required=True)
+    ap.add_argument("--sources", required=True, action="append",
+                    help="client source addresses (parse_sources); may be given more than once")
     ap.add_argument("--events", required=True)
     ap.add_argument("--short-rate", type=float, default=40, help="short requests per second")
     ap.add_argument("--long-concurrency", type=int, default=100, help="long downloads kept running")
