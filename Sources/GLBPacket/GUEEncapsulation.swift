@@ -32,12 +32,7 @@ extension PacketProcessor {
         }
         let o = frame.start + start
         // Ethernet: to the gateway, from this port.
-        let gateway = plane.pointee.gatewayMAC
-        o.putRaw32(0, gateway.0)
-        o.putRaw16(4, gateway.1)
-        o.putRaw32(6, portMAC.0)
-        o.putRaw16(10, portMAC.1)
-        o.put16(12, EtherType.ipv4)
+        putEthernet(o, to: plane.pointee.gatewayMAC, from: portMAC, etherType: EtherType.ipv4)
         // IPv4: no options, id 0, DF, TTL 64, UDP; the checksum from the constant words' sum.
         let primary = UInt32(truncatingIfNeeded: route.main)
         let dstHost = UInt32(bigEndian: primary)
@@ -80,6 +75,16 @@ extension PacketProcessor {
         }
         countForwarded(flow, counters)
         return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength, checksumOffload: offload)
+    }
+
+    /// An Ethernet header; MACs as `MACAddress.packetWords`.
+    @inlinable @inline(__always)
+    static func putEthernet(_ o: UnsafeMutableRawPointer, to: (UInt32, UInt16), from: (UInt32, UInt16), etherType: UInt16) {
+        o.putRaw32(0, to.0)
+        o.putRaw16(4, to.1)
+        o.putRaw32(6, from.0)
+        o.putRaw16(10, from.1)
+        o.put16(12, etherType)
     }
 
     /// The sum of the outer IPv4 pseudo-header (source, destination, protocol, UDP length),

@@ -29,12 +29,7 @@ extension PacketProcessor {
         let backends = plane.pointee.tables[flow.table].backends6
         let o = frame.start + start
         // Ethernet: to the gateway, from this port.
-        let gateway = plane.pointee.gatewayMAC
-        o.putRaw32(0, gateway.0)
-        o.putRaw16(4, gateway.1)
-        o.putRaw32(6, portMAC.0)
-        o.putRaw16(10, portMAC.1)
-        o.put16(12, EtherType.ipv6)
+        putEthernet(o, to: plane.pointee.gatewayMAC, from: portMAC, etherType: EtherType.ipv6)
         // IPv6: version 6, traffic class 0, flow label from the hash; UDP; from outbound_src_ipv6.
         o.put32(at.ip, ipv6VersionWord | UInt32(truncatingIfNeeded: route.hash & flowLabelMask))
         o.put16(at.ip &+ 4, UInt16(truncatingIfNeeded: udpLength))

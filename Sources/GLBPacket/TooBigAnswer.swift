@@ -52,7 +52,7 @@ extension PacketProcessor {
         // Read before the answer's headers overwrite the original Ethernet header.
         let client = (UnsafeRawPointer(frame.start).raw32(6), UnsafeRawPointer(frame.start).raw16(10))
         let o = frame.start + start
-        putAnswerEthernet(o, to: client, from: portMAC, etherType: EtherType.ipv4)
+        putEthernet(o, to: client, from: portMAC, etherType: EtherType.ipv4)
         // IPv4: an atomic datagram (DF, id 0), TTL 64, ICMP, from the VIP to the client.
         o.put16(14, answerVersionIHLTOS)
         o.put16(16, UInt16(truncatingIfNeeded: 28 &+ quote))
@@ -85,7 +85,7 @@ extension PacketProcessor {
         guard start >= -frame.headroom else { return drop(.noHeadroom, counters) }
         let client = (UnsafeRawPointer(frame.start).raw32(6), UnsafeRawPointer(frame.start).raw16(10))
         let o = frame.start + start
-        putAnswerEthernet(o, to: client, from: portMAC, etherType: EtherType.ipv6)
+        putEthernet(o, to: client, from: portMAC, etherType: EtherType.ipv6)
         o.put32(14, ipv6VersionWord)
         o.put16(18, UInt16(truncatingIfNeeded: 8 &+ quote))
         o.put8(20, IPProtocol.icmpv6)
@@ -105,14 +105,5 @@ extension PacketProcessor {
         o.put16(56, ~UInt16(truncatingIfNeeded: sum))
         counters.bump(.tooBigAnswered)
         return PacketResult(action: .reply, offset: start, length: answerHeaderLengthIPv6 &+ quote)
-    }
-
-    @inlinable @inline(__always)
-    static func putAnswerEthernet(_ o: UnsafeMutableRawPointer, to: (UInt32, UInt16), from: (UInt32, UInt16), etherType: UInt16) {
-        o.putRaw32(0, to.0)
-        o.putRaw16(4, to.1)
-        o.putRaw32(6, from.0)
-        o.putRaw16(10, from.1)
-        o.put16(12, etherType)
     }
 }

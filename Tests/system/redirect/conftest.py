@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 import bpfprog
-from glbredirect import REPO, counter_names
+from glbredirect import REPO, Loader, counter_names
 
 BUILD_BPF = REPO / "scripts" / "build-bpf"
 
@@ -179,3 +179,11 @@ def sysctl(netns):
     yield set_
     for name, value in saved.items():
         write_sysctl(name, value)
+
+
+@pytest.fixture(scope="module")
+def loader(bin_dir):
+    """The glb-redirect command of the build under test."""
+    path = bin_dir / "glb-redirect"
+    assert path.exists(), f"{path} not built (swift build --product glb-redirect)"
+    return Loader(path)

@@ -26,7 +26,6 @@ from scapy.layers.l2 import Ether
 
 import netns
 import test_redirect_prog_v6 as v6prog
-from glbredirect import Loader
 from wire import Wire
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
@@ -54,13 +53,6 @@ LISTENER = (
 )
 
 _ports = iter(range(42000, 43000))
-
-
-@pytest.fixture(scope="module")
-def loader(bin_dir):
-    path = bin_dir / "glb-redirect"
-    assert path.exists(), f"{path} not built (swift build --product glb-redirect)"
-    return Loader(path)
 
 
 @pytest.fixture(scope="module")

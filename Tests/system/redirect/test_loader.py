@@ -28,7 +28,6 @@ from glbredirect import (
     REPO,
     TC_HANDLE,
     TC_PRIORITY,
-    Loader,
     GLB_REDIRECT_MAPS,
     DETAILS,
     bpftool,
@@ -60,13 +59,6 @@ IFACE = "eth0"
 ETH_P_ALL = 0x0003
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
-
-
-@pytest.fixture(scope="module")
-def loader(bin_dir):
-    path = bin_dir / "glb-redirect"
-    assert path.exists(), f"{path} not built (swift build --product glb-redirect)"
-    return Loader(path)
 
 
 @pytest.fixture

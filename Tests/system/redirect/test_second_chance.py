@@ -28,7 +28,6 @@ from pathlib import Path
 import pytest
 
 import netns
-from glbredirect import Loader
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
 
@@ -42,13 +41,6 @@ FILE_SIZE = 4 << 20
 RATE = "1M"  # curl's --limit-rate: the download takes about 4 s
 SWITCH_AFTER = 1 << 20  # bytes received before the route changes
 STANDIN = Path(__file__).with_name("director_standin.py")
-
-
-@pytest.fixture(scope="module")
-def loader(bin_dir):
-    path = bin_dir / "glb-redirect"
-    assert path.exists(), f"{path} not built (swift build --product glb-redirect)"
-    return Loader(path)
 
 
 @pytest.fixture(scope="module")
