@@ -10,20 +10,25 @@ struct Route {
     /// The row's `RouteWord`, and the alternate hash's (0 without one).
     @usableFromInline let main: UInt64
     @usableFromInline let alternate: UInt64
-    /// Hops listed after the first: the secondary, or S1, P2 and S2 with an alternate hash.
-    @usableFromInline let hopCount: Int
+    /// Whether there is an alternate route (`alt_hash_fields`). (A flag rather than the hop
+    /// count keeps the value small enough to come back in registers.)
+    @usableFromInline let hasAlternate: Bool
 
     @inlinable @inline(__always)
-    init(hash: UInt64, main: UInt64, alternate: UInt64, hopCount: Int) {
+    init(hash: UInt64, main: UInt64, alternate: UInt64, hasAlternate: Bool) {
         self.hash = hash
         self.main = main
         self.alternate = alternate
-        self.hopCount = hopCount
+        self.hasAlternate = hasAlternate
     }
+
+    /// Hops listed after the first: the secondary, or S1, P2 and S2 with an alternate hash.
+    @inlinable @inline(__always)
+    var hopCount: Int { hasAlternate ? 3 : 1 }
 
     /// True when every backend of the route is IPv4 (the common case, tested first).
     @inlinable @inline(__always)
-    var isIPv4: Bool { RouteWord.isIPv4(main) && (hopCount == 1 || RouteWord.isIPv4(alternate)) }
+    var isIPv4: Bool { RouteWord.isIPv4(main) && (!hasAlternate || RouteWord.isIPv4(alternate)) }
 }
 
 extension PacketProcessor {
@@ -37,9 +42,9 @@ extension PacketProcessor {
                             srcPort: flow.srcPort, dstPort: flow.dstPort)
         let main = table.routes[Int(truncatingIfNeeded: hash & rowMask)]
         let altFields = plane.pointee.altHashFields
-        guard altFields != 0 else { return Route(hash: hash, main: main, alternate: 0, hopCount: 1) }
+        guard altFields != 0 else { return Route(hash: hash, main: main, alternate: 0, hasAlternate: false) }
         let altHash = flowHash(key: table.hashKey, fields: altFields, ipv6: flow.isIPv6, src: flow.src, dst: flow.dst,
                                srcPort: flow.srcPort, dstPort: flow.dstPort)
-        return Route(hash: hash, main: main, alternate: table.routes[Int(truncatingIfNeeded: altHash & rowMask)], hopCount: 3)
+        return Route(hash: hash, main: main, alternate: table.routes[Int(truncatingIfNeeded: altHash & rowMask)], hasAlternate: true)
     }
 }
