@@ -46,6 +46,7 @@ public struct ConfigErrors: Error, CustomStringConvertible {
     }
 
     public var errors: [ConfigIssue] { issues.filter { $0.severity == .error } }
+    public var warnings: [ConfigIssue] { issues.filter { $0.severity == .warning } }
 
     public var description: String {
         errors.map(\.description).joined(separator: "\n")

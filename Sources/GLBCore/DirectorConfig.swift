@@ -135,10 +135,6 @@ public struct DirectorConfig: Equatable, Sendable {
     /// default, for hosts given to one director) never sleeps.
     public var idleSleepMicroseconds = 0
 
-    /// What the file holds that works but is likely a mistake (unknown keys, keys that do
-    /// nothing, a broadcast gateway MAC): the director logs them at start, the tools print them.
-    public var warnings: [ConfigIssue] = []
-
     public init(outboundGatewayMAC: MACAddress, outboundSourceIP: IPAddress?, outboundSourceIPv6: IPAddress? = nil) {
         self.outboundGatewayMAC = outboundGatewayMAC
         self.outboundSourceIP = outboundSourceIP
@@ -151,137 +147,100 @@ public struct DirectorConfig: Equatable, Sendable {
     }
 }
 
-extension DirectorConfig {
-    /// Reads and checks `director.conf`; every problem names its key.
-    public static func load(path: String) throws(ConfigErrors) -> DirectorConfig {
-        try decode(ConfigDocument.read(path: path, limit: 16 << 20), file: path)
-    }
+/// `director.conf`. What it holds that works but is likely a mistake (unknown keys, keys that
+/// do nothing, a broadcast gateway MAC) comes back as warnings: the director logs them at
+/// start, the tools print them.
+extension DirectorConfig: ConfigFile {
+    public static let sizeLimit = 16 << 20
 
-    public static func decode(bytes: [UInt8], file: String) throws(ConfigErrors) -> DirectorConfig {
-        try decode(ConfigDocument.parse(bytes, file: file), file: file)
-    }
-
-    static func decode(_ json: JSONValue, file: String) throws(ConfigErrors) -> DirectorConfig {
-        var reader = DirectorConfigReader(file: file)
-        let config = reader.read(json)
-        guard var config, !reader.issues.hasErrors else {
-            throw ConfigErrors(reader.issues.issues)
-        }
-        config.warnings = reader.issues.issues.filter { $0.severity == .warning }
-        return config
+    public static func read(_ document: JSONValue, _ reader: inout ConfigReader) -> DirectorConfig? {
+        reader.readDirectorConfig(document)
     }
 }
 
-private struct DirectorConfigReader {
-    var issues: IssueList
-
-    init(file: String) { issues = IssueList(file: file) }
-
-    mutating func bool(_ o: JSONObject, _ key: String, default value: Bool, path: String? = nil) -> Bool {
-        guard let v = o[key] else { return value }
-        guard case .bool(let b) = v else {
-            issues.error(path.map { "\($0).\(key)" } ?? key, "expected true or false, got \(v.kindName)")
-            return value
-        }
-        return b
-    }
-
-    mutating func int(_ o: JSONObject, _ key: String, path: String? = nil, range: ClosedRange<Int64>) -> Int? {
-        guard let v = o[key] else { return nil }
-        let field = path.map { "\($0).\(key)" } ?? key
-        guard case .integer(let i) = v else {
-            issues.error(field, "expected an integer, got \(v.kindName)")
-            return nil
-        }
-        guard range.contains(i) else {
-            issues.error(field, "\(i) is out of range (expected \(range.lowerBound)-\(range.upperBound))")
-            return nil
-        }
-        return Int(i)
-    }
+/// Reads director.conf into the reader: every problem is reported, and reading goes on.
+private extension ConfigReader {
 
     mutating func hashFields(_ o: JSONObject, _ key: String) -> HashFields? {
         guard let v = o[key] else { return nil }
         guard case .object(let h) = v else {
-            issues.error(key, "expected an object such as {\"src_addr\": true}, got \(v.kindName)")
+            error(key, "expected an object such as {\"src_addr\": true}, got \(v.kindName)")
             return nil
         }
         for k in h.keys where !["src_addr", "dst_addr", "src_port", "dst_port"].contains(k) {
-            issues.error("\(key).\(k)", "unknown field (expected src_addr, dst_addr, src_port, dst_port)")
+            error("\(key).\(k)", "unknown field (expected src_addr, dst_addr, src_port, dst_port)")
         }
         let fields = HashFields(
-            srcAddr: bool(h, "src_addr", default: false, path: key), dstAddr: bool(h, "dst_addr", default: false, path: key),
-            srcPort: bool(h, "src_port", default: false, path: key), dstPort: bool(h, "dst_port", default: false, path: key))
-        if fields.isEmpty { issues.error(key, "must contain at least one field set to true") }
+            srcAddr: bool(h, "src_addr", at: key) ?? false, dstAddr: bool(h, "dst_addr", at: key) ?? false,
+            srcPort: bool(h, "src_port", at: key) ?? false, dstPort: bool(h, "dst_port", at: key) ?? false)
+        if fields.isEmpty { error(key, "must contain at least one field set to true") }
         return fields
     }
 
-    mutating func read(_ json: JSONValue) -> DirectorConfig? {
+    mutating func readDirectorConfig(_ json: JSONValue) -> DirectorConfig? {
         guard case .object(let root) = json else {
-            issues.error("(document)", "expected a JSON object, got \(json.kindName)")
+            error("(document)", "expected a JSON object, got \(json.kindName)")
             return nil
         }
-        let known: Set<String> = [
+        // The known keys are too many to list in each warning.
+        warnUnknownKeys(root, known: [
             "outbound_gateway_mac", "outbound_src_ip", "hash_fields", "alt_hash_fields", "forward_icmp_ping_responses",
             "num_worker_queues", "rx_drop_en", "flow_paths", "lcores", "statsd_port", "kni_ip", "metrics_address",
             "mbuf_pool_size", "mbuf_data_size", "udp_checksum", "drop_foreign_dst_mac",
             "readiness_window_ms", "stop_grace_ms", "idle_sleep_us",
             "outbound_src_ipv6", "tunnel_mtu", "icmp_too_big_rate", "icmp_too_big_burst",
-        ]
-        for key in root.keys where !known.contains(key) {
-            issues.warning(key, "unknown key, ignored")
-        }
+        ], at: nil, listingKnown: false)
 
         var mac: MACAddress?
         switch root["outbound_gateway_mac"] {
         case .string(let s)?:
             mac = MACAddress(s)
-            if mac == nil { issues.error("outbound_gateway_mac", "expected a MAC address like 52:54:00:12:34:56, got \"\(s)\"") }
+            if mac == nil { error("outbound_gateway_mac", "expected a MAC address like 52:54:00:12:34:56, got \"\(s)\"") }
             if let first = mac?.bytes.first, first & 1 == 1 {
                 // Every encapsulated packet would flood the segment (or go nowhere) instead of reaching the router.
-                issues.warning("outbound_gateway_mac", "\(s) is a \(mac!.bytes.allSatisfy { $0 == 0xFF } ? "broadcast" : "multicast") MAC: every encapsulated packet would flood the segment instead of going to the router; give the router's own MAC")
+                warning("outbound_gateway_mac", "\(s) is a \(mac!.bytes.allSatisfy { $0 == 0xFF } ? "broadcast" : "multicast") MAC: every encapsulated packet would flood the segment instead of going to the router; give the router's own MAC")
             }
             if let bytes = mac?.bytes, bytes.allSatisfy({ $0 == 0 }) {
-                issues.warning("outbound_gateway_mac", "00:00:00:00:00:00 is no router's MAC: give the router's own")
+                warning("outbound_gateway_mac", "00:00:00:00:00:00 is no router's MAC: give the router's own")
             }
-        case let other?: issues.error("outbound_gateway_mac", "expected a MAC address string, got \(other.kindName)")
-        case nil: issues.error("outbound_gateway_mac", "missing: the MAC of the router every encapsulated packet is sent to")
+        case let other?: error("outbound_gateway_mac", "expected a MAC address string, got \(other.kindName)")
+        case nil: error("outbound_gateway_mac", "missing: the MAC of the router every encapsulated packet is sent to")
         }
 
         let src = sourceAddress(root, "outbound_src_ip", family: .ipv4)
         let src6 = sourceAddress(root, "outbound_src_ipv6", family: .ipv6)
         if root["outbound_src_ip"] == nil && root["outbound_src_ipv6"] == nil {
-            issues.error("outbound_src_ip", "missing: the IPv4 source address of encapsulated packets (or outbound_src_ipv6 on an IPv6 underlay)")
+            error("outbound_src_ip", "missing: the IPv4 source address of encapsulated packets (or outbound_src_ipv6 on an IPv6 underlay)")
         }
-        let tunnelMTU = int(root, "tunnel_mtu", range: 1280...65535)
-        let tooBigRate = int(root, "icmp_too_big_rate", range: 1...1_000_000)
-        let tooBigBurst = int(root, "icmp_too_big_burst", range: 1...1_000_000)
+        let tunnelMTU = integer(root, "tunnel_mtu", in: 1280...65535)
+        let tooBigRate = integer(root, "icmp_too_big_rate", in: 1...1_000_000)
+        let tooBigBurst = integer(root, "icmp_too_big_burst", in: 1...1_000_000)
         if tunnelMTU == nil && root["tunnel_mtu"] == nil {
             for key in ["icmp_too_big_rate", "icmp_too_big_burst"] where root[key] != nil {
-                issues.warning(key, "does nothing without tunnel_mtu")
+                warning(key, "does nothing without tunnel_mtu")
             }
         }
         if let tunnelMTU {
             // The largest encapsulation: three hops (alt_hash_fields) in the widest underlay in use.
             let overhead = root["outbound_src_ipv6"] != nil ? 104 : 48
             if tunnelMTU - overhead < 1280 {
-                issues.warning("tunnel_mtu", "\(tunnelMTU) leaves less than IPv6's minimum of 1,280 bytes for the client's packet after up to \(overhead) bytes of encapsulation: IPv6 clients' full-size packets cannot be carried")
+                warning("tunnel_mtu", "\(tunnelMTU) leaves less than IPv6's minimum of 1,280 bytes for the client's packet after up to \(overhead) bytes of encapsulation: IPv6 clients' full-size packets cannot be carried")
             }
         }
 
         let hash = hashFields(root, "hash_fields")
         let alt = hashFields(root, "alt_hash_fields")
-        let queues = int(root, "num_worker_queues", range: 1...1024)
-        let statsd = int(root, "statsd_port", range: 1...65535)
-        let pool = int(root, "mbuf_pool_size", range: 1024...(1 << 30))
-        let dataSize = int(root, "mbuf_data_size", range: 1152...65535)
-        let readiness = int(root, "readiness_window_ms", range: 10...60_000)
-        let grace = int(root, "stop_grace_ms", range: 0...600_000)
-        let idleSleep = int(root, "idle_sleep_us", range: 0...100_000)
+        let queues = integer(root, "num_worker_queues", in: 1...1024)
+        let statsd = integer(root, "statsd_port", in: 1...65535)
+        let pool = integer(root, "mbuf_pool_size", in: 1024...(1 << 30))
+        let dataSize = integer(root, "mbuf_data_size", in: 1152...65535)
+        let readiness = integer(root, "readiness_window_ms", in: 10...60_000)
+        let grace = integer(root, "stop_grace_ms", in: 0...600_000)
+        let idleSleep = integer(root, "idle_sleep_us", in: 0...100_000)
         // An idle lcore loops once per sleep: a sleep near the readiness window would make an
         // idle director look hung.
         if let idleSleep, idleSleep > 0, idleSleep * 4 > (readiness ?? 100) * 1000 {
-            issues.error("idle_sleep_us", "\(idleSleep) µs is more than a quarter of readiness_window_ms (\(readiness ?? 100) ms): an idle lcore would look hung")
+            error("idle_sleep_us", "\(idleSleep) µs is more than a quarter of readiness_window_ms (\(readiness ?? 100) ms): an idle lcore would look hung")
         }
 
         var metrics: ListenAddress?
@@ -289,24 +248,24 @@ private struct DirectorConfigReader {
             if case .string(let s) = v, let address = ListenAddress(s) {
                 metrics = address
             } else {
-                issues.error("metrics_address", "expected an address and port such as \"127.0.0.1:19540\" or \"[::1]:19540\"")
+                error("metrics_address", "expected an address and port such as \"127.0.0.1:19540\" or \"[::1]:19540\"")
             }
         }
 
         let flowPaths = readFlowPaths(root["flow_paths"])
         let lcores = readLcores(root["lcores"], flowPathCount: flowPaths.count)
 
-        guard let mac, src != nil || src6 != nil, !issues.hasErrors else { return nil }
+        guard let mac, src != nil || src6 != nil, !hasErrors else { return nil }
         var config = DirectorConfig(outboundGatewayMAC: mac, outboundSourceIP: src, outboundSourceIPv6: src6)
         config.tunnelMTU = tunnelMTU
         config.icmpTooBigRate = tooBigRate ?? 1000
         config.icmpTooBigBurst = tooBigBurst ?? 50
         config.hashFields = hash ?? .sourceAddress
         config.altHashFields = alt
-        config.forwardICMPPingResponses = bool(root, "forward_icmp_ping_responses", default: true)
-        config.rxDropEnabled = bool(root, "rx_drop_en", default: true)
-        config.udpChecksum = bool(root, "udp_checksum", default: false)
-        config.dropForeignDestinationMAC = bool(root, "drop_foreign_dst_mac", default: false)
+        config.forwardICMPPingResponses = bool(root, "forward_icmp_ping_responses") ?? true
+        config.rxDropEnabled = bool(root, "rx_drop_en") ?? true
+        config.udpChecksum = bool(root, "udp_checksum") ?? false
+        config.dropForeignDestinationMAC = bool(root, "drop_foreign_dst_mac") ?? false
         config.numWorkerQueues = queues ?? 1
         config.statsdPort = statsd.map(UInt16.init)
         config.metricsAddress = metrics
@@ -326,16 +285,16 @@ private struct DirectorConfigReader {
         switch o[key] {
         case .string(let s)?:
             guard let address = IPAddress(s), address.family == family else {
-                issues.error(key, "expected \(name) address, got \"\(s)\"")
+                error(key, "expected \(name) address, got \"\(s)\"")
                 return nil
             }
             if address.bytes.allSatisfy({ $0 == 0 }) || (family == .ipv6 && address.bytes[0] == 0xff) || (family == .ipv4 && address.bytes[0] >= 224) {
-                issues.error(key, "\(s) cannot be a source address: give this director's own unicast address")
+                error(key, "\(s) cannot be a source address: give this director's own unicast address")
                 return nil
             }
             return address
         case let other?:
-            issues.error(key, "expected \(name) address string, got \(other.kindName)")
+            error(key, "expected \(name) address string, got \(other.kindName)")
             return nil
         case nil:
             return nil
@@ -344,24 +303,24 @@ private struct DirectorConfigReader {
 
     mutating func readFlowPaths(_ value: JSONValue?) -> [FlowPath] {
         guard let value else {
-            issues.error("flow_paths", "missing: expected a list of {\"rx_port\", \"rx_queue\", \"tx_port\", \"tx_queue\"}")
+            error("flow_paths", "missing: expected a list of {\"rx_port\", \"rx_queue\", \"tx_port\", \"tx_queue\"}")
             return []
         }
         guard case .array(let items) = value else {
-            issues.error("flow_paths", "expected an array, got \(value.kindName)")
+            error("flow_paths", "expected an array, got \(value.kindName)")
             return []
         }
         var paths: [FlowPath] = []
         for (i, item) in items.enumerated() {
             let path = "flow_paths[\(i)]"
             guard case .object(let o) = item else {
-                issues.error(path, "expected an object, got \(item.kindName)")
+                error(path, "expected an object, got \(item.kindName)")
                 continue
             }
             var values: [UInt16] = []
             for key in ["rx_port", "rx_queue", "tx_port", "tx_queue"] {
-                if o[key] == nil { issues.error("\(path).\(key)", "missing") }
-                values.append(UInt16(int(o, key, path: path, range: 0...1023) ?? 0))
+                if o[key] == nil { error("\(path).\(key)", "missing") }
+                values.append(UInt16(integer(o, key, at: path, in: 0...1023) ?? 0))
             }
             paths.append(FlowPath(rxPort: values[0], rxQueue: values[1], txPort: values[2], txQueue: values[3]))
         }
@@ -370,62 +329,62 @@ private struct DirectorConfigReader {
 
     mutating func readLcores(_ value: JSONValue?, flowPathCount: Int) -> [LcoreConfig] {
         guard let value else {
-            issues.error("lcores", "missing: expected an object of \"lcore-N\" entries")
+            error("lcores", "missing: expected an object of \"lcore-N\" entries")
             return []
         }
         guard case .object(let o) = value else {
-            issues.error("lcores", "expected an object, got \(value.kindName)")
+            error("lcores", "expected an object, got \(value.kindName)")
             return []
         }
         var lcores: [LcoreConfig] = []
         for (key, item) in o.members {
             let path = "lcores.\(key)"
             guard key.hasPrefix("lcore-"), let n = Int(key.dropFirst(6)), (0..<1024).contains(n) else {
-                issues.error(path, "expected keys named lcore-N (N a DPDK lcore number)")
+                error(path, "expected keys named lcore-N (N a DPDK lcore number)")
                 continue
             }
             guard case .object(let c) = item else {
-                issues.error(path, "expected an object, got \(item.kindName)")
+                error(path, "expected an object, got \(item.kindName)")
                 continue
             }
             var lcore = LcoreConfig(lcore: n)
-            lcore.rx = bool(c, "rx", default: false, path: path)
-            lcore.tx = bool(c, "tx", default: false, path: path)
-            lcore.dist = bool(c, "dist", default: false, path: path)
-            lcore.work = bool(c, "work", default: false, path: path)
-            lcore.kni = bool(c, "kni", default: false, path: path)
+            lcore.rx = bool(c, "rx", at: path) ?? false
+            lcore.tx = bool(c, "tx", at: path) ?? false
+            lcore.dist = bool(c, "dist", at: path) ?? false
+            lcore.work = bool(c, "work", at: path) ?? false
+            lcore.kni = bool(c, "kni", at: path) ?? false
             if lcore.rx || lcore.tx {
                 switch c["flow_paths"] {
                 case .array(let ids)?:
                     for (j, id) in ids.enumerated() {
                         guard case .integer(let f) = id, f >= 0, f < flowPathCount else {
-                            issues.error("\(path).flow_paths[\(j)]", "expected the index of one of the \(flowPathCount) flow_paths")
+                            error("\(path).flow_paths[\(j)]", "expected the index of one of the \(flowPathCount) flow_paths")
                             continue
                         }
                         lcore.flowPaths.append(Int(f))
                     }
-                    if ids.isEmpty { issues.error("\(path).flow_paths", "an rx/tx lcore needs at least one flow path") }
+                    if ids.isEmpty { error("\(path).flow_paths", "an rx/tx lcore needs at least one flow path") }
                 case let other?:
-                    issues.error("\(path).flow_paths", "expected an array of flow path indexes, got \(other.kindName)")
+                    error("\(path).flow_paths", "expected an array of flow path indexes, got \(other.kindName)")
                 case nil:
-                    issues.error("\(path).flow_paths", "missing: an rx/tx lcore needs the flow paths it serves")
+                    error("\(path).flow_paths", "missing: an rx/tx lcore needs the flow paths it serves")
                 }
-                if lcore.rx != lcore.tx { issues.error(path, "rx and tx must be enabled together (the lcore sends what it receives)") }
+                if lcore.rx != lcore.tx { error(path, "rx and tx must be enabled together (the lcore sends what it receives)") }
             }
             if lcore.dist {
-                lcore.numDistWorkers = int(c, "num_dist_workers", path: path, range: 1...128) ?? 0
-                if c["num_dist_workers"] == nil { issues.error("\(path).num_dist_workers", "missing: distributors need their worker count") }
-                if !lcore.rx { issues.error(path, "a distributor must also have rx and tx") }
+                lcore.numDistWorkers = integer(c, "num_dist_workers", at: path, in: 1...128) ?? 0
+                if c["num_dist_workers"] == nil { error("\(path).num_dist_workers", "missing: distributors need their worker count") }
+                if !lcore.rx { error(path, "a distributor must also have rx and tx") }
             }
             if lcore.work {
-                lcore.workSource = int(c, "work_source", path: path, range: 0...1023)
-                if c["work_source"] == nil { issues.error("\(path).work_source", "missing: workers need the lcore of their distributor") }
+                lcore.workSource = integer(c, "work_source", at: path, in: 0...1023)
+                if c["work_source"] == nil { error("\(path).work_source", "missing: workers need the lcore of their distributor") }
             }
             if lcore.work && (lcore.rx || lcore.tx || lcore.dist) {
-                issues.error(path, "an lcore is either a worker (\"work\") or an rx/tx/dist lcore, not both")
+                error(path, "an lcore is either a worker (\"work\") or an rx/tx/dist lcore, not both")
             }
             if !(lcore.rx || lcore.work) {
-                issues.warning(path, "does nothing (neither rx/tx nor work)")
+                warning(path, "does nothing (neither rx/tx nor work)")
             }
             lcores.append(lcore)
         }
@@ -433,18 +392,18 @@ private struct DirectorConfigReader {
         for lcore in lcores where lcore.work {
             guard let source = lcore.workSource else { continue }
             guard let dist = lcores.first(where: { $0.lcore == source }), dist.dist else {
-                issues.error("lcores.lcore-\(lcore.lcore).work_source", "lcore \(source) is not a distributor (\"dist\": true)")
+                error("lcores.lcore-\(lcore.lcore).work_source", "lcore \(source) is not a distributor (\"dist\": true)")
                 continue
             }
         }
         for dist in lcores where dist.dist {
             let workers = lcores.filter { $0.work && $0.workSource == dist.lcore }.count
             if workers != dist.numDistWorkers {
-                issues.error("lcores.lcore-\(dist.lcore).num_dist_workers", "is \(dist.numDistWorkers) but \(workers) worker(s) name this lcore as work_source")
+                error("lcores.lcore-\(dist.lcore).num_dist_workers", "is \(dist.numDistWorkers) but \(workers) worker(s) name this lcore as work_source")
             }
         }
         if !lcores.contains(where: { $0.rx }) {
-            issues.error("lcores", "no lcore receives packets: give one lcore \"rx\": true, \"tx\": true and its \"flow_paths\"")
+            error("lcores", "no lcore receives packets: give one lcore \"rx\": true, \"tx\": true and its \"flow_paths\"")
         }
         return lcores
     }

@@ -1,94 +1,58 @@
 /// Reads `forwarding_table.json` into a `ForwardingTableConfig`, checking every field and
 /// collecting all problems at once rather than stopping at the first.
 
-extension ForwardingTableConfig {
-    /// The result of decoding: the configuration when it has no errors, and every issue found.
-    public struct Decoded: Sendable {
-        public var config: ForwardingTableConfig?
-        public var issues: [ConfigIssue]
+extension ForwardingTableConfig: ConfigFile {
+    public static let sizeLimit = 64 << 20
 
-        public var errors: [ConfigIssue] { issues.filter { $0.severity == .error } }
-        public var warnings: [ConfigIssue] { issues.filter { $0.severity == .warning } }
-
-        /// The configuration, or every error found.
-        public func get() throws(ConfigErrors) -> ForwardingTableConfig {
-            guard let config else { throw ConfigErrors(issues) }
-            return config
-        }
-    }
-
-    /// Reads and decodes a file; unreadable files and JSON syntax errors become issues too.
-    public static func load(path: String) -> Decoded {
-        do {
-            return decode(try ConfigDocument.read(path: path, limit: 64 << 20), file: path)
-        } catch {
-            return Decoded(config: nil, issues: error.issues)
-        }
-    }
-
-    /// Decodes JSON text; `file` names the source in messages.
-    public static func decode(bytes: [UInt8], file: String) -> Decoded {
-        do {
-            return decode(try ConfigDocument.parse(bytes, file: file), file: file)
-        } catch {
-            return Decoded(config: nil, issues: error.issues)
-        }
-    }
-
-    /// Decodes a parsed document.
-    public static func decode(_ json: JSONValue, file: String) -> Decoded {
-        var reader = TableSourceReader(file: file)
-        let config = reader.readDocument(json)
-        return Decoded(config: reader.issues.hasErrors ? nil : config, issues: reader.issues.issues)
+    public static func read(_ document: JSONValue, _ reader: inout ConfigReader) -> ForwardingTableConfig? {
+        reader.readForwardingTable(document)
     }
 }
 
-private struct TableSourceReader {
-    var issues: IssueList
+/// Reads a forwarding table into the reader: every problem is reported, and reading goes on.
+private extension ConfigReader {
 
-    init(file: String) { issues = IssueList(file: file) }
-
-    mutating func readDocument(_ json: JSONValue) -> ForwardingTableConfig? {
+    mutating func readForwardingTable(_ json: JSONValue) -> ForwardingTableConfig? {
         guard case .object(let root) = json else {
-            issues.error(nil, "expected a JSON object with a \"tables\" array, got \(json.kindName)")
+            error(nil, "expected a JSON object with a \"tables\" array, got \(json.kindName)")
             return nil
         }
         guard let tablesValue = root["tables"] else {
-            issues.error("tables", "missing: the file must contain a \"tables\" array listing each forwarding table")
+            error("tables", "missing: the file must contain a \"tables\" array listing each forwarding table")
             return nil
         }
         guard case .array(let tableValues) = tablesValue else {
-            issues.error("tables", "expected an array of tables, got \(tablesValue.kindName)")
+            error("tables", "expected an array of tables, got \(tablesValue.kindName)")
             return nil
         }
         if tableValues.isEmpty {
-            issues.warning("tables", "no tables: the director will forward nothing")
+            warning("tables", "no tables: the director will forward nothing")
         }
         if tableValues.count > TableLimits.maxTables {
-            issues.error("tables", "\(tableValues.count) tables, a director serves at most \(TableLimits.maxTables)")
+            error("tables", "\(tableValues.count) tables, a director serves at most \(TableLimits.maxTables)")
             return nil
         }
         var tables: [TableConfig] = []
         for (index, value) in tableValues.enumerated() {
-            issues.tableIndex = index
-            issues.tableName = nil
+            tableIndex = index
+            tableName = nil
             if let table = readTable(value) { tables.append(table) }
         }
-        issues.tableIndex = nil
-        issues.tableName = nil
+        tableIndex = nil
+        tableName = nil
         return ForwardingTableConfig(tables: tables)
     }
 
     mutating func readTable(_ value: JSONValue) -> TableConfig? {
         guard case .object(let object) = value else {
-            issues.error(nil, "expected a table object, got \(value.kindName)")
+            error(nil, "expected a table object, got \(value.kindName)")
             return nil
         }
         var name: String?
         if let nameValue = object["name"] {
-            if case .string(let s) = nameValue { name = s; issues.tableName = s } else { issues.error("name", "expected a string, got \(nameValue.kindName)") }
+            if case .string(let s) = nameValue { name = s; tableName = s } else { error("name", "expected a string, got \(nameValue.kindName)") }
         }
-        issues.warnUnknownKeys(object, known: ["name", "hash_key", "seed", "binds", "backends", "healthchecks"], at: nil)
+        warnUnknownKeys(object, known: ["name", "hash_key", "seed", "binds", "backends", "healthchecks"], at: nil)
 
         let hashKey = readKey(object, "hash_key")
         let seed = readKey(object, "seed")
@@ -101,15 +65,15 @@ private struct TableSourceReader {
 
     mutating func readKey(_ object: JSONObject, _ field: String) -> SipHashKey? {
         guard let value = object[field] else {
-            issues.error(field, "missing: expected 32 hexadecimal digits (16 bytes)")
+            error(field, "missing: expected 32 hexadecimal digits (16 bytes)")
             return nil
         }
         guard case .string(let text) = value else {
-            issues.error(field, "expected a string of 32 hexadecimal digits, got \(value.kindName)")
+            error(field, "expected a string of 32 hexadecimal digits, got \(value.kindName)")
             return nil
         }
         guard text.utf8.count == 32, let bytes = Hex.decode(text) else {
-            issues.error(field, "expected 32 hexadecimal digits (16 bytes), got \"\(text)\" (\(text.count) characters)")
+            error(field, "expected 32 hexadecimal digits (16 bytes), got \"\(text)\" (\(text.count) characters)")
             return nil
         }
         return SipHashKey(bytes: bytes)
@@ -117,25 +81,25 @@ private struct TableSourceReader {
 
     mutating func readBinds(_ object: JSONObject) -> [Bind]? {
         guard let value = object["binds"] else {
-            issues.error("binds", "missing: expected an array of binds ({\"ip\", \"proto\", \"port\"})")
+            error("binds", "missing: expected an array of binds ({\"ip\", \"proto\", \"port\"})")
             return nil
         }
         guard case .array(let items) = value else {
-            issues.error("binds", "expected an array, got \(value.kindName)")
+            error("binds", "expected an array, got \(value.kindName)")
             return nil
         }
         if items.count > TableLimits.maxBinds {
-            issues.error("binds", "\(items.count) binds, at most \(TableLimits.maxBinds) fit in a table")
+            error("binds", "\(items.count) binds, at most \(TableLimits.maxBinds) fit in a table")
             return nil
         }
-        if items.isEmpty { issues.warning("binds", "no binds: this table will receive no traffic") }
+        if items.isEmpty { warning("binds", "no binds: this table will receive no traffic") }
         var binds: [Bind] = []
         var ok = true
         var seen: [Bind: Int] = [:]
         for (i, item) in items.enumerated() {
             guard let bind = readBind(item, path: "binds[\(i)]") else { ok = false; continue }
             if let first = seen[bind] {
-                issues.warning("binds[\(i)]", "same bind as binds[\(first)] (\(bind))")
+                warning("binds[\(i)]", "same bind as binds[\(first)] (\(bind))")
             } else {
                 seen[bind] = i
             }
@@ -146,53 +110,53 @@ private struct TableSourceReader {
 
     mutating func readBind(_ value: JSONValue, path: String) -> Bind? {
         guard case .object(let object) = value else {
-            issues.error(path, "expected a bind object, got \(value.kindName)")
+            error(path, "expected a bind object, got \(value.kindName)")
             return nil
         }
-        issues.warnUnknownKeys(object, known: ["ip", "proto", "port", "port_start", "port_end"], at: path)
+        warnUnknownKeys(object, known: ["ip", "proto", "port", "port_start", "port_end"], at: path)
 
         var address: IPAddress?
         var prefix: Int?
         switch object["ip"] {
         case nil:
-            issues.error("\(path).ip", "missing: expected an IPv4 or IPv6 address, or a CIDR prefix")
+            error("\(path).ip", "missing: expected an IPv4 or IPv6 address, or a CIDR prefix")
         case .string(let text)?:
             (address, prefix) = readPrefix(text, field: "\(path).ip")
         case let other?:
-            issues.error("\(path).ip", "expected a string, got \(other.kindName)")
+            error("\(path).ip", "expected a string, got \(other.kindName)")
         }
 
         var proto: BindProtocol?
         switch object["proto"] {
         case nil:
-            issues.error("\(path).proto", "missing: expected \"tcp\" or \"udp\"")
+            error("\(path).proto", "missing: expected \"tcp\" or \"udp\"")
         case .string(let text)?:
             proto = BindProtocol(rawValue: text)
-            if proto == nil { issues.error("\(path).proto", "expected \"tcp\" or \"udp\", got \"\(text)\"") }
+            if proto == nil { error("\(path).proto", "expected \"tcp\" or \"udp\", got \"\(text)\"") }
         case let other?:
-            issues.error("\(path).proto", "expected \"tcp\" or \"udp\", got \(other.kindName)")
+            error("\(path).proto", "expected \"tcp\" or \"udp\", got \(other.kindName)")
         }
 
         var ports: (UInt16, UInt16)?
         if let portValue = object["port"] {
             if object["port_start"] != nil || object["port_end"] != nil {
-                issues.warning(path, "both \"port\" and \"port_start\"/\"port_end\" given; \"port\" is used (as GLB does)")
+                warning(path, "both \"port\" and \"port_start\"/\"port_end\" given; \"port\" is used (as GLB does)")
             }
             if let p = readPort(portValue, field: "\(path).port") { ports = (p, p) }
         } else if object["port_start"] != nil || object["port_end"] != nil {
             let start = object["port_start"].map { readPort($0, field: "\(path).port_start") }
-                ?? { issues.error("\(path).port_start", "missing: a range needs both port_start and port_end"); return nil }()
+                ?? { error("\(path).port_start", "missing: a range needs both port_start and port_end"); return nil }()
             let end = object["port_end"].map { readPort($0, field: "\(path).port_end") }
-                ?? { issues.error("\(path).port_end", "missing: a range needs both port_start and port_end"); return nil }()
+                ?? { error("\(path).port_end", "missing: a range needs both port_start and port_end"); return nil }()
             if let start, let end {
                 if start > end {
-                    issues.error(path, "port_start \(start) is greater than port_end \(end)")
+                    error(path, "port_start \(start) is greater than port_end \(end)")
                 } else {
                     ports = (start, end)
                 }
             }
         } else {
-            issues.error(path, "missing port: expected \"port\" or \"port_start\" and \"port_end\"")
+            error(path, "missing port: expected \"port\" or \"port_start\" and \"port_end\"")
         }
 
         guard let address, let prefix, let proto, let ports else { return nil }
@@ -202,32 +166,32 @@ private struct TableSourceReader {
     mutating func readPrefix(_ text: String, field: String) -> (IPAddress?, Int?) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count <= 2, let address = IPAddress(String(parts[0])) else {
-            issues.error(field, "expected an IPv4 or IPv6 address, or a CIDR prefix like 192.0.2.0/24, got \"\(text)\"")
+            error(field, "expected an IPv4 or IPv6 address, or a CIDR prefix like 192.0.2.0/24, got \"\(text)\"")
             return (nil, nil)
         }
         guard parts.count == 2 else { return (address, address.family.bitWidth) }
         let width = address.family.bitWidth
         guard let bits = Int(parts[1]), parts[1].allSatisfy(\.isASCII), parts[1].allSatisfy(\.isNumber) else {
-            issues.error(field, "expected a prefix length 0-\(width) after '/', got \"\(text)\"")
+            error(field, "expected a prefix length 0-\(width) after '/', got \"\(text)\"")
             return (nil, nil)
         }
         guard bits <= width else {
-            issues.error(field, "mask /\(bits) is too long for an \(address.family) address (at most /\(width))")
+            error(field, "mask /\(bits) is too long for an \(address.family) address (at most /\(width))")
             return (nil, nil)
         }
         if address.masked(to: bits) != address {
-            issues.warning(field, "host bits are set after /\(bits); the bind matches \(address.masked(to: bits))/\(bits)")
+            warning(field, "host bits are set after /\(bits); the bind matches \(address.masked(to: bits))/\(bits)")
         }
         return (address, bits)
     }
 
     mutating func readPort(_ value: JSONValue, field: String) -> UInt16? {
         guard case .integer(let p) = value else {
-            issues.error(field, "expected an integer port 0-65535, got \(IssueList.describe(value))")
+            error(field, "expected an integer port 0-65535, got \(ConfigReader.describe(value))")
             return nil
         }
         guard (0...65535).contains(p) else {
-            issues.error(field, "port \(p) is out of range (expected 0-65535)")
+            error(field, "port \(p) is out of range (expected 0-65535)")
             return nil
         }
         return UInt16(p)
@@ -235,15 +199,15 @@ private struct TableSourceReader {
 
     mutating func readBackends(_ object: JSONObject) -> [Backend]? {
         guard let value = object["backends"] else {
-            issues.error("backends", "missing: expected an array of backends ({\"ip\", \"state\", \"healthy\"})")
+            error("backends", "missing: expected an array of backends ({\"ip\", \"state\", \"healthy\"})")
             return nil
         }
         guard case .array(let items) = value else {
-            issues.error("backends", "expected an array, got \(value.kindName)")
+            error("backends", "expected an array, got \(value.kindName)")
             return nil
         }
         if items.count > TableLimits.maxBackends {
-            issues.error("backends", "\(items.count) backends, at most \(TableLimits.maxBackends) fit in a table")
+            error("backends", "\(items.count) backends, at most \(TableLimits.maxBackends) fit in a table")
             return nil
         }
         var backends: [Backend] = []
@@ -252,7 +216,7 @@ private struct TableSourceReader {
         for (i, item) in items.enumerated() {
             guard let backend = readBackend(item, path: "backends[\(i)]") else { ok = false; continue }
             if let first = seen[backend.address] {
-                issues.error("backends[\(i)].ip", "duplicate backend \(backend.address) (already backends[\(first)])")
+                error("backends[\(i)].ip", "duplicate backend \(backend.address) (already backends[\(first)])")
                 ok = false
             } else {
                 seen[backend.address] = i
@@ -261,7 +225,7 @@ private struct TableSourceReader {
         }
         guard ok else { return nil }
         if !backends.contains(where: { $0.state != .inactive }) {
-            issues.error("backends", backends.isEmpty
+            error("backends", backends.isEmpty
                 ? "no backends: a table needs at least one backend that is not inactive"
                 : "every backend is inactive: a table needs at least one backend that is not inactive")
             return nil
@@ -287,97 +251,69 @@ private struct TableSourceReader {
         let competing = backends.filter { $0.state != .inactive }
         let weighted = competing.filter { $0.weight != nil }.count
         if weighted > 0 && weighted < competing.count {
-            issues.warning("backends", "\(weighted) of \(competing.count) backends have a weight; the others weigh 1")
+            warning("backends", "\(weighted) of \(competing.count) backends have a weight; the others weigh 1")
         }
         guard backends.contains(where: { $0.previousWeight != nil }) else { return }
         if competing.allSatisfy({ $0.effectivePreviousWeight == 0 }) {
-            issues.error("backends", "previous_weight: every backend has previous weight 0, so no backend had rows before; "
+            error("backends", "previous_weight: every backend has previous weight 0, so no backend had rows before; "
                          + "a first table needs no previous_weight")
         } else if competing.allSatisfy({ $0.effectivePreviousWeight == $0.effectiveWeight }) {
-            issues.warning("backends", "previous_weight: every backend's previous weight equals its weight, so no row moves")
+            warning("backends", "previous_weight: every backend's previous weight equals its weight, so no row moves")
         }
     }
 
     mutating func readBackend(_ value: JSONValue, path: String) -> Backend? {
         guard case .object(let object) = value else {
-            issues.error(path, "expected a backend object, got \(value.kindName)")
+            error(path, "expected a backend object, got \(value.kindName)")
             return nil
         }
-        issues.warnUnknownKeys(object, known: ["ip", "state", "healthy", "healthchecks", "weight", "previous_weight"], at: path)
+        warnUnknownKeys(object, known: ["ip", "state", "healthy", "healthchecks", "weight", "previous_weight"], at: path)
 
         var address: IPAddress?
         switch object["ip"] {
         case nil:
-            issues.error("\(path).ip", "missing: expected the backend's IPv4 address")
+            error("\(path).ip", "missing: expected the backend's IPv4 address")
         case .string(let text)?:
             address = IPAddress(text)
-            if address == nil { issues.error("\(path).ip", "expected an IPv4 or IPv6 address, got \"\(text)\"") }
+            if address == nil { error("\(path).ip", "expected an IPv4 or IPv6 address, got \"\(text)\"") }
             if let v4 = address?.ipv4Value, let problem = Self.unusableBackendAddress(v4) {
-                issues.warning("\(path).ip", "\(text) is \(problem): no backend can have it, and the flows hashed to it are lost")
+                warning("\(path).ip", "\(text) is \(problem): no backend can have it, and the flows hashed to it are lost")
             }
         case let other?:
-            issues.error("\(path).ip", "expected a string, got \(other.kindName)")
+            error("\(path).ip", "expected a string, got \(other.kindName)")
         }
 
         var state: BackendState?
         let states = BackendState.allCases.map(\.rawValue).joined(separator: ", ")
         switch object["state"] {
         case nil:
-            issues.error("\(path).state", "missing: expected one of \(states)")
+            error("\(path).state", "missing: expected one of \(states)")
         case .string(let text)?:
             state = BackendState(rawValue: text)
-            if state == nil { issues.error("\(path).state", "expected one of \(states), got \"\(text)\"") }
+            if state == nil { error("\(path).state", "expected one of \(states), got \"\(text)\"") }
         case let other?:
-            issues.error("\(path).state", "expected one of \(states), got \(other.kindName)")
+            error("\(path).state", "expected one of \(states), got \(other.kindName)")
         }
 
-        var healthy: Bool?
-        switch object["healthy"] {
-        case nil:
-            issues.warning("\(path).healthy", "missing: the backend is treated as unhealthy (as GLB does)")
+        let healthy: Bool?
+        if object["healthy"] == nil {
+            warning("\(path).healthy", "missing: the backend is treated as unhealthy (as GLB does)")
             healthy = false
-        case .bool(let b)?:
-            healthy = b
-        case let other?:
-            issues.error("\(path).healthy", "expected true or false, got \(IssueList.describe(other))")
+        } else {
+            healthy = bool(object, "healthy", at: path)
         }
 
-        let weight = integer(object, "weight", path: path, range: 1...65535)
-        let previousWeight = integer(object, "previous_weight", path: path, range: 0...65535)
+        let weight = integer(object, "weight", at: path, in: 1...65535)
+        let previousWeight = integer(object, "previous_weight", at: path, in: 0...65535)
         if let state, state == .inactive, previousWeight.map({ $0 > 0 }) == true {
-            issues.warning("\(path).previous_weight", "an inactive backend takes no rows; previous_weight has no effect here")
+            warning("\(path).previous_weight", "an inactive backend takes no rows; previous_weight has no effect here")
         }
+        // A weight given but unusable (reported) leaves the backend out, as any other error does.
+        let weightsRead = (weight != nil) == (object["weight"] != nil) && (previousWeight != nil) == (object["previous_weight"] != nil)
 
-        guard let address, let state, let healthy, weight != .invalid, previousWeight != .invalid else { return nil }
+        guard let address, let state, let healthy, weightsRead else { return nil }
         return Backend(address: address, state: state, healthy: healthy, healthchecks: object["healthchecks"],
-                       weight: weight.value, previousWeight: previousWeight.value)
-    }
-
-    /// An optional integer key: absent, a value in range, or invalid (reported).
-    enum OptionalInteger: Equatable {
-        case absent, invalid
-        case present(Int)
-
-        var value: Int? {
-            if case .present(let v) = self { return v }
-            return nil
-        }
-
-        func map<T>(_ f: (Int) -> T) -> T? { value.map(f) }
-    }
-
-    mutating func integer(_ object: JSONObject, _ key: String, path: String, range: ClosedRange<Int>) -> OptionalInteger {
-        switch object[key] {
-        case nil:
-            return .absent
-        case .integer(let i)? where range.contains(Int(clamping: i)):
-            return .present(Int(i))
-        case .integer(let i)?:
-            issues.error("\(path).\(key)", "\(i) is out of range (expected \(range.lowerBound)-\(range.upperBound))")
-            return .invalid
-        case let other?:
-            issues.error("\(path).\(key)", "expected an integer from \(range.lowerBound) to \(range.upperBound), got \(IssueList.describe(other))")
-            return .invalid
-        }
+                       weight: weight, previousWeight: previousWeight)
     }
 }
+

@@ -15,15 +15,15 @@ enum BackendChecksReader {
 
     /// The backend's checks in `CheckTarget.Kind` order ([] when it has none), or nil after
     /// reporting an error. `path` is the backend's JSON path, e.g. `backends[2]`.
-    static func read(_ value: JSONValue?, address: IPAddress, path: String, into issues: inout IssueList) -> [CheckTarget]? {
+    static func read(_ value: JSONValue?, address: IPAddress, path: String, _ reader: inout ConfigReader) -> [CheckTarget]? {
         let base = "\(path).healthchecks"
         guard let value else { return [] }
         if case .null = value { return [] }
         guard case .object(let object) = value else {
-            issues.error(base, "expected an object such as {\"http\": 80, \"gue\": 19523}, got \(value.kindName)")
+            reader.error(base, "expected an object such as {\"http\": 80, \"gue\": 19523}, got \(value.kindName)")
             return nil
         }
-        issues.warnUnknownKeys(object, known: knownKeys, at: base)
+        reader.warnUnknownKeys(object, known: knownKeys, at: base)
 
         var ok = true
         var uri: String?
@@ -32,16 +32,16 @@ enum BackendChecksReader {
             break
         case .string(let text)?:
             if let problem = uriProblem(text) {
-                issues.error("\(base).http_uri", problem)
+                reader.error("\(base).http_uri", problem)
                 ok = false
             } else {
                 uri = text
             }
             if object["http"] == nil {
-                issues.warning("\(base).http_uri", "ignored: there is no \"http\" port to send the request to")
+                reader.warning("\(base).http_uri", "ignored: there is no \"http\" port to send the request to")
             }
         case let other?:
-            issues.error("\(base).http_uri", "expected a path such as \"/health\", got \(IssueList.describe(other))")
+            reader.error("\(base).http_uri", "expected a path such as \"/health\", got \(ConfigReader.describe(other))")
             ok = false
         }
 
@@ -50,14 +50,14 @@ enum BackendChecksReader {
             guard let portValue = object[key] else { continue }
             if case .null = portValue { continue }
             guard case .integer(let port) = portValue, (1...65535).contains(port) else {
-                let got = IssueList.describe(portValue)
-                issues.error("\(base).\(key)", "expected a port number 1-65535, got \(got)")
+                let got = ConfigReader.describe(portValue)
+                reader.error("\(base).\(key)", "expected a port number 1-65535, got \(got)")
                 ok = false
                 continue
             }
             // GUE reaches an IPv6 backend over the IPv6 underlay; GLB's FOU set-up has no such thing.
             if kind == .fou, address.family == .ipv6 {
-                issues.error("\(base).\(key)", "fou carries IPv4 only: use \"gue\" to check an IPv6 backend")
+                reader.error("\(base).\(key)", "fou carries IPv4 only: use \"gue\" to check an IPv6 backend")
                 ok = false
                 continue
             }

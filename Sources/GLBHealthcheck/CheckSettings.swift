@@ -28,28 +28,28 @@ public struct CheckSettings: Equatable, Sendable {
 
 extension CheckSettings {
     /// Reads the top-level `healthchecks` value of a source table (nil when absent),
-    /// reporting problems into `issues`.
-    static func read(_ value: JSONValue?, into issues: inout IssueList) -> CheckSettings {
+    /// reporting problems into `reader`.
+    static func read(_ value: JSONValue?, _ reader: inout ConfigReader) -> CheckSettings {
         var settings = CheckSettings()
         guard let value else { return settings }
         guard case .object(let object) = value else {
-            issues.error("healthchecks", "expected an object with interval_ms, timeout_ms and trigger, got \(value.kindName)")
+            reader.error("healthchecks", "expected an object with interval_ms, timeout_ms and trigger, got \(value.kindName)")
             return settings
         }
         let known = ["interval_ms", "timeout_ms", "trigger"]
-        issues.warnUnknownKeys(object, known: known, at: "healthchecks")
+        reader.warnUnknownKeys(object, known: known, at: "healthchecks")
 
-        if let ms = readCount(object, "interval_ms", max: maxMilliseconds, unit: "milliseconds", into: &issues), ms > 0 {
+        if let ms = readCount(object, "interval_ms", max: maxMilliseconds, unit: "milliseconds", &reader), ms > 0 {
             settings.interval = .milliseconds(ms)
         }
-        if let ms = readCount(object, "timeout_ms", max: maxMilliseconds, unit: "milliseconds", into: &issues), ms > 0 {
+        if let ms = readCount(object, "timeout_ms", max: maxMilliseconds, unit: "milliseconds", &reader), ms > 0 {
             settings.timeout = .milliseconds(ms)
         }
-        if let n = readCount(object, "trigger", max: maxTrigger, unit: "rounds", into: &issues), n > 0 {
+        if let n = readCount(object, "trigger", max: maxTrigger, unit: "rounds", &reader), n > 0 {
             settings.trigger = Int(n)
         }
         if settings.timeout > settings.interval {
-            issues.warning("healthchecks.timeout_ms",
+            reader.warning("healthchecks.timeout_ms",
                            "the timeout (\(settings.timeout.humanReadable)) is longer than the interval "
                            + "(\(settings.interval.humanReadable)): a round with a slow check lasts up to the timeout, "
                            + "and the next round starts when it ends")
@@ -58,15 +58,15 @@ extension CheckSettings {
     }
 
     private static func readCount(_ object: JSONObject, _ key: String, max: Int64, unit: String,
-                                  into issues: inout IssueList) -> Int64? {
+                                  _ reader: inout ConfigReader) -> Int64? {
         guard let value = object[key] else { return nil }
         let field = "healthchecks.\(key)"
         guard case .integer(let n) = value else {
-            issues.error(field, "expected a whole number of \(unit) (0 for the default), got \(IssueList.describe(value))")
+            reader.error(field, "expected a whole number of \(unit) (0 for the default), got \(ConfigReader.describe(value))")
             return nil
         }
         guard n >= 0, n <= max else {
-            issues.error(field, "\(n) is out of range (expected 0 for the default, or 1-\(max) \(unit))")
+            reader.error(field, "\(n) is out of range (expected 0 for the default, or 1-\(max) \(unit))")
             return nil
         }
         return n

@@ -29,47 +29,28 @@ public struct HealthcheckFile: Equatable, Sendable {
         self.destination = destination
         self.reloadCommand = reloadCommand
     }
+}
 
-    /// The configuration and its warnings, or every error found.
-    public struct Loaded: Sendable {
-        public var file: HealthcheckFile
-        public var warnings: [ConfigIssue]
-    }
+extension HealthcheckFile: ConfigFile {
+    public static let sizeLimit = 1 << 20
 
-    /// Reads and checks a configuration file.
-    public static func load(path: String) throws(ConfigErrors) -> Loaded {
-        try decode(ConfigDocument.read(path: path, limit: 1 << 20), file: path)
-    }
-
-    /// Checks configuration text; `file` names it in messages.
-    public static func decode(bytes: [UInt8], file: String) throws(ConfigErrors) -> Loaded {
-        try decode(ConfigDocument.parse(bytes, file: file), file: file)
-    }
-
-    static func decode(_ json: JSONValue, file: String) throws(ConfigErrors) -> Loaded {
-        var issues = IssueList(file: file)
-        let config = read(json, into: &issues)
-        guard let config, !issues.hasErrors else { throw ConfigErrors(issues.issues) }
-        return Loaded(file: config, warnings: issues.issues)
-    }
-
-    private static func read(_ json: JSONValue, into issues: inout IssueList) -> HealthcheckFile? {
+    public static func read(_ json: JSONValue, _ reader: inout ConfigReader) -> HealthcheckFile? {
         guard case .object(let root) = json else {
-            issues.error(nil, "expected a JSON object with \"forwarding_table\" and \"reload_command\", got \(json.kindName)")
+            reader.error(nil, "expected a JSON object with \"forwarding_table\" and \"reload_command\", got \(json.kindName)")
             return nil
         }
-        issues.warnUnknownKeys(root, known: ["forwarding_table", "reload_command"], at: nil)
+        reader.warnUnknownKeys(root, known: ["forwarding_table", "reload_command"], at: nil)
         var config = HealthcheckFile()
 
         switch root["forwarding_table"] {
         case nil:
-            issues.warning("forwarding_table", "missing: using src \(defaultSource) and dst \(defaultDestination)")
+            reader.warning("forwarding_table", "missing: using src \(defaultSource) and dst \(defaultDestination)")
         case .object(let paths)?:
-            issues.warnUnknownKeys(paths, known: ["src", "dst"], at: "forwarding_table")
-            config.source = readPath(paths, "src", default: defaultSource, into: &issues) ?? config.source
-            config.destination = readPath(paths, "dst", default: defaultDestination, into: &issues) ?? config.destination
+            reader.warnUnknownKeys(paths, known: ["src", "dst"], at: "forwarding_table")
+            config.source = readPath(paths, "src", default: defaultSource, &reader) ?? config.source
+            config.destination = readPath(paths, "dst", default: defaultDestination, &reader) ?? config.destination
         case let other?:
-            issues.error("forwarding_table", "expected an object with \"src\" and \"dst\" paths, got \(other.kindName)")
+            reader.error("forwarding_table", "expected an object with \"src\" and \"dst\" paths, got \(other.kindName)")
         }
 
         switch root["reload_command"] {
@@ -77,20 +58,22 @@ public struct HealthcheckFile: Equatable, Sendable {
             break
         case .string(let command)?:
             if command.allSatisfy(\.isWhitespace) {
-                issues.error("reload_command", "empty: leave the key out to write the destination without reloading")
+                reader.error("reload_command", "empty: leave the key out to write the destination without reloading")
             } else {
                 config.reloadCommand = command
             }
         case let other?:
-            issues.error("reload_command", "expected a shell command as a string, got \(IssueList.describe(other))")
+            reader.error("reload_command", "expected a shell command as a string, got \(ConfigReader.describe(other))")
         }
 
         if FileIO.isSameFile(config.source, config.destination) {
-            issues.error("forwarding_table", "src and dst are the same file (\(config.source)): the checked table would overwrite its source")
+            reader.error("forwarding_table", "src and dst are the same file (\(config.source)): the checked table would overwrite its source")
         }
         return config
     }
+}
 
+extension HealthcheckFile {
     /// Refuses a destination that cannot be written where it is configured (a missing or
     /// read-only folder), so that the mistake stops the start instead of failing the first
     /// write after the first round. `file` names the configuration in the message.
@@ -101,24 +84,24 @@ public struct HealthcheckFile: Equatable, Sendable {
     }
 
     private static func readPath(_ object: JSONObject, _ key: String, default fallback: String,
-                                 into issues: inout IssueList) -> String? {
+                                 _ reader: inout ConfigReader) -> String? {
         let field = "forwarding_table.\(key)"
         switch object[key] {
         case nil:
-            issues.warning(field, "missing: using \(fallback)")
+            reader.warning(field, "missing: using \(fallback)")
             return fallback
         case .string(let path)?:
             guard !path.isEmpty else {
-                issues.error(field, "empty path")
+                reader.error(field, "empty path")
                 return nil
             }
             guard !path.hasSuffix("/") else {
-                issues.error(field, "\"\(path)\" names a folder, expected a file")
+                reader.error(field, "\"\(path)\" names a folder, expected a file")
                 return nil
             }
             return path
         case let other?:
-            issues.error(field, "expected a file path as a string, got \(IssueList.describe(other))")
+            reader.error(field, "expected a file path as a string, got \(ConfigReader.describe(other))")
             return nil
         }
     }

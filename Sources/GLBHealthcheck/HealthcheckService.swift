@@ -163,10 +163,11 @@ public actor HealthcheckService {
     public func reloadSource() {
         log.info("reading the source table", [("file", config.source)])
         do {
-            let next = try SourceTable.load(path: config.source)
+            let loaded = try SourceTable.load(path: config.source)
+            let next = loaded.config
             counters.sourceLoads += 1
             sourceError = nil
-            for warning in next.warnings { log.warning("source table: \(warning.description)") }
+            for warning in loaded.warnings { log.warning("source table: \(warning.description)") }
             pendingSource = next
             log.info("source table read; in use from the next round", [
                 ("file", config.source), ("tables", String(next.tables.count)), ("targets", String(next.targets.count)),

@@ -11,7 +11,6 @@ public struct SourceTable: Sendable {
     public var document: JSONValue
     public var settings: CheckSettings
     public var tables: [Table]
-    public var warnings: [ConfigIssue]
 
     public struct Table: Sendable, Equatable {
         public var index: Int
@@ -67,55 +66,44 @@ public struct SourceTable: Sendable {
     }
 }
 
-extension SourceTable {
-    /// Reads and checks the source; every problem is reported, with the file, the table and
-    /// the key.
-    public static func load(path: String) throws(ConfigErrors) -> SourceTable {
-        try decode(ConfigDocument.read(path: path, limit: 64 << 20), file: path)
-    }
+/// Every problem of the source is reported with the file, the table and the key.
+extension SourceTable: ConfigFile {
+    public static let sizeLimit = ForwardingTableConfig.sizeLimit
 
-    /// Checks source text; `file` names it in messages.
-    public static func decode(bytes: [UInt8], file: String) throws(ConfigErrors) -> SourceTable {
-        try decode(ConfigDocument.parse(bytes, file: file), file: file)
-    }
-
-    public static func decode(_ json: JSONValue, file: String) throws(ConfigErrors) -> SourceTable {
-        var issues = IssueList(file: file)
+    public static func read(_ json: JSONValue, _ reader: inout ConfigReader) -> SourceTable? {
         guard case .object(let root) = json else {
-            issues.error(nil, "expected a JSON object with a \"tables\" array, got \(json.kindName)")
-            throw ConfigErrors(issues.issues)
+            reader.error(nil, "expected a JSON object with a \"tables\" array, got \(json.kindName)")
+            return nil
         }
-        let settings = CheckSettings.read(root["healthchecks"], into: &issues)
+        let settings = CheckSettings.read(root["healthchecks"], &reader)
 
         // The table part is checked exactly as the compiler will read the destination: with
-        // `healthy` filled in (a source usually leaves it out).
-        let decoded = ForwardingTableConfig.decode(DestinationTable.fill(json) { _, _ in true }, file: file)
-        issues.append(contentsOf: decoded.issues)
-        guard let config = decoded.config else { throw ConfigErrors(issues.issues) }
+        // `healthy` filled in (a source usually leaves it out). Its checks are read once it is valid.
+        let errorsBefore = reader.errorCount
+        let config = ForwardingTableConfig.read(DestinationTable.fill(json) { _, _ in true }, &reader)
+        guard let config, reader.errorCount == errorsBefore else { return nil }
 
         var tables: [Table] = []
         for (t, table) in config.tables.enumerated() {
-            issues.tableIndex = t
-            issues.tableName = table.name
+            reader.tableIndex = t
+            reader.tableName = table.name
             if case .object(let tableObject)? = json["tables"].flatMap(element(t)), tableObject["healthchecks"] != nil {
-                issues.warning("healthchecks", "ignored here: glb-healthcheck reads interval_ms, timeout_ms and trigger "
+                reader.warning("healthchecks", "ignored here: glb-healthcheck reads interval_ms, timeout_ms and trigger "
                                + "from the top-level \"healthchecks\" block of the file, as GLB does")
             }
             var backends: [Backend] = []
             for (b, backend) in table.backends.enumerated() {
                 guard let checks = BackendChecksReader.read(backend.healthchecks, address: backend.address,
-                                                            path: "backends[\(b)]", into: &issues) else {
+                                                            path: "backends[\(b)]", &reader) else {
                     continue  // reported
                 }
                 backends.append(Backend(index: b, address: backend.address, state: backend.state, checks: checks))
             }
             tables.append(Table(index: t, name: table.name, backends: backends))
         }
-        issues.tableIndex = nil
-        issues.tableName = nil
-        guard !issues.hasErrors else { throw ConfigErrors(issues.issues) }
-        return SourceTable(path: file, document: json, settings: settings, tables: tables,
-                           warnings: issues.issues.filter { $0.severity == .warning })
+        reader.tableIndex = nil
+        reader.tableName = nil
+        return SourceTable(path: reader.file, document: json, settings: settings, tables: tables)
     }
 
     private static func element(_ index: Int) -> (JSONValue) -> JSONValue? {
@@ -124,7 +112,9 @@ extension SourceTable {
             return items[index]
         }
     }
+}
 
+extension SourceTable {
     /// The destination document for the given health of each checked backend; unchecked
     /// backends are written healthy, and so is a checked one whose health is not known yet
     /// (which the service never writes: it waits for a first result).

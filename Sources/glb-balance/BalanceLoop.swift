@@ -22,6 +22,8 @@ final class BalanceLoop {
     /// output for min_change_interval_s, across rewrites for source changes.
     private var previous: [Int: (weights: [String: Int], at: UInt64)] = [:]
     private var lastSource: [UInt8]?
+    /// The source whose warnings were logged.
+    private var warnedSource: [UInt8]?
     private var lastWritten: [UInt8]?
     /// An output was rendered (written, or in a dry run, described) since the start.
     private var rendered = false
@@ -39,8 +41,8 @@ final class BalanceLoop {
 
     /// The weights of an existing output (written by an earlier run) are the weights in force.
     private func adoptOutput() {
-        guard let bytes = try? FileIO.read(path: config.output, limit: 64 << 20),
-              let table = try? ForwardingTableConfig.decode(bytes: bytes, file: config.output).get() else { return }
+        guard let bytes = try? FileIO.read(path: config.output, limit: ForwardingTableConfig.sizeLimit),
+              let table = try? ForwardingTableConfig.decode(bytes: bytes, file: config.output).config else { return }
         for (t, tableConfig) in table.tables.enumerated() {
             weights[t] = Dictionary(tableConfig.backends.compactMap { b in b.weight.map { (b.address.description, $0) } }) { a, _ in a }
         }
@@ -56,9 +58,15 @@ final class BalanceLoop {
         let sourceDocument: JSONValue
         let source: ForwardingTableConfig
         do {
-            sourceBytes = try FileIO.read(path: config.source, limit: 64 << 20)
+            sourceBytes = try FileIO.read(path: config.source, limit: ForwardingTableConfig.sizeLimit)
             sourceDocument = try JSONValue.parse(sourceBytes)
-            source = try ForwardingTableConfig.decode(sourceDocument, file: config.source).get()
+            let loaded = try ForwardingTableConfig.decode(sourceDocument, file: config.source)
+            source = loaded.config
+            // Once per version of the file, not at every step.
+            if sourceBytes != warnedSource {
+                for warning in loaded.warnings { log.warning("source table: \(warning)") }
+                warnedSource = sourceBytes
+            }
         } catch {
             freezeAll("cannot use the source table \(config.source): \(error)")
             return
@@ -67,7 +75,7 @@ final class BalanceLoop {
         if sourceChanged { for t in balancers.keys { balancers[t]?.sourceChanged(at: now) } }
 
         // Someone else wrote the output: two loops, or a hand edit. Never overwrite it.
-        if let lastWritten, let current = try? FileIO.read(path: config.output, limit: 64 << 20), current != lastWritten {
+        if let lastWritten, let current = try? FileIO.read(path: config.output, limit: ForwardingTableConfig.sizeLimit), current != lastWritten {
             if !foreignWriter {
                 log.error("\(config.output) was changed by another writer: not acting until it is resolved (remove the file to start from the source)")
             }
@@ -186,8 +194,8 @@ final class BalanceLoop {
     /// one (the source's `healthy` then counts).
     private func readHealth() -> [Int: [String: Bool]]? {
         guard let path = config.checkedTable else { return nil }
-        guard let bytes = try? FileIO.read(path: path, limit: 64 << 20),
-              let checked = try? ForwardingTableConfig.decode(bytes: bytes, file: path).get() else {
+        guard let bytes = try? FileIO.read(path: path, limit: ForwardingTableConfig.sizeLimit),
+              let checked = try? ForwardingTableConfig.decode(bytes: bytes, file: path).config else {
             log.warning("cannot read the checked table \(path); using the source's health")
             return nil
         }

@@ -66,9 +66,9 @@ struct GLBBalanceCommand: ParsableCommand {
         StopSignal.install()
         let settings: BalanceConfig
         do {
-            let (loaded, warnings) = try BalanceConfig.load(path: config)
-            for w in warnings { log.warning("\(w)") }
-            settings = loaded
+            let loaded = try BalanceConfig.load(path: config)
+            for warning in loaded.warnings { log.warning("\(warning)") }
+            settings = loaded.config
         } catch {
             for issue in error.issues { log.log(level: issue.severity == .error ? .error : .warning, "\(issue)") }
             log.error("not starting: \(config) has \(error.errors.count) error(s)")

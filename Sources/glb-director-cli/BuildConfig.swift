@@ -37,14 +37,15 @@ struct BuildConfig: ParsableCommand {
             Console.glbLog("error", "\(destination) is the source \(source): writing the binary table would replace the JSON; choose another destination")
             throw CommandFailure()
         }
-        let decoded = ForwardingTableConfig.load(path: source)
-        for warning in decoded.warnings {
-            Console.glbLog("warning", warning.description)
-        }
-        guard let config = decoded.config else {
-            for error in decoded.errors {
-                Console.glbLog("error", error.description)
-            }
+        let config: ForwardingTableConfig
+        do {
+            let loaded = try ForwardingTableConfig.load(path: source)
+            for warning in loaded.warnings { Console.glbLog("warning", warning.description) }
+            config = loaded.config
+        } catch {
+            // Warnings first, as for a table that compiles.
+            for warning in error.warnings { Console.glbLog("warning", warning.description) }
+            for error in error.errors { Console.glbLog("error", error.description) }
             throw CommandFailure()
         }
         let compiled = RendezvousCompiler.compile(config)

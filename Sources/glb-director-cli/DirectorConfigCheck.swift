@@ -7,31 +7,31 @@ enum DirectorConfigCheck {
     /// True for a JSON object that is a director.conf rather than a forwarding table: it has
     /// none of a table's "tables" and one of the keys every director.conf has.
     static func looksLikeDirectorConfig(path: String) -> Bool {
-        guard let bytes = try? FileIO.read(path: path, limit: 16 << 20), let json = try? JSONValue.parse(bytes),
-              case .object(let root) = json else { return false }
+        guard case .object(let root)? = try? ConfigDocument.read(path: path, limit: DirectorConfig.sizeLimit) else { return false }
         return root["tables"] == nil && ["flow_paths", "lcores", "outbound_src_ip", "outbound_src_ipv6", "outbound_gateway_mac"].contains { root[$0] != nil }
     }
 
     /// Prints every issue and a summary; false when there is an error (or, with `strict`, a warning).
     static func run(path: String, strict: Bool) -> Bool {
-        let config: DirectorConfig
+        let loaded: Loaded<DirectorConfig>
         let layout: DirectorLayout
         do {
-            config = try DirectorConfig.load(path: path)
-            layout = try DirectorLayout(config, file: path)
+            loaded = try DirectorConfig.load(path: path)
+            layout = try DirectorLayout(loaded.config, file: path)
         } catch {
             for issue in error.issues { Console.out(issue.labeled) }
             let e = error.errors.count, w = error.issues.count - e
             Console.out("\(path): \(count(e, "error")), \(count(w, "warning"))")
             return false
         }
-        for issue in config.warnings { Console.out(issue.labeled) }
-        let summary = "director configuration: \(count(layout.allLcores.count, "lcore")), \(count(config.flowPaths.count, "flow path")), \(count(layout.ports.count, "port"))"
-        if strict && !config.warnings.isEmpty {
-            Console.out("\(path): \(count(config.warnings.count, "warning")) (--strict): \(summary)")
+        let warnings = loaded.warnings
+        for issue in warnings { Console.out(issue.labeled) }
+        let summary = "director configuration: \(count(layout.allLcores.count, "lcore")), \(count(loaded.config.flowPaths.count, "flow path")), \(count(layout.ports.count, "port"))"
+        if strict && !warnings.isEmpty {
+            Console.out("\(path): \(count(warnings.count, "warning")) (--strict): \(summary)")
             return false
         }
-        let note = config.warnings.isEmpty ? "" : " (\(count(config.warnings.count, "warning")))"
+        let note = warnings.isEmpty ? "" : " (\(count(warnings.count, "warning")))"
         Console.out("\(path): OK\(note): \(summary)")
         return true
     }

@@ -42,10 +42,10 @@ struct Encap: ParsableCommand {
         }
         let plane: ForwardingPlane
         do {
-            let config = try DirectorConfig.load(path: configFile)
-            for warning in config.warnings { Console.error(warning.labeled) }
+            let loaded = try DirectorConfig.load(path: configFile)
+            for warning in loaded.warnings { Console.error(warning.labeled) }
             let table = try TableInput.load(forwardingTable)
-            plane = try ForwardingPlane(table: table.compiled, config: config)
+            plane = try ForwardingPlane(table: table.compiled, config: loaded.config)
         } catch {
             Console.error("\(error)")
             throw CommandFailure()

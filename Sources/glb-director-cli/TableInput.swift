@@ -48,14 +48,14 @@ struct TableInput {
             let start = head.prefix(4).map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : "." }.joined()
             throw InputError(message: "\(path): neither JSON nor a binary forwarding table: it starts with \"\(start)\" (\(head.prefix(4).map(Hex.byte).joined(separator: " "))), a binary table with \"GLBD\"")
         }
-        let decoded = ForwardingTableConfig.decode(bytes: head, file: path)
-        let config = try decoded.get()
+        let loaded = try ForwardingTableConfig.decode(bytes: head, file: path)
+        let config = loaded.config
         let weights = config.tables.map { table -> [BackendWeights]? in
             guard table.backends.contains(where: { $0.weight != nil || $0.previousWeight != nil }) else { return nil }
             return table.backends.map { BackendWeights(weight: $0.weight, previous: $0.previousWeight) }
         }
         return TableInput(compiled: RendezvousCompiler.compile(config),
-                          names: config.tables.map(\.name), weights: weights, warnings: decoded.warnings)
+                          names: config.tables.map(\.name), weights: weights, warnings: loaded.warnings)
     }
 
     /// True for input that is not text: control bytes other than whitespace near the start.

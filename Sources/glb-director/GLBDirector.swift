@@ -63,18 +63,20 @@ enum GLBDirector {
     /// alone can tell is checked before a port starts.
     static func run(_ arguments: DirectorArguments, ealArguments: [String]) -> Int32 {
         let config: DirectorConfig
+        let warnings: [ConfigIssue]
         let layout: DirectorLayout
         let table: CompiledForwardingTable
         let plane: ForwardingPlane
         do {
-            config = try DirectorConfig.load(path: arguments.configFile)
+            let loaded = try DirectorConfig.load(path: arguments.configFile)
+            (config, warnings) = (loaded.config, loaded.warnings)
             layout = try DirectorLayout(config, file: arguments.configFile)
         } catch {
             for issue in error.issues { log.log(level: issue.severity == .error ? .error : .warning, "\(issue)") }
             log.error("not starting: \(arguments.configFile) has \(error.errors.count) error(s)")
             return ExitStatus.configuration
         }
-        for warning in config.warnings { log.warning("\(warning)") }
+        for warning in warnings { log.warning("\(warning)") }
         do {
             (table, plane) = try DirectorRuntime.loadTable(path: arguments.forwardingTable, config: config)
         } catch {

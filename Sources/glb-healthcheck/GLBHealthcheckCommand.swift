@@ -144,8 +144,8 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
         do {
             let loaded = try HealthcheckFile.load(path: config)
             for warning in loaded.warnings { log.warning("\(warning.description)") }
-            if !once { try loaded.file.checkDestinationWritable(file: config) }
-            return loaded.file
+            if !once { try loaded.config.checkDestinationWritable(file: config) }
+            return loaded.config
         } catch {
             report(error)
             throw ExitCode(2)
@@ -154,9 +154,9 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
 
     private func loadSource(_ path: String, log: Logger) throws -> SourceTable {
         do {
-            let source = try SourceTable.load(path: path)
-            for warning in source.warnings { log.warning("source table: \(warning.description)") }
-            return source
+            let loaded = try SourceTable.load(path: path)
+            for warning in loaded.warnings { log.warning("source table: \(warning.description)") }
+            return loaded.config
         } catch {
             report(error)
             throw ExitCode(2)

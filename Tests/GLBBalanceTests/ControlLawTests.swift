@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import GLBBalance
 import GLBCore
 import Testing
@@ -173,11 +176,15 @@ struct BalanceIOTests {
 
     @Test("configuration errors name their key")
     func config() throws {
-        let (c, warnings) = try BalanceConfig.decode(#"{"source": "s.json", "output": "o.json", "prometheus": "http://127.0.0.1:9090", "tables": [{"table": "web", "query": "x", "gain": 0.3, "backends": {"10.0.0.1": {"max_weight": 50}}, "typo": 1}]}"#)
+        func decode(_ text: String) throws(ConfigErrors) -> Loaded<BalanceConfig> {
+            try BalanceConfig.decode(bytes: Array(text.utf8), file: "balance.json")
+        }
+        let loaded = try decode(#"{"source": "s.json", "output": "o.json", "prometheus": "http://127.0.0.1:9090", "tables": [{"table": "web", "query": "x", "gain": 0.3, "backends": {"10.0.0.1": {"max_weight": 50}}, "typo": 1}]}"#)
+        let c = loaded.config
         #expect(c.tables[0].law.gain == 0.3 && c.tables[0].limits["10.0.0.1"]?.maxWeight == 50 && c.intervalSeconds == 10)
-        #expect(warnings.map(\.description).contains { $0.contains("tables[0].typo: unknown key") })
+        #expect(loaded.warnings.map(\.description).contains { $0.contains("tables[0].typo: unknown key") })
         func errors(_ text: String) -> [String] {
-            do { _ = try BalanceConfig.decode(text); return [] } catch { return error.errors.map(\.description) }
+            do { _ = try decode(text); return [] } catch { return error.errors.map(\.description) }
         }
         #expect(errors(#"{"source": "s.json", "output": "s.json", "prometheus": "http://p", "tables": [{"table": 0, "query": "x"}]}"#)
             .contains { $0.contains("output: is the source") })
@@ -187,5 +194,22 @@ struct BalanceIOTests {
             .contains { $0.contains("tables[0].max_step: 2.0 is out of range") })
         #expect(errors(#"{"source": "s.json", "output": "o.json", "prometheus": "http://p", "tables": []}"#)
             .contains { $0.contains("tables: missing") })
+    }
+
+    @Test("glb-balance's file: the warnings of a valid file it loads are returned, none for a clean one")
+    func loadWarnings() throws {
+        var template = Array("/tmp/glb-balance-test-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        try #require(fd >= 0)
+        close(fd)
+        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { unlink(path) }
+        func warnings(_ text: String) throws -> [String] {
+            try FileIO.writeAtomically(path: path, bytes: Array(text.utf8))
+            return try BalanceConfig.load(path: path).warnings.map { $0.field ?? "" }
+        }
+        let config = #"{"source": "s.json", "output": "o.json", "prometheus": "http://127.0.0.1:9090", "tables": [{"table": "web", "query": "x"}]"#
+        #expect(try warnings(config + "}") == [])
+        #expect(try warnings(config + #", "interval": 5}"#) == ["interval"])
     }
 }

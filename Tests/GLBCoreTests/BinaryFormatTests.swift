@@ -4,7 +4,7 @@ import Testing
 @Suite("Binary table format")
 struct BinaryFormatTests {
     static func sample() throws -> (ForwardingTableConfig, CompiledForwardingTable) {
-        let config = try ForwardingTableConfig.load(path: Fixtures.path("compat/director/example1/table.json")).get()
+        let config = try ForwardingTableConfig.load(path: Fixtures.path("compat/director/example1/table.json")).config
         return (config, RendezvousCompiler.compile(config))
     }
 

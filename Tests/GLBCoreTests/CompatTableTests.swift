@@ -17,8 +17,7 @@ struct CompatTableTests {
     }()
 
     static func compile(_ name: String) throws -> CompiledForwardingTable {
-        let decoded = ForwardingTableConfig.load(path: Fixtures.path("compat/tables/\(name).json"))
-        return RendezvousCompiler.compile(try decoded.get())
+        return RendezvousCompiler.compile(try ForwardingTableConfig.load(path: Fixtures.path("compat/tables/\(name).json")).config)
     }
 
     @Test("every reference case compiles to GLB's bytes", arguments: Fixtures.compatCases())
@@ -45,7 +44,7 @@ struct CompatTableTests {
 
     @Test("the optimised compiler agrees row by row with a plain implementation", arguments: Fixtures.compatCases())
     func agreesWithPlainCompiler(name: String) throws {
-        let config = try ForwardingTableConfig.load(path: Fixtures.path("compat/tables/\(name).json")).get()
+        let config = try ForwardingTableConfig.load(path: Fixtures.path("compat/tables/\(name).json")).config
         for table in config.tables {
             let compiled = RendezvousCompiler.compile(table)
             let competitors = table.backends.filter { $0.state != .inactive }.count

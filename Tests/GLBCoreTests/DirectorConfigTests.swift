@@ -17,8 +17,12 @@ struct DirectorConfigTests {
         }
         """
 
-    func decode(_ text: String) throws(ConfigErrors) -> DirectorConfig {
+    func loaded(_ text: String) throws(ConfigErrors) -> Loaded<DirectorConfig> {
         try DirectorConfig.decode(bytes: Array(text.utf8), file: "director.conf")
+    }
+
+    func decode(_ text: String) throws(ConfigErrors) -> DirectorConfig {
+        try loaded(text).config
     }
 
     func errors(_ text: String) -> [String] {
@@ -99,7 +103,7 @@ struct DirectorConfigTests {
         ("{", "invalid JSON at line 1, column 2"),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "readiness_window_ms": 5, "flow_paths": [], "lcores": {}}"#, "readiness_window_ms: 5 is out of range (expected 10-60000)"),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "stop_grace_ms": -1, "flow_paths": [], "lcores": {}}"#, "stop_grace_ms: -1 is out of range (expected 0-600000)"),
-        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "idle_sleep_us": "10", "flow_paths": [], "lcores": {}}"#, "idle_sleep_us: expected an integer, got a string"),
+        (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "idle_sleep_us": "10", "flow_paths": [], "lcores": {}}"#, "idle_sleep_us: expected an integer from 0 to 100000, got \"10\""),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "idle_sleep_us": 30000, "flow_paths": [], "lcores": {}}"#, "idle_sleep_us: 30000 µs is more than a quarter of readiness_window_ms (100 ms)"),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "flow_paths": [], "lcores": {}}"#, "outbound_src_ip: missing: the IPv4 source address of encapsulated packets (or outbound_src_ipv6 on an IPv6 underlay)"),
         (#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ipv6": "10.0.0.1", "flow_paths": [], "lcores": {}}"#, "outbound_src_ipv6: expected an IPv6 address, got \"10.0.0.1\""),
@@ -116,16 +120,16 @@ struct DirectorConfigTests {
     @Test("warnings of a valid director.conf reach the caller, not only those of a broken one")
     func warningsOfAValidFile() throws {
         let base = #"{"outbound_src_ip": "1.2.3.4", "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}], "lcores": {"lcore-1": {"rx": true, "tx": true, "flow_paths": [0]}}"#
-        let clean = try decode(base + #", "outbound_gateway_mac": "00:11:22:33:44:55"}"#)
+        let clean = try loaded(base + #", "outbound_gateway_mac": "00:11:22:33:44:55"}"#)
         #expect(clean.warnings.isEmpty)
-        let typo = try decode(base + #", "outbound_gateway_mac": "00:11:22:33:44:55", "metrics_adress": "127.0.0.1:19540"}"#)
+        let typo = try loaded(base + #", "outbound_gateway_mac": "00:11:22:33:44:55", "metrics_adress": "127.0.0.1:19540"}"#)
         #expect(typo.warnings.map(\.description) == ["director.conf: metrics_adress: unknown key, ignored"])
-        let broadcast = try decode(base + #", "outbound_gateway_mac": "ff:ff:ff:ff:ff:ff"}"#)
+        let broadcast = try loaded(base + #", "outbound_gateway_mac": "ff:ff:ff:ff:ff:ff"}"#)
         #expect(broadcast.warnings.map(\.field) == ["outbound_gateway_mac"])
         #expect(broadcast.warnings.first?.message.contains("broadcast MAC") == true)
-        let multicast = try decode(base + #", "outbound_gateway_mac": "01:00:5e:00:00:01"}"#)
+        let multicast = try loaded(base + #", "outbound_gateway_mac": "01:00:5e:00:00:01"}"#)
         #expect(multicast.warnings.first?.message.contains("multicast MAC") == true)
-        let zero = try decode(base + #", "outbound_gateway_mac": "00:00:00:00:00:00"}"#)
+        let zero = try loaded(base + #", "outbound_gateway_mac": "00:00:00:00:00:00"}"#)
         #expect(zero.warnings.count == 1)
     }
 
@@ -133,20 +137,20 @@ struct DirectorConfigTests {
 
     @Test("an IPv6 underlay: outbound_src_ipv6 alone is enough; tunnel_mtu and its answers' rate")
     func underlayKeys() throws {
-        let v6 = try decode(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ipv6": "2001:db8::d1", "tunnel_mtu": 1500, "icmp_too_big_rate": 200, "icmp_too_big_burst": 20, "# + Self.paths + "}")
-        #expect(v6.outboundSourceIP == nil && v6.outboundSourceIPv6 == IPAddress("2001:db8::d1"))
-        #expect(v6.tunnelMTU == 1500 && v6.icmpTooBigRate == 200 && v6.icmpTooBigBurst == 20 && v6.warnings.isEmpty)
+        let v6 = try loaded(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ipv6": "2001:db8::d1", "tunnel_mtu": 1500, "icmp_too_big_rate": 200, "icmp_too_big_burst": 20, "# + Self.paths + "}")
+        #expect(v6.config.outboundSourceIP == nil && v6.config.outboundSourceIPv6 == IPAddress("2001:db8::d1"))
+        #expect(v6.config.tunnelMTU == 1500 && v6.config.icmpTooBigRate == 200 && v6.config.icmpTooBigBurst == 20 && v6.warnings.isEmpty)
         let glb = try decode(Self.glbExample)
         #expect(glb.tunnelMTU == nil && glb.outboundSourceIPv6 == nil && glb.icmpTooBigRate == 1000 && glb.icmpTooBigBurst == 50)
     }
 
     @Test("tunnel_mtu warnings: answers' rate without tunnel_mtu does nothing; too small for IPv6 clients")
     func underlayWarnings() throws {
-        let idle = try decode(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "icmp_too_big_rate": 10, "# + Self.paths + "}")
+        let idle = try loaded(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "icmp_too_big_rate": 10, "# + Self.paths + "}")
         #expect(idle.warnings.map(\.description) == ["director.conf: icmp_too_big_rate: does nothing without tunnel_mtu"])
-        let small = try decode(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "outbound_src_ipv6": "2001:db8::d1", "tunnel_mtu": 1300, "# + Self.paths + "}")
+        let small = try loaded(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "outbound_src_ipv6": "2001:db8::d1", "tunnel_mtu": 1300, "# + Self.paths + "}")
         #expect(small.warnings.map(\.field) == ["tunnel_mtu"])
-        let fine = try decode(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "outbound_src_ipv6": "2001:db8::d1", "tunnel_mtu": 1500, "# + Self.paths + "}")
+        let fine = try loaded(#"{"outbound_gateway_mac": "00:11:22:33:44:55", "outbound_src_ip": "1.2.3.4", "outbound_src_ipv6": "2001:db8::d1", "tunnel_mtu": 1500, "# + Self.paths + "}")
         #expect(fine.warnings.isEmpty)
     }
 }

@@ -80,8 +80,13 @@ enum TableJSON {
         "{\"tables\": [\(tables.joined(separator: ",\n"))]}"
     }
 
-    static func decode(_ text: String, file: String = "test.json") -> ForwardingTableConfig.Decoded {
-        ForwardingTableConfig.decode(bytes: Array(text.utf8), file: file)
+    static func decode(_ text: String, file: String = "test.json") throws(ConfigErrors) -> Loaded<ForwardingTableConfig> {
+        try ForwardingTableConfig.decode(bytes: Array(text.utf8), file: file)
+    }
+
+    /// Every issue of a document, errors and warnings, whether it decodes or not.
+    static func issues(_ text: String, file: String = "test.json") -> [ConfigIssue] {
+        do { return try decode(text, file: file).warnings } catch { return error.issues }
     }
 
     /// `n` active, healthy IPv4 backends 10.x.y.z.

@@ -6,7 +6,7 @@ import Testing
 struct ValidationTests {
     /// Decodes a document and returns its errors.
     func errors(_ text: String) -> [ConfigIssue] {
-        TableJSON.decode(text).errors
+        TableJSON.issues(text).filter { $0.severity == .error }
     }
 
     func single(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> ConfigIssue {
@@ -19,9 +19,9 @@ struct ValidationTests {
 
     @Test("a valid table has no issues")
     func valid() throws {
-        let decoded = TableJSON.decode(TableJSON.document([TableJSON.table(backends: good)]))
-        #expect(decoded.issues.isEmpty)
-        let config = try decoded.get()
+        let decoded = try TableJSON.decode(TableJSON.document([TableJSON.table(backends: good)]))
+        #expect(decoded.warnings.isEmpty)
+        let config = decoded.config
         #expect(config.tables.count == 1)
         #expect(config.tables[0].name == "web")
         #expect(config.tables[0].binds == [Bind(address: IPAddress("192.0.2.1")!, proto: .tcp, portStart: 80, portEnd: 80)])
@@ -32,14 +32,12 @@ struct ValidationTests {
         ("0.1.2.3", "in 0.0.0.0/8"), ("127.0.0.1", "a loopback address"), ("239.1.1.1", "a multicast address"),
     ])
     func unusableBackends(address: String, problem: String) throws {
-        let decoded = TableJSON.decode(TableJSON.document([TableJSON.table(backends: [TableJSON.backend("10.0.0.1"), TableJSON.backend(address)])]))
-        #expect(decoded.errors.isEmpty)
-        let warnings = decoded.issues.filter { $0.severity == .warning }
+        let warnings = try TableJSON.decode(TableJSON.document([TableJSON.table(backends: [TableJSON.backend("10.0.0.1"), TableJSON.backend(address)])])).warnings
         #expect(warnings.count == 1)
         #expect(warnings.first?.field == "backends[1].ip")
         #expect(warnings.first?.message.hasPrefix("\(address) is \(problem)") == true)
         // An ordinary address next to it draws no warning.
-        #expect(TableJSON.decode(TableJSON.document([TableJSON.table(backends: good)])).issues.isEmpty)
+        #expect(try TableJSON.decode(TableJSON.document([TableJSON.table(backends: good)])).warnings.isEmpty)
     }
 
     @Test("errors name the file, the table (index and name) and the field")
@@ -194,8 +192,8 @@ struct ValidationTests {
 
     @Test("a backend without healthy is accepted, unhealthy, with a warning")
     func missingHealthy() throws {
-        let decoded = TableJSON.decode(TableJSON.document([TableJSON.table(backends: [TableJSON.backend("10.0.0.1", healthy: nil), TableJSON.backend("10.0.0.2")])]))
-        let config = try decoded.get()
+        let decoded = try TableJSON.decode(TableJSON.document([TableJSON.table(backends: [TableJSON.backend("10.0.0.1", healthy: nil), TableJSON.backend("10.0.0.2")])]))
+        let config = decoded.config
         #expect(config.tables[0].backends[0].healthy == false)
         #expect(decoded.warnings.count == 1)
         #expect(decoded.warnings.first?.field == "backends[0].healthy")
@@ -226,10 +224,10 @@ struct ValidationTests {
 
     @Test("unknown keys and host bits produce warnings, not errors")
     func warnings() throws {
-        let decoded = TableJSON.decode(TableJSON.document([TableJSON.table(
+        let decoded = try TableJSON.decode(TableJSON.document([TableJSON.table(
             binds: [#"{"ip": "10.1.2.3/8", "proto": "tcp", "port": 80}"#],
             backends: [#"{"ip": "10.0.0.1", "state": "active", "heathy": true}"#])]))
-        let config = try decoded.get()
+        let config = decoded.config
         #expect(config.tables[0].binds[0].address == IPAddress("10.1.2.3"))
         #expect(config.tables[0].binds[0].prefixLength == 8)
         #expect(decoded.warnings.map { $0.field ?? "" }.sorted() == ["backends[0].healthy", "backends[0].heathy", "binds[0].ip"])

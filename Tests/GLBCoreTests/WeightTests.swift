@@ -56,7 +56,7 @@ struct WeightTests {
     @Test("equal weights, and a transition that changes no weight, give GLB's bytes", arguments: Fixtures.compatCases())
     func glbBytes(name: String) throws {
         let expected = try #require(CompatTableTests.expectedDigests[name])
-        var config = try ForwardingTableConfig.load(path: Fixtures.path("compat/tables/\(name).json")).get()
+        var config = try ForwardingTableConfig.load(path: Fixtures.path("compat/tables/\(name).json")).config
         for t in config.tables.indices {
             for b in config.tables[t].backends.indices { config.tables[t].backends[b].weight = 7 }
         }
@@ -171,8 +171,7 @@ struct WeightTests {
     ])
     func keyErrors(key: String, message: String) {
         let json = #"{"tables": [{"hash_key": "00112233445566778899aabbccddeeff", "seed": "00112233445566778899aabbccddeeff", "binds": [{"ip": "192.0.2.1", "proto": "tcp", "port": 80}], "backends": [{"ip": "10.0.0.1", "state": "active", "healthy": true, \#(key)}, {"ip": "10.0.0.2", "state": "active", "healthy": true}]}]}"#
-        let result = ForwardingTableConfig.decode(bytes: Array(json.utf8), file: "t.json")
-        let errors = result.errors.map(\.description)
+        let errors = TableJSON.issues(json, file: "t.json").filter { $0.severity == .error }.map(\.description)
         #expect(errors.contains { $0.contains(message) }, "\(errors)")
     }
 
@@ -180,8 +179,8 @@ struct WeightTests {
     func keyChecks() {
         func issues(_ backends: String) -> (errors: [String], warnings: [String]) {
             let json = #"{"tables": [{"hash_key": "00112233445566778899aabbccddeeff", "seed": "00112233445566778899aabbccddeeff", "binds": [{"ip": "192.0.2.1", "proto": "tcp", "port": 80}], "backends": [\#(backends)]}]}"#
-            let r = ForwardingTableConfig.decode(bytes: Array(json.utf8), file: "t.json")
-            return (r.errors.map(\.description), r.warnings.map(\.description))
+            let r = TableJSON.issues(json, file: "t.json")
+            return (r.filter { $0.severity == .error }.map(\.description), r.filter { $0.severity == .warning }.map(\.description))
         }
         let allZero = issues(#"{"ip": "10.0.0.1", "state": "active", "healthy": true, "weight": 2, "previous_weight": 0}"#)
         #expect(allZero.errors.contains { $0.contains("every backend has previous weight 0") }, "\(allZero)")

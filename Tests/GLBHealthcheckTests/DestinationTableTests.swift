@@ -91,10 +91,10 @@ struct DestinationTableTests {
     func compiles() throws {
         let source = try Samples.decode(Self.sourceText)
         let document = source.destination { key in key.address == Samples.ip("10.0.0.2") ? false : true }
-        let config = try ForwardingTableConfig.decode(document, file: "dst.json").get()
+        let config = try ForwardingTableConfig.decode(document, file: "dst.json").config
         #expect(config.tables[0].backends.map(\.healthy) == [true, false, true, true])
         // Only the source's own oddity is left to warn about: no missing healthy anywhere.
-        #expect(ForwardingTableConfig.decode(document, file: "dst.json").warnings.map(\.field) == ["backends[3].x-owner"])
+        #expect(try ForwardingTableConfig.decode(document, file: "dst.json").warnings.map(\.field) == ["backends[3].x-owner"])
     }
 
     @Test("healthy goes after state, else after ip, else last")
@@ -120,7 +120,7 @@ struct DestinationTableTests {
                                   with: #"{"ip": "10.0.0.4", "state": "active", "weight": 1, "x-owner": "ops"}"#)
         let source = try Samples.decode(text)
         let bytes = DestinationTable.bytes(source.destination { _ in true })
-        let checked = try ForwardingTableConfig.decode(bytes: bytes, file: "dst.json").get()
+        let checked = try ForwardingTableConfig.decode(bytes: bytes, file: "dst.json").config
         let backends = checked.tables[0].backends
         #expect(backends.map(\.weight) == [3, nil, nil, 1])
         #expect(backends.map(\.previousWeight) == [1, nil, nil, nil])

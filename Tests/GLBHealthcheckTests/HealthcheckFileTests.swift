@@ -7,7 +7,7 @@ import Testing
 
 @Suite("healthcheck.conf")
 struct HealthcheckFileTests {
-    static func load(_ text: String) throws(ConfigErrors) -> HealthcheckFile.Loaded {
+    static func load(_ text: String) throws(ConfigErrors) -> Loaded<HealthcheckFile> {
         try HealthcheckFile.decode(bytes: Array(text.utf8), file: "hc.conf")
     }
 
@@ -31,22 +31,22 @@ struct HealthcheckFileTests {
               "reload_command": "glb-director-cli build-config /etc/glb/forwarding_table.checked.json /etc/glb/forwarding_table.checked.bin && systemctl reload glb-director"
             }
             """)
-        #expect(loaded.file.source == "/etc/glb/forwarding_table.src.json")
-        #expect(loaded.file.destination == "/etc/glb/forwarding_table.checked.json")
-        #expect(loaded.file.reloadCommand?.hasSuffix("systemctl reload glb-director") == true)
+        #expect(loaded.config.source == "/etc/glb/forwarding_table.src.json")
+        #expect(loaded.config.destination == "/etc/glb/forwarding_table.checked.json")
+        #expect(loaded.config.reloadCommand?.hasSuffix("systemctl reload glb-director") == true)
         #expect(loaded.warnings.isEmpty)
     }
 
     @Test("missing paths take GLB's documented defaults, with a warning each")
     func defaults() throws {
         let loaded = try Self.load(#"{"forwarding_table": {"dst": "/tmp/out.json"}}"#)
-        #expect(loaded.file.source == HealthcheckFile.defaultSource)
-        #expect(loaded.file.destination == "/tmp/out.json")
-        #expect(loaded.file.reloadCommand == nil)
+        #expect(loaded.config.source == HealthcheckFile.defaultSource)
+        #expect(loaded.config.destination == "/tmp/out.json")
+        #expect(loaded.config.reloadCommand == nil)
         #expect(loaded.warnings.map(\.description) == ["hc.conf: forwarding_table.src: missing: using /etc/glb/forwarding_table.src.json"])
 
         let empty = try Self.load("{}")
-        #expect(empty.file == HealthcheckFile())
+        #expect(empty.config == HealthcheckFile())
         #expect(empty.warnings.count == 1)
     }
 
@@ -90,7 +90,7 @@ struct HealthcheckFileTests {
     @Test("unknown keys are warnings, a null reload_command is no command")
     func unknownKeys() throws {
         let loaded = try Self.load(#"{"forwarding_table": {"src": "/a", "dst": "/b", "tmp": 1}, "reload_command": null, "extra": true}"#)
-        #expect(loaded.file.reloadCommand == nil)
+        #expect(loaded.config.reloadCommand == nil)
         #expect(loaded.warnings.map(\.field) == ["extra", "forwarding_table.tmp"])
     }
 
@@ -129,5 +129,23 @@ struct HealthcheckFileTests {
         #expect(symlink(folder.file("missing/dst.json"), folder.file("link.json")) == 0)
         #expect(problem(folder.file("link.json"))
             == "hc.conf: forwarding_table.dst: cannot write \(folder.path)/link.json: its folder \(folder.path)/missing does not exist")
+    }
+
+    @Test("every reader of the health checker returns the warnings of a valid file it loads, and none for a clean one")
+    func everyReaderLoadsWarnings() throws {
+        let folder = TemporaryFolder()
+        defer { folder.remove() }
+        func warnings<C: ConfigFile>(_ type: C.Type, _ text: String) throws -> [String] {
+            try folder.write("config.json", text)
+            return try C.load(path: folder.file("config.json")).warnings.map { $0.field ?? "" }
+        }
+        let paths = #"{"forwarding_table": {"src": "/a/src.json", "dst": "/a/dst.json"}"#
+        #expect(try warnings(HealthcheckFile.self, paths + "}") == [])
+        #expect(try warnings(HealthcheckFile.self, paths + #", "reload_comand": "true"}"#) == ["reload_comand"])
+
+        let backend = #"{"ip": "10.0.0.1", "state": "active", "healthchecks": {"http": 80}}"#
+        #expect(try warnings(SourceTable.self, Samples.source(healthchecks: #"{"trigger": 2}"#, tables: [Samples.table(backends: [backend])])) == [])
+        #expect(try warnings(SourceTable.self, Samples.source(healthchecks: #"{"triger": 2}"#, tables: [Samples.table(backends: [backend])]))
+            == ["healthchecks.triger"])
     }
 }

@@ -36,7 +36,7 @@ struct HealthcheckServiceTests {
             try folder.write("src.json", source)
             let config = HealthcheckFile(source: folder.file("src.json"), destination: folder.file("dst.json"),
                                          reloadCommand: reloadCommand)
-            let table = try SourceTable.load(path: config.source)
+            let table = try SourceTable.load(path: config.source).config
             service = HealthcheckService(config: config, source: table, prober: custom ?? prober, publisher: publisher,
                                          log: Logger(label: "test") { _ in GLBLogHandler(format: .logfmt, level: .debug, output: .lines(lines.append)) },
                                          clocks: ServiceClocks(pacing: pacing, timeouts: timeouts))

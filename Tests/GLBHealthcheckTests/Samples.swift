@@ -22,8 +22,12 @@ enum Samples {
         return "{\(block)\"tables\": [\(tables.joined(separator: ",\n"))]}"
     }
 
-    static func decode(_ text: String, file: String = "src.json") throws(ConfigErrors) -> SourceTable {
+    static func loaded(_ text: String, file: String = "src.json") throws(ConfigErrors) -> Loaded<SourceTable> {
         try SourceTable.decode(bytes: Array(text.utf8), file: file)
+    }
+
+    static func decode(_ text: String, file: String = "src.json") throws(ConfigErrors) -> SourceTable {
+        try loaded(text, file: file).config
     }
 
     /// The error descriptions of a source that must not load.

@@ -117,7 +117,7 @@ final class RecordingPublisher: Publisher {
     /// `healthy` of every backend of table 0 in the latest write.
     func lastHealth() throws -> [Bool] {
         let bytes = try #require(writes.last?.bytes)
-        let config = try ForwardingTableConfig.decode(bytes: bytes, file: "dst").get()
+        let config = try ForwardingTableConfig.decode(bytes: bytes, file: "dst").config
         return config.tables[0].backends.map(\.healthy)
     }
 }

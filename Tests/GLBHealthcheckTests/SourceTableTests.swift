@@ -7,15 +7,16 @@ import Testing
 struct SourceTableTests {
     @Test("GLB's schema: top-level settings, per-backend checks in kind order, http_uri defaulting to /")
     func glbSchema() throws {
-        let source = try Samples.decode(Samples.source(
+        let loaded = try Samples.loaded(Samples.source(
             healthchecks: #"{"interval_ms": 4000, "timeout_ms": 2000, "trigger": 4}"#,
             tables: [Samples.table(backends: [
                 #"{"ip": "10.0.0.1", "state": "active", "healthchecks": {"gue": 19523, "http": 80, "http_uri": "/health"}}"#,
                 #"{"ip": "10.0.0.2", "state": "draining", "healthchecks": {"tcp": 443}}"#,
                 #"{"ip": "10.0.0.3", "state": "filling", "healthchecks": {"http": 8080}}"#,
             ])]))
+        let source = loaded.config
         #expect(source.settings == CheckSettings(interval: .milliseconds(4000), timeout: .milliseconds(2000), trigger: 4))
-        #expect(source.warnings.isEmpty)
+        #expect(loaded.warnings.isEmpty)
         let backends = source.tables[0].backends
         #expect(backends[0].checks == [
             CheckTarget(kind: .http, address: Samples.ip("10.0.0.1"), port: 80, uri: "/health"),
@@ -119,26 +120,26 @@ struct SourceTableTests {
 
     @Test("a source without healthy fields gives no warnings about them; other warnings are kept")
     func warnings() throws {
-        let source = try Samples.decode(Samples.source(
+        let loaded = try Samples.loaded(Samples.source(
             healthchecks: #"{"interval_ms": 100, "timeout_ms": 500, "retries": 2}"#,
             tables: [Samples.table(backends: [
                 #"{"ip": "10.0.0.1", "state": "active", "healthchecks": {"http_uri": "/x", "smtp": 25}}"#,
             ], extra: #", "healthchecks": {"trigger": 5}"#)]))
-        #expect(Set(source.warnings.compactMap(\.field)) == [
+        #expect(Set(loaded.warnings.compactMap(\.field)) == [
             "healthchecks.retries", "healthchecks.timeout_ms", "healthchecks", "backends[0].healthchecks.smtp",
             "backends[0].healthchecks.http_uri",
         ])
-        #expect(source.warnings.allSatisfy { $0.severity == .warning })
-        #expect(source.tables[0].backends[0].checks.isEmpty)
+        #expect(loaded.warnings.allSatisfy { $0.severity == .warning })
+        #expect(loaded.config.tables[0].backends[0].checks.isEmpty)
     }
 
     @Test("a GUE check on an IPv6 backend is accepted as it is (the IPv6 underlay)")
     func ipv6Tunnel() throws {
-        let source = try Samples.decode(Samples.source(tables: [Samples.table(backends: [
+        let loaded = try Samples.loaded(Samples.source(tables: [Samples.table(backends: [
             #"{"ip": "2001:db8::1", "state": "active", "healthchecks": {"http": 80, "gue": 19523}}"#,
         ])]))
-        #expect(!source.warnings.contains { $0.field?.contains("healthchecks") == true })
-        #expect(source.targets.map(\.description) == ["http://[2001:db8::1]:80/", "gue [2001:db8::1]:19523"])
+        #expect(!loaded.warnings.contains { $0.field?.contains("healthchecks") == true })
+        #expect(loaded.config.targets.map(\.description) == ["http://[2001:db8::1]:80/", "gue [2001:db8::1]:19523"])
     }
 
     @Test("a FOU check on an IPv6 backend is an error that names the way out")

@@ -53,6 +53,23 @@ def messages(result):
     return [json.loads(line)["message"] for line in (result.stdout + result.stderr).splitlines() if line.startswith("{")]
 
 
+def test_warnings_of_valid_files_are_logged(bin_dir, tmp_path):
+    """A typo in glb-balance's file and in the source table, both otherwise valid, is logged
+    (before the step, which freezes here: nothing answers at the Prometheus address)."""
+    for name, typo, logged in [("clean", False, False), ("typo", True, True)]:
+        folder = tmp_path / name
+        folder.mkdir()
+        config, _ = configure(folder, "http://127.0.0.1:9", **({"intreval_s": 5} if typo else {}))
+        if typo:
+            source = folder / "forwarding_table.json"
+            table = json.loads(source.read_text())
+            table["tables"][0]["bakends"] = []
+            source.write_text(json.dumps(table))
+        text = "\n".join(messages(balance(bin_dir, config)))
+        assert ("intreval_s: unknown key, ignored" in text) == logged, text
+        assert ("source table: " in text and "bakends: unknown key, ignored" in text) == logged, text
+
+
 def test_reads_prometheus_and_writes_a_transition_table(lab, bin_dir, cli, tmp_path):
     exporter, prometheus = lab
     config, output = configure(tmp_path, prometheus.url)

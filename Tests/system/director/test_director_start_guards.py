@@ -82,6 +82,16 @@ def test_mistakes_are_found_before_eal_allocates_anything(hugepages, bin_dir, tm
     assert leftovers(prefix) == []
 
 
+def test_warnings_of_a_valid_director_conf_are_logged(hugepages, bin_dir, tmp_path):
+    """A typo in an otherwise valid director.conf is logged at start, not silently ignored
+    (the start then stops at a later check: there is no port)."""
+    for name, extra, logged in [("clean", {}, False), ("typo", {"tunel_mtu": 1500}, True)]:
+        d = hugepage_director(bin_dir, tmp_path / name, base_config(**extra))
+        code, out = run_to_exit(d)
+        assert code == 2 and "port 0 does not exist" in out, out
+        assert ("tunel_mtu: unknown key, ignored" in out) == logged, out
+
+
 def shipped_eal_options():
     text = SHIPPED_DEFAULTS.read_text()
     line = next(l for l in text.splitlines() if l.startswith("GLB_DIRECTOR_EAL_ARGS="))
