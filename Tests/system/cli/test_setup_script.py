@@ -5,7 +5,7 @@ import pathlib
 import shutil
 import subprocess
 
-from glbsys import ROOT
+from glbtools.repo import ROOT
 
 STUBS = {
     # Every package is installed except those named in $MISSING.
