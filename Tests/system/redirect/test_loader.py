@@ -5,7 +5,7 @@ error it must explain.
 
 What the loader did is checked with tc, bpftool and BPF_PROG_QUERY, not only with its
 own output.
-Topology (one test's own namespaces, see Tests/system/netns.py):
+Topology (one test's own namespaces, see python/glbtools/netns.py):
 
     peer  eth0 10.0.0.1/24  <-- veth -->  backend  eth0 10.0.0.2/24, VIP on lo
 """
