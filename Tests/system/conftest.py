@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from glbsys import ROOT
+from glbtools.repo import ROOT
 
 HUGEPAGES = "/sys/kernel/mm/hugepages/hugepages-2048kB"
 

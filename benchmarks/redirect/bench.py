@@ -55,11 +55,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO / "Tests" / "system"), str(REPO / "Tests" / "system" / "redirect")]
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.l2 import Ether
+from scapy.packet import Raw
 
-import netns  # noqa: E402
-from glbredirect import GLB_REDIRECT_MAPS, Loader, compile_bpf, ether, gue, ipv4, snmp, tcp, udp  # noqa: E402
+from glbtools import netns
+from glbtools.frames import gue_frame
+from glbtools.redirect import GLB_REDIRECT_MAPS, Loader, compile_bpf, snmp
 
 VIP, CLIENT = "192.0.2.10", "198.51.100.7"
 GEN_IP, BACKEND_IP, BACKEND_IP1, SINK_IP = "10.0.0.1", "10.0.0.2", "10.0.1.2", "10.0.1.3"
@@ -73,14 +75,16 @@ DO_NOTHING = 'SEC("tc") int %s(struct __sk_buff *skb) { return %s; }'
 
 
 def frames():
-    plain_udp = ipv4(CLIENT, VIP, 17, udp(CLIENT, VIP, 40000, 5000, PAYLOAD))
-    ack = tcp(CLIENT, VIP, 40000, 80)  # an ACK of a connection the backend does not know
-    to_backend = lambda outer: ether(MACS["backend"], MACS["gen"], outer)  # noqa: E731
+    plain_udp = IP(src=CLIENT, dst=VIP, id=0, flags="DF") / UDP(sport=40000, dport=5000) / Raw(PAYLOAD)
+    # An ACK of a connection the backend does not know.
+    ack = IP(src=CLIENT, dst=VIP, id=0, flags="DF") / TCP(sport=40000, dport=80, flags="A", seq=1000, ack=2000,
+                                                         window=8192)
+    macs = dict(eth_dst=MACS["backend"], eth_src=MACS["gen"])
     return {
-        "plain_udp": to_backend(plain_udp),
-        "gue_udp": to_backend(gue(plain_udp, outer_src=GEN_IP, outer_dst=BACKEND_IP)),
-        "gue_to_sink": to_backend(gue(ack, outer_src=GEN_IP, outer_dst=SINK_IP)),
-        "gue_via_backend": to_backend(gue(ack, hops=(SINK_IP,), outer_src=GEN_IP, outer_dst=BACKEND_IP)),
+        "plain_udp": bytes(Ether(dst=MACS["backend"], src=MACS["gen"]) / plain_udp),
+        "gue_udp": gue_frame(plain_udp, src=GEN_IP, dst=BACKEND_IP, **macs),
+        "gue_to_sink": gue_frame(ack, src=GEN_IP, dst=SINK_IP, **macs),
+        "gue_via_backend": gue_frame(ack, (SINK_IP,), src=GEN_IP, dst=BACKEND_IP, **macs),
     }
 
 
@@ -161,10 +165,11 @@ class Bench:
                 last_ack = (seq, ack, window)
         tap.close()
         seq, ack, window = last_ack
-        segment = tcp(CLIENT, VIP, port, 80, seq=seq, ack=ack, window=window)
-        to_backend = lambda outer: ether(MACS["backend"], MACS["gen"], outer)  # noqa: E731
-        return {"tcp_ack": to_backend(segment),
-                "gue_tcp_ack": to_backend(gue(segment, outer_src=GEN_IP, outer_dst=BACKEND_IP))}
+        segment = IP(src=CLIENT, dst=VIP, id=0, flags="DF") / TCP(sport=port, dport=80, flags="A", seq=seq, ack=ack,
+                                                                   window=window)
+        return {"tcp_ack": bytes(Ether(dst=MACS["backend"], src=MACS["gen"]) / segment),
+                "gue_tcp_ack": gue_frame(segment, src=GEN_IP, dst=BACKEND_IP, eth_dst=MACS["backend"],
+                                         eth_src=MACS["gen"])}
 
     def tc_program(self, name, verdict, maps=""):
         """A tc program that returns `verdict` for every frame, compiled; its object file."""

@@ -35,7 +35,7 @@ import subprocess
 import threading
 import time
 
-from .shell import Netns, parse_metrics, run, spawn, wait_until
+from glbtools.shell import Netns, parse_metrics, run, spawn, wait_for
 from .traffic import parse_sources
 
 VIP = "10.100.0.1"
@@ -157,7 +157,7 @@ class Cluster:
         for d in self.directors.values():
             self._checker(d)
         for d in self.directors.values():
-            wait_until(lambda: d.table.exists(), 30, what=f"{d.name}'s health checker's first table")
+            wait_for(lambda: d.table.exists(), f"{d.name}'s health checker's first table", timeout=30)
             self._bird(d)
             self._director_config(d)
             self.start_director(d.name)
@@ -313,14 +313,14 @@ http {{
 
     def start_service(self, name):
         spawn(self.ns[name], ["nginx", "-c", self.work / f"{name}.nginx.conf"], self.logs / f"{name}.nginx.out")
-        wait_until(lambda: self.ns[name].run("curl", "-sf", "-o", "/dev/null", f"http://{url_host(self.backends[name])}/healthz", check=False).returncode == 0,
-                   10, what=f"nginx on {name}")
+        wait_for(lambda: self.ns[name].run("curl", "-sf", "-o", "/dev/null", f"http://{url_host(self.backends[name])}/healthz", check=False).returncode == 0,
+                 f"nginx on {name}", timeout=10)
 
     def stop_service(self, name):
         """The backend's HTTP server stops (the host and glb-redirect stay up)."""
         pid_file = self.work / f"{name}.nginx.pid"
         os.kill(int(pid_file.read_text()), signal.SIGTERM)
-        wait_until(lambda: not pid_file.exists(), 10, what=f"nginx on {name} to stop")
+        wait_for(lambda: not pid_file.exists(), f"nginx on {name} to stop", timeout=10)
 
     # MARK: the table
 
@@ -436,7 +436,8 @@ http {{
         log = pathlib.Path(f"{d.log_prefix}.director.log")
         mark = log.stat().st_size if log.exists() else 0
         d.director_proc = spawn(d.ns, args, log)
-        wait_until(lambda: b"forwarding on" in log.read_bytes()[mark:] or d.director_proc.poll() is not None, 60, what=f"director {name}")
+        wait_for(lambda: b"forwarding on" in log.read_bytes()[mark:] or d.director_proc.poll() is not None,
+                 f"director {name}", timeout=60)
         if d.director_proc.poll() is not None:
             raise RuntimeError(f"glb-director {name} exited:\n{log.read_text()[mark:]}")
 
@@ -533,7 +534,7 @@ protocol kernel {{
             if proc.poll() is not None:
                 raise RuntimeError(f"BIRD on {where} exited ({proc.returncode}); see {self.logs}")
             return "up and running" in run(["birdc", "-s", socket, "show", "status"], check=False).stdout
-        wait_until(up, 10, interval=0.05, what=f"BIRD on {where}")
+        wait_for(up, f"BIRD on {where}", timeout=10, interval=0.05)
 
     def _announcer(self, d):
         d.announce_proc = spawn(d.ns, [
@@ -556,7 +557,7 @@ protocol kernel {{
     def wait_generation(self, at_least, name=None, timeout=30):
         """Until the director (every director when `name` is None) runs table `at_least`."""
         for n in [name] if name else list(self.directors):
-            wait_until(lambda: self.generation(n) >= at_least, timeout, what=f"table generation {at_least} on {n}")
+            wait_for(lambda: self.generation(n) >= at_least, f"table generation {at_least} on {n}", timeout=timeout)
 
     def generations(self):
         return {name: self.generation(name) for name in self.directors}
@@ -567,7 +568,8 @@ protocol kernel {{
 
     def wait_announced(self, names, timeout=30):
         want = {self.directors[n].ip for n in names}
-        wait_until(lambda: want <= self.nexthops(), timeout, interval=0.05, what=f"the router to route the VIP via {', '.join(names)}")
+        wait_for(lambda: want <= self.nexthops(),
+                 f"the router to route the VIP via {', '.join(names)}", timeout=timeout, interval=0.05)
 
     def health(self):
         """The health checker's view (the first director's): backend address → healthy."""
@@ -651,7 +653,8 @@ class RouteWatch:
         """Seconds from `t` to the first route change after it that no longer goes via
         `without` (a late change that still names it, such as an earlier re-announcement,
         does not count)."""
-        wait_until(lambda: without not in self.nexthops(), timeout, interval=0.01, what=f"the router to stop routing via {without}")
+        wait_for(lambda: without not in self.nexthops(),
+                 f"the router to stop routing via {without}", timeout=timeout, interval=0.01)
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
             with self.lock:

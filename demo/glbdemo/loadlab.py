@@ -20,7 +20,7 @@ import signal
 import subprocess
 import time
 
-from .shell import CommandError, spawn, wait_until
+from glbtools.shell import CommandError, spawn, wait_for
 
 EXPORTER_ADDRESS = "127.0.0.1:9256"
 PROMETHEUS_ADDRESS = "127.0.0.1:9090"
@@ -139,7 +139,7 @@ scrape_configs:
                     return False
                 want = set(self.c.backends.values())
                 return up.get("process") == 1 and want <= set(procs) and want <= set(cpu)
-            wait_until(ready, timeout, interval=0.25, what="Prometheus to scrape every backend's nginx twice")
+            wait_for(ready, "Prometheus to scrape every backend's nginx twice", timeout=timeout, interval=0.25)
         except Exception:
             self.stop()
             raise

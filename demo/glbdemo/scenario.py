@@ -9,7 +9,7 @@ import time
 from .cluster import BACKENDS, SOURCES, SOURCES6, VIP6, Cluster
 from .loadlab import PROMETHEUS_ADDRESS as LOADLAB_PROMETHEUS
 from .loadlab import LoadLab
-from .shell import spawn, wait_until
+from glbtools.shell import spawn, wait_for
 
 # The backends' names by address, over the IPv4 underlay (Cluster.addresses for either).
 NAME_OF = {ip: name for name, ip in BACKENDS.items()}
@@ -121,7 +121,7 @@ class Scenario:
         members["b1"] = "draining"
         self.change("drain b1", members, "b1 draining")
         waited = time.time()
-        wait_until(lambda: c.active_connections("b1") == 0, 300, interval=0.5, what="b1's connections to finish")
+        wait_for(lambda: c.active_connections("b1") == 0, "b1's connections to finish", timeout=300, interval=0.5)
         self.phases[-1].notes.append(f"waited {time.time() - waited:.0f}s for b1's last connections to finish before removing it")
 
         del members["b1"]

@@ -18,7 +18,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import urllib.error
@@ -26,10 +25,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from glbsys import ROOT
-
-sys.path.insert(0, str(ROOT / "demo"))
-from glbdemo.shell import wait_until  # noqa: E402  (the one wait helper of the tests and the demo)
+from glbtools.shell import wait_for
 
 METRIC = "glb_test_backend_utilization"
 JOB = "exporter"
@@ -211,8 +207,8 @@ scrape_configs:
             finally:
                 log.close()
             try:
-                wait_until(self._first_scrape_landed, timeout, interval=0.1,
-                           what=f"prometheus on {self.address} to scrape {', '.join(self.targets)}")
+                wait_for(self._first_scrape_landed,
+                         f"prometheus on {self.address} to scrape {', '.join(self.targets)}", timeout=timeout, interval=0.1)
                 return self
             except PrometheusError:
                 text = self.log_path.read_bytes()[mark:].decode(errors="replace")
@@ -304,7 +300,7 @@ scrape_configs:
         def match():
             got = self.values(promql, label)
             return got if got.keys() == expected.keys() and all(abs(got[k] - expected[k]) < 1e-9 for k in got) else None
-        return wait_until(match, timeout, interval=0.1, what=f"{promql} == {expected}")
+        return wait_for(match, f"{promql} == {expected}", timeout=timeout, interval=0.1)
 
     def wait_exporter(self, exporter, timeout=10):
         """Until Prometheus has what `exporter` serves now (its metric, by its label)."""

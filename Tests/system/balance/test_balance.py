@@ -9,6 +9,7 @@ import threading
 import pytest
 
 import promlab
+from glbtools.shell import wait_for
 
 TABLE = {"tables": [{
     "name": "web", "hash_key": "00112233445566778899aabbccddeeff", "seed": "ffeeddccbbaa99887766554433221100",
@@ -135,7 +136,7 @@ def test_a_second_loop_on_the_same_output_is_refused(lab, bin_dir, tmp_path):
     first = subprocess.Popen([str(bin_dir / "glb-balance"), "--config", str(config)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
     try:
-        promlab.wait_until(lambda: output.exists(), 30, what="the first loop's output")
+        wait_for(lambda: output.exists(), "the first loop's output", timeout=30)
         r = balance(bin_dir, config)
         assert r.returncode == 1 and any("another glb-balance writes" in m for m in messages(r)), r.stdout + r.stderr
     finally:
@@ -152,14 +153,14 @@ def test_an_output_changed_by_another_writer_is_left_alone(lab, bin_dir, tmp_pat
     reader = threading.Thread(target=lambda: lines.extend(loop.stdout), daemon=True)
     reader.start()
     try:
-        promlab.wait_until(lambda: output.exists(), 30, what="the loop's output")
+        wait_for(lambda: output.exists(), "the loop's output", timeout=30)
         # Another writer (a second loop elsewhere, a hand edit) replaces the file.
         foreign = output.read_text().replace('"name"', '"comment": "edited", "name"', 1)
         output.write_text(foreign)
-        promlab.wait_until(lambda: any("was changed by another writer" in line for line in lines), 30,
-                           what="the loop to notice the other writer")
+        wait_for(lambda: any("was changed by another writer" in line for line in lines),
+                 "the loop to notice the other writer", timeout=30)
         # It keeps stepping, frozen, and never writes over it.
-        promlab.wait_until(lambda: sum("frozen:" in line for line in lines) >= 2, 30, what="two frozen steps")
+        wait_for(lambda: sum("frozen:" in line for line in lines) >= 2, "two frozen steps", timeout=30)
         assert output.read_text() == foreign
     finally:
         loop.terminate()
@@ -179,16 +180,16 @@ def test_a_transition_completes_after_the_minimum_interval(lab, bin_dir, tmp_pat
     def backends():
         return json.loads(output.read_text())["tables"][0]["backends"] if output.exists() else []
     try:
-        promlab.wait_until(lambda: any("previous_weight" in b for b in backends()), 30, what="a transition table")
+        wait_for(lambda: any("previous_weight" in b for b in backends()), "a transition table", timeout=30)
         weights = {b["ip"]: b["weight"] for b in backends()}
         # Balanced from now on: no further change, so only the completion rewrites the file.
         exporter.set_all({"10.0.0.1": 0.5, "10.0.0.2": 0.5, "10.0.0.3": 0.5})
-        promlab.wait_until(lambda: backends() and not any("previous_weight" in b for b in backends()), 30,
-                           what="previous_weight to be removed")
+        wait_for(lambda: backends() and not any("previous_weight" in b for b in backends()),
+                 "previous_weight to be removed", timeout=30)
         assert {b["ip"]: b["weight"] for b in backends()} == weights
         # The line is logged just after the file is written.
-        promlab.wait_until(lambda: any("a transition is complete (previous_weight removed)" in line for line in lines), 30,
-                           what="the completion to be logged")
+        wait_for(lambda: any("a transition is complete (previous_weight removed)" in line for line in lines),
+                 "the completion to be logged", timeout=30)
     finally:
         loop.terminate()
         loop.wait(timeout=30)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from glbsys import FIXTURES
+from glbtools.repo import FIXTURES
 
 TABLES = FIXTURES / "compat" / "tables"
 EXAMPLE = FIXTURES / "compat" / "director" / "example1" / "table.json"
@@ -243,7 +243,7 @@ def test_output_that_is_the_input_is_refused(cli, tmp_path):
 
 
 def test_validate_checks_a_director_conf_like_glb_config_check(cli, tmp_path):
-    from glbsys import ROOT
+    from glbtools.repo import ROOT
     shipped = ROOT / "glb-config" / "director.conf"
     r = cli("validate", shipped)
     assert r.returncode == 0 and r.stdout.strip() == f"{shipped}: OK: director configuration: 1 lcore, 1 flow path, 1 port", r.stdout

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from glbsys import FIXTURES
+from glbtools.repo import FIXTURES
 
 EXAMPLE = FIXTURES / "compat" / "director" / "example1"
 HERE = pathlib.Path(__file__).resolve().parent

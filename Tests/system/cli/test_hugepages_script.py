@@ -3,7 +3,7 @@ where HUGEPAGES_SYSCTL_DIR and HUGEPAGES_FSTAB point, and the reservation itself
 import os
 import subprocess
 
-from glbsys import ROOT
+from glbtools.repo import ROOT
 
 SCRIPT = ROOT / "scripts" / "hugepages"
 PAGES = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"

@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 
-from glbsys import minimal_balance_config
+from glbtools.repo import minimal_balance_config
 
 PREFIX = re.compile(r"^<(\d)>")
 

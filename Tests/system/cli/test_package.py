@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from glbsys import ROOT, changelog_version
+from glbtools.repo import ROOT, changelog_version
 
 COMPONENTS = {
     "swiftglb-director": ("glb-director", "glb-director.service"),

@@ -1,11 +1,10 @@
 """scripts/setup on a host that already runs services: with apt-get, dpkg-query and
 systemctl replaced by stand-ins, what it installs and which services it switches off."""
 import os
-import pathlib
 import shutil
 import subprocess
 
-from glbsys import ROOT
+from glbtools.repo import ROOT
 
 STUBS = {
     # Every package is installed except those named in $MISSING.

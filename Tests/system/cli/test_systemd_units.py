@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from units import UNIT_DIR, UNITS, exec_paths, setting, settings
+from glbtools.units import UNIT_DIR, UNITS, exec_paths, setting, settings
 
 SYSTEM_UNITS = "/usr/lib/systemd/system"
 

@@ -3,8 +3,9 @@ CapabilityBoundingSet, and each capability of the set is needed (the director's 
 in Tests/system/director/test_director_systemd.py)."""
 import subprocess
 
-from netns import Lab, wait_for
-from units import capped
+from glbtools.netns import Lab
+from glbtools.shell import wait_for
+from glbtools.units import capped
 
 
 def redirect(ns, bin_dir, command, without=()):

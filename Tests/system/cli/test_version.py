@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 
-from glbsys import changelog_version, minimal_balance_config
-from netns import Lab, wait_for
+from glbtools.repo import changelog_version, minimal_balance_config
+from glbtools.netns import Lab
+from glbtools.shell import wait_for
 
 BINARIES = ["glb-director", "glb-director-cli", "glb-healthcheck", "glb-redirect", "glb-announce", "glb-balance"]
 

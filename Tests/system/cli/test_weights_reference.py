@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-import glbref
-from glbref import ROWS, compile_rows, rank_glb, read_table_file
+from glbtools import glbref
+from glbtools.glbref import ROWS, compile_rows, rank_glb, read_table_file
 
 
 def table(backends, seed):

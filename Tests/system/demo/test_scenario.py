@@ -3,16 +3,13 @@ backends with glb-redirect and nginx, health checker), at least 200 concurrent c
 with long downloads in flight across every change. Nothing may break except on the backend
 that fails, and every new connection must land where the table in force sends it."""
 import os
-import sys
 
 import pytest
 
-import glbref
-from glbsys import ROOT
+from glbtools import glbref
 
-sys.path.insert(0, str(ROOT / "demo"))
-from glbdemo.cluster import BACKENDS, Cluster  # noqa: E402
-from glbdemo.scenario import Scenario  # noqa: E402
+from glbdemo.cluster import BACKENDS, Cluster
+from glbdemo.scenario import Scenario
 
 NAME_OF = {ip: name for name, ip in BACKENDS.items()}
 

@@ -9,18 +9,16 @@ the table changes."""
 import json
 import os
 import subprocess
-import sys
 import time
 
 import pytest
 
-import glbref
-from glbsys import ROOT
+from glbtools import glbref
+from glbtools.repo import ROOT
 
-sys.path.insert(0, str(ROOT / "demo"))
-from glbdemo.cluster import SOURCES, VIP, Cluster  # noqa: E402
-from glbdemo.shell import spawn  # noqa: E402
-from glbdemo.traffic import parse_sources  # noqa: E402
+from glbdemo.cluster import SOURCES, VIP, Cluster
+from glbtools.shell import spawn
+from glbdemo.traffic import parse_sources
 
 MEMBERS = {"b1": "active", "b2": "active", "b3": "active"}
 

@@ -2,7 +2,7 @@
 by a veth (hugepages come from Tests/system/conftest.py)."""
 import pytest
 
-from netns import Lab
+from glbtools.netns import Lab
 
 
 class Pair:

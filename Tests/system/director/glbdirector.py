@@ -9,8 +9,7 @@ import subprocess
 import threading
 import time
 
-import netns  # noqa: F401  (puts demo/ on the path: the metrics parser is the demo's)
-from glbdemo.shell import parse_metrics
+from glbtools.shell import parse_metrics
 
 
 _instances = 0

@@ -9,8 +9,8 @@ import pytest
 from scapy.all import IP, TCP, Ether, wrpcap
 
 from glbdirector import Director, base_config
-from glbsys import FIXTURES
-from netns import wait_for
+from glbtools.repo import FIXTURES
+from glbtools.shell import wait_for
 
 HERE = os.path.dirname(__file__)
 

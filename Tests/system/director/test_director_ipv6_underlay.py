@@ -8,7 +8,7 @@ import socket
 from scapy.all import UDP, Ether, IPv6
 
 from glbdirector import Director, base_config, vdev
-from test_director_packets import TESTER_MAC, flows, oracle
+from test_director_packets import flows, oracle
 
 SOURCE6 = "2001:db8:d::1"
 BACKENDS6 = ["2001:db8:b::1", "2001:db8:b::2", "2001:db8:b::3"]
@@ -42,7 +42,7 @@ def director(pair, bin_dir, tmp_path, config, doc, name="d", **kw):
 
 
 def test_ipv6_backends_are_sent_over_ipv6(hugepages, make_pair, bin_dir, tmp_path):
-    from wire import Wire
+    from glbtools.wire import Wire
     pair = make_pair(9100)
     d = director(pair, bin_dir, tmp_path, ipv6_config(), table(BACKENDS6), metrics_port=9120)
     sent = flows(60, seed=6)
@@ -106,7 +106,7 @@ def test_a_port_that_computes_udp_checksums_is_given_them(hugepages, make_pair, 
     path), the director leaves the outer checksum to it: the frames arrive with a valid
     checksum the packet path did not compute (it wrote only the pseudo-header's sum, which on
     its own would not verify: the unit tests show that)."""
-    from wire import Wire
+    from glbtools.wire import Wire
     pair = make_pair(9100)
     path = tmp_path / "v6.json"
     path.write_text(json.dumps(table(BACKENDS6)))

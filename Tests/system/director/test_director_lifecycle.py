@@ -11,7 +11,7 @@ import pytest
 from scapy.all import IP, TCP, Ether, wrpcap
 
 from glbdirector import Director, base_config
-from glbsys import FIXTURES, iter_pcap, read_pcap as pcap_frames
+from glbtools.repo import FIXTURES, iter_pcap, read_pcap as pcap_frames
 
 EXAMPLE = FIXTURES / "compat" / "director" / "example1"
 
@@ -161,7 +161,7 @@ def test_reloads_under_load_lose_nothing(hugepages, bin_dir, tmp_path):
 
 def test_missing_hugepages_are_explained(hugepages, bin_dir, tmp_path):
     """Without reserved hugepages the director says how to reserve them or run without."""
-    from glbsys import ROOT
+    from glbtools.repo import ROOT
     path = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
     before = int(open(path).read())
     subprocess.run([str(ROOT / "scripts" / "hugepages"), "release"], check=True, capture_output=True)

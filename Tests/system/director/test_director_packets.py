@@ -10,8 +10,8 @@ import pytest
 from scapy.all import IP, IPv6, TCP, UDP, Ether, Raw, wrpcap
 
 from glbdirector import Director, base_config, vdev
-from glbsys import FIXTURES, read_pcap
-from wire import Wire, is_gue
+from glbtools.repo import FIXTURES, read_pcap
+from glbtools.wire import Wire, is_gue
 
 EXAMPLE = FIXTURES / "compat" / "director" / "example1"
 TESTER_MAC = "02:00:00:00:00:01"
@@ -248,7 +248,7 @@ def test_two_queues_two_lcores(hugepages, pair, bin_dir, tmp_path):
 def test_statsd_and_sigusr1(hugepages, pair, bin_dir, tmp_path):
     """GLB's statsd counters reach statsd_port; SIGUSR1 reloads like SIGHUP."""
     import socket
-    from netns import entered
+    from glbtools.netns import entered
     with entered(pair.director):
         statsd = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         statsd.bind(("127.0.0.1", 28125))

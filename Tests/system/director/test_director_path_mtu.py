@@ -18,8 +18,8 @@ from scapy.all import ICMP, IP, IPv6, TCP, Ether, ICMPv6PacketTooBig, IPOption_N
 from scapy.utils import checksum as inet_checksum
 
 from test_director_packets import EXAMPLE, LAYOUTS, TESTER_MAC, director
-from netns import entered
-from wire import Wire, is_gue
+from glbtools.netns import entered
+from glbtools.wire import Wire, is_gue
 
 CLIENT4, VIP4 = "198.18.7.9", "192.0.2.80"
 CLIENT6, VIP6 = "2001:db8:99::7", "2001:db8:e::1"

@@ -25,7 +25,8 @@ import threading
 import pytest
 
 from glbdirector import Director, base_config, vdev
-from netns import Lab, entered, wait_for
+from glbtools.netns import Lab, entered
+from glbtools.shell import wait_for
 
 VIP, PORT = "10.100.0.1", 5001
 CLIENT, ROUTER_CLIENT = "10.80.0.10", "10.80.0.1"

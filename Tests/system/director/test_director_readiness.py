@@ -10,8 +10,8 @@ import urllib.error
 import urllib.request
 
 from glbdirector import Director, base_config  # (puts demo/ on the path)
-from glbdemo.shell import wait_until
-from glbsys import FIXTURES
+from glbtools.shell import wait_for
+from glbtools.repo import FIXTURES
 
 TABLE = FIXTURES / "compat" / "director" / "example1" / "table.json"
 # net_null without rx: the lcore polls a port that never has packets.
@@ -54,20 +54,20 @@ def frozen(tid):
 
 def test_ready_until_an_lcore_hangs(hugepages, bin_dir, tmp_path):
     with Director(bin_dir, tmp_path, base_config(), TABLE, eal=[IDLE_PORT], metrics_port=9131) as d:
-        status, body = wait_until(lambda: (s := ready(9131))[0] == 200 and s, 20, interval=0.01)
+        status, body = wait_for(lambda: (s := ready(9131))[0] == 200 and s, timeout=20, interval=0.01)
         assert body == "ready\n"
         assert d.metrics()["glb_director_ready"] == 1
         loops = 'glb_director_lcore_loops_total{lcore="1"}'
         first = d.metrics()[loops]
-        assert wait_until(lambda: d.metrics()[loops] > first, 20, interval=0.01)
+        assert wait_for(lambda: d.metrics()[loops] > first, timeout=20, interval=0.01)
 
         # The process lives and serves its endpoint, but lcore 1 no longer loops.
         with frozen(lcore_thread(d.proc.pid, 1)):
-            status, body = wait_until(lambda: (s := ready(9131))[0] == 503 and s, 20, interval=0.01)
+            status, body = wait_for(lambda: (s := ready(9131))[0] == 503 and s, timeout=20, interval=0.01)
             assert "not ready: lcore 1 made no progress for" in body, body
             assert d.metrics()["glb_director_ready"] == 0
             d.wait_for(r"not ready: lcore 1 made no progress")
-        status, body = wait_until(lambda: (s := ready(9131))[0] == 200 and s, 20, interval=0.01)
+        status, body = wait_for(lambda: (s := ready(9131))[0] == 200 and s, timeout=20, interval=0.01)
         d.wait_for(r"ready: forwarding")
 
 
@@ -75,14 +75,14 @@ def test_graceful_stop_keeps_forwarding_while_not_ready(hugepages, bin_dir, tmp_
     cfg = base_config(stop_grace_ms=2000)
     d = Director(bin_dir, tmp_path, cfg, TABLE, eal=[IDLE_PORT], metrics_port=9132).start()
     try:
-        wait_until(lambda: ready(9132)[0] == 200, 20, interval=0.01)
+        wait_for(lambda: ready(9132)[0] == 200, timeout=20, interval=0.01)
         os.kill(d.proc.pid, signal.SIGTERM)
-        status, body = wait_until(lambda: (s := ready(9132))[0] == 503 and s, 20, interval=0.01)
+        status, body = wait_for(lambda: (s := ready(9132))[0] == 503 and s, timeout=20, interval=0.01)
         assert "not ready: stopping" in body, body
         # Still running its loops during the grace period.
         loops = 'glb_director_lcore_loops_total{lcore="1"}'
         before = d.metrics()[loops]
-        assert wait_until(lambda: d.metrics()[loops] > before, 20, interval=0.01)
+        assert wait_for(lambda: d.metrics()[loops] > before, timeout=20, interval=0.01)
         assert d.proc.poll() is None
         assert d.proc.wait(timeout=30) == 0
         text = d.log()
@@ -118,17 +118,17 @@ def test_idle_sleep(hugepages, bin_dir, tmp_path):
     sleeps = 'glb_director_lcore_idle_sleeps_total{lcore="1"}'
     loops = 'glb_director_lcore_loops_total{lcore="1"}'
     with Director(bin_dir, tmp_path / "a", base_config(idle_sleep_us=200), TABLE, eal=[IDLE_PORT], metrics_port=9135) as d:
-        assert wait_until(lambda: d.metrics()[sleeps] > 100, 20, interval=0.01)
+        assert wait_for(lambda: d.metrics()[sleeps] > 100, timeout=20, interval=0.01)
         assert ready(9135)[0] == 200
     # Off by default: an idle lcore polls without sleeping.
     with Director(bin_dir, tmp_path / "b", base_config(), TABLE, eal=[IDLE_PORT], metrics_port=9136) as d:
-        assert wait_until(lambda: d.metrics()[loops] > 100_000, 20, interval=0.01)
+        assert wait_for(lambda: d.metrics()[loops] > 100_000, timeout=20, interval=0.01)
         assert d.metrics()[sleeps] == 0
 
 
 def test_ready_endpoint_paths(hugepages, bin_dir, tmp_path):
     with Director(bin_dir, tmp_path, base_config(), TABLE, eal=[IDLE_PORT], metrics_port=9137):
-        wait_until(lambda: ready(9137)[0] == 200, 20, interval=0.01)
+        wait_for(lambda: ready(9137)[0] == 200, timeout=20, interval=0.01)
         r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:9137/other"],
                            capture_output=True, text=True)
         assert r.stdout == "404"

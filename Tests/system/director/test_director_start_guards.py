@@ -13,8 +13,9 @@ import time
 import pytest
 
 from glbdirector import Director, base_config
-from glbsys import FIXTURES, ROOT
-from netns import Lab, wait_for
+from glbtools.repo import FIXTURES, ROOT
+from glbtools.netns import Lab
+from glbtools.shell import wait_for
 
 EXAMPLE = FIXTURES / "compat" / "director" / "example1"
 SHIPPED_DEFAULTS = ROOT / "glb-config" / "systemd" / "glb-director.default"

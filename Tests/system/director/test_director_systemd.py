@@ -10,10 +10,10 @@ import subprocess
 import pytest
 
 from glbdirector import Director, base_config, vdev  # (puts demo/ on the path)
-from glbdemo.shell import wait_until
+from glbtools.shell import wait_for
 from test_director_readiness import IDLE_PORT, TABLE, frozen, lcore_thread, ready
-from glbsys import changelog_version
-from units import capped
+from glbtools.repo import changelog_version
+from glbtools.units import capped
 
 
 class NotifySocket:
@@ -54,23 +54,23 @@ def test_watchdog_pings_only_while_the_lcores_progress(hugepages, bin_dir, tmp_p
     d = Director(bin_dir, tmp_path, base_config(), TABLE, eal=[IDLE_PORT], metrics_port=9138)
     try:
         d.start(env=env)
-        wait_until(lambda: notify.count("READY=1") == 1, 20, interval=0.01)
-        wait_until(lambda: notify.count("WATCHDOG=1") >= 3, 20, interval=0.01)
+        wait_for(lambda: notify.count("READY=1") == 1, timeout=20, interval=0.01)
+        wait_for(lambda: notify.count("WATCHDOG=1") >= 3, timeout=20, interval=0.01)
 
         with frozen(lcore_thread(d.proc.pid, 1)):
             # Once /ready sees the lcore stand still, the ping that may have been due at the
             # freeze has been sent; from then on none may come.
-            first = wait_until(lambda: idle_ms(9138, 1), 20, interval=0.01)
+            first = wait_for(lambda: idle_ms(9138, 1), timeout=20, interval=0.01)
             pings = notify.count("WATCHDOG=1")
             # The readiness thread keeps running meanwhile: the idle time it reports grows by
             # many ping intervals. (Read the socket while waiting: a full queue would drop
             # pings rather than show them.)
-            wait_until(lambda: notify.drain() and (idle_ms(9138, 1) or 0) >= first + 1000, 20, interval=0.05)
+            wait_for(lambda: notify.drain() and (idle_ms(9138, 1) or 0) >= first + 1000, timeout=20, interval=0.05)
             assert notify.count("WATCHDOG=1") == pings
             assert d.proc.poll() is None
 
         # Negative control: the same thread pings again once the lcore loops again.
-        wait_until(lambda: notify.count("WATCHDOG=1") > pings, 20, interval=0.01)
+        wait_for(lambda: notify.count("WATCHDOG=1") > pings, timeout=20, interval=0.01)
     finally:
         d.stop()
         notify.close()
@@ -83,10 +83,10 @@ def test_no_watchdog_pings_without_watchdog_usec(hugepages, bin_dir, tmp_path):
     d = Director(bin_dir, tmp_path, base_config(), TABLE, eal=[IDLE_PORT], metrics_port=9139)
     try:
         d.start(env=env)
-        wait_until(lambda: notify.count("READY=1") == 1, 20, interval=0.01)
+        wait_for(lambda: notify.count("READY=1") == 1, timeout=20, interval=0.01)
         loops = 'glb_director_lcore_loops_total{lcore="1"}'
         first = d.metrics()[loops]
-        wait_until(lambda: d.metrics()[loops] > first + 10_000, 20, interval=0.01)
+        wait_for(lambda: d.metrics()[loops] > first + 10_000, timeout=20, interval=0.01)
         assert notify.count("WATCHDOG=1") == 0
     finally:
         d.stop()
@@ -119,7 +119,7 @@ def test_the_units_capabilities_suffice(hugepages, make_pair, bin_dir, tmp_path,
     cfg = base_config(lcores={"lcore-1": {"rx": True, "tx": True, "flow_paths": [0], "kni": True}})
     with CappedDirector(bin_dir, tmp_path, cfg, TABLE, ns=pair.director, eal=[f"--vdev={vdev(pmd, 'd0')}"],
                         metrics_port=9141) as d:
-        wait_until(lambda: d.metrics()["glb_director_ready"] == 1, 20, interval=0.01)
+        wait_for(lambda: d.metrics()["glb_director_ready"] == 1, timeout=20, interval=0.01)
         pair.director.ip("link", "show", "vglb_kni0")
 
 

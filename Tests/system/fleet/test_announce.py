@@ -4,16 +4,12 @@ checker cannot get a new table loaded), when BIRD or the announcer dies, and nev
 announced while BIRD is down."""
 import os
 import signal
-import sys
 import time
 
 import pytest
 
-from glbsys import ROOT
-
-sys.path.insert(0, str(ROOT / "demo"))
-from glbdemo.cluster import ANNOUNCE_METRICS, CHECKER_METRICS, Cluster  # noqa: E402
-from glbdemo.shell import wait_until  # noqa: E402
+from glbdemo.cluster import ANNOUNCE_METRICS, CHECKER_METRICS, Cluster
+from glbtools.shell import wait_for
 
 
 @pytest.fixture
@@ -39,8 +35,9 @@ def test_stale_table_withdraws(host):
     d.table.mkdir()
     c.write_source(c.table_doc({"b1": "draining", "b2": "active"}))
     os.kill(d.checker_proc.pid, signal.SIGHUP)
-    wait_until(lambda: c.metrics(CHECKER_METRICS).get("glb_healthcheck_reload_pending") == 1, 20, what="a pending reload")
-    wait_until(lambda: not c.nexthops(), 20, interval=0.05, what="the VIP to be withdrawn")
+    wait_for(lambda: c.metrics(CHECKER_METRICS).get("glb_healthcheck_reload_pending") == 1,
+             "a pending reload", timeout=20)
+    wait_for(lambda: not c.nexthops(), "the VIP to be withdrawn", timeout=20, interval=0.05)
     log = (c.logs / "d1.announce.log").read_text()
     assert "withdrawing the VIPs: table stale: the health checker has a table reload pending" in log, log
     # The reload goes through once the way is clear, and the VIP comes back.
@@ -54,7 +51,7 @@ def test_announcer_death_withdraws(host):
     c, d = host, host.first
     d.announce_proc.send_signal(signal.SIGKILL)
     d.announce_proc.wait(timeout=10)
-    wait_until(lambda: not c.nexthops(), 10, interval=0.01, what="the VIP to be withdrawn")
+    wait_for(lambda: not c.nexthops(), "the VIP to be withdrawn", timeout=10, interval=0.01)
     assert "glbvip" not in d.ns.run("ip", "-o", "link").stdout
 
 
@@ -62,8 +59,8 @@ def test_bird_down_announces_nothing(host):
     c, d = host, host.first
     d.bird_proc.send_signal(signal.SIGKILL)
     d.bird_proc.wait(timeout=10)
-    wait_until(lambda: not c.nexthops(), 10, interval=0.01, what="the VIP to be withdrawn")
-    wait_until(lambda: c.metrics(ANNOUNCE_METRICS).get("glb_announce_bird_up") == 0, 10, what="glb_announce_bird_up 0")
+    wait_for(lambda: not c.nexthops(), "the VIP to be withdrawn", timeout=10, interval=0.01)
+    wait_for(lambda: c.metrics(ANNOUNCE_METRICS).get("glb_announce_bird_up") == 0, "glb_announce_bird_up 0", timeout=10)
     # The director still forwards and the announcer still wants to announce: without BIRD
     # nothing reaches the router.
     assert announcing(c) == 1
@@ -78,7 +75,7 @@ def test_director_stop_withdraws_before_it_ends(host):
     """A graceful stop: the router stops sending to the director while it still forwards."""
     c, d = host, host.first
     d.director_proc.send_signal(signal.SIGTERM)
-    wait_until(lambda: not c.nexthops(), 10, interval=0.01, what="the VIP to be withdrawn")
+    wait_for(lambda: not c.nexthops(), "the VIP to be withdrawn", timeout=10, interval=0.01)
     assert d.director_proc.poll() is None, "the director stopped before the routers moved away"
     d.director_proc.wait(timeout=30)
     assert "withdrawing the VIPs: director not ready: stopping" in (c.logs / "d1.announce.log").read_text()
@@ -90,10 +87,12 @@ def test_a_stopped_bird_does_not_hold_up_a_withdrawal(host):
     c, d = host, host.first
     d.bird_proc.send_signal(signal.SIGSTOP)
     try:
-        wait_until(lambda: c.metrics(ANNOUNCE_METRICS).get("glb_announce_bird_up") == 0, 15, what="glb_announce_bird_up 0")
+        wait_for(lambda: c.metrics(ANNOUNCE_METRICS).get("glb_announce_bird_up") == 0,
+                 "glb_announce_bird_up 0", timeout=15)
         polls = c.metrics(ANNOUNCE_METRICS)["glb_announce_polls_total"]
-        wait_until(lambda: c.metrics(ANNOUNCE_METRICS)["glb_announce_polls_total"] > polls + 20, 15, what="polls to go on")
+        wait_for(lambda: c.metrics(ANNOUNCE_METRICS)["glb_announce_polls_total"] > polls + 20,
+                 "polls to go on", timeout=15)
         c.kill_director("d1")
-        wait_until(lambda: announcing(c) == 0, 15, interval=0.05, what="the announcer to withdraw")
+        wait_for(lambda: announcing(c) == 0, "the announcer to withdraw", timeout=15, interval=0.05)
     finally:
         d.bird_proc.send_signal(signal.SIGCONT)

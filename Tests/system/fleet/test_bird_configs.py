@@ -2,7 +2,7 @@
 include files glb-announce writes), and the router's one accepts what a director exports."""
 import subprocess
 
-from glbsys import ROOT
+from glbtools.repo import ROOT
 
 BIRD = ROOT / "glb-config" / "bird"
 

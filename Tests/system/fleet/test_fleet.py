@@ -4,16 +4,12 @@ no connection, because every director computes the same decision. The negative c
 gives the directors different tables (another hash key): flows that move between
 directors then land on other backends and are reset."""
 import os
-import sys
 import time
 
 import pytest
 
-from glbsys import ROOT
-
-sys.path.insert(0, str(ROOT / "demo"))
-from glbdemo.cluster import Cluster  # noqa: E402
-from glbdemo.scenario import Scenario  # noqa: E402
+from glbdemo.cluster import Cluster
+from glbdemo.scenario import Scenario
 
 # Three backends: with two, a row's primary and secondary are always both backends, so
 # second chance would rescue every moved flow even between different tables.

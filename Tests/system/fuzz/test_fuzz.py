@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from glbsys import ROOT
+from glbtools.repo import ROOT
 
 SECONDS = 20
 SEEDS = ROOT / "fuzz" / "corpus"

@@ -24,7 +24,8 @@ import threading
 import time
 import types
 
-import netns
+from glbtools.shell import wait_for
+from glbtools import netns
 
 SUBNET = "10.78.0"
 CHECKER_IP = f"{SUBNET}.2"
@@ -96,7 +97,7 @@ class Cluster:
         server = pathlib.Path(__file__).with_name("healthserver.py")
         self.lab.spawn(ns, [sys.executable, server, str(port), ip, folder],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        netns.wait_for(lambda: ns.run("ss", "-Hltn", f"src {ip}:{port}").stdout.strip(),
+        wait_for(lambda: ns.run("ss", "-Hltn", f"src {ip}:{port}").stdout.strip(),
                        f"the HTTP server of {name}")
         return folder
 

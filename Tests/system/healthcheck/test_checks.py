@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from glbtools.shell import wait_for
 import hclab
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces, raw sockets, BPF)")
@@ -63,7 +64,7 @@ def test_http_check_needs_status_200_from_the_uri(healthcheck, tmp_path):
         c.serve_http("b1")
         c.serve_http("b2")
         env.lab.spawn(c.hosts["b3"], [sys.executable, "-c", SILENT_SERVER, B3])
-        hclab.netns.wait_for(lambda: c.hosts["b3"].run("ss", "-Hltn", f"src {B3}:80").stdout.strip(), "b3's listener")
+        wait_for(lambda: c.hosts["b3"].run("ss", "-Hltn", f"src {B3}:80").stdout.strip(), "b3's listener")
         source = hclab.source_table([
             (B1, {"http": 80, "http_uri": "/health"}),
             (B2, {"http": 80, "http_uri": "/missing"}),

@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import hclab
-import netns
+from glbtools import netns
 
 
 def start(healthcheck, tmp_path, command, *args):

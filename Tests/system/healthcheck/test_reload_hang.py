@@ -8,8 +8,8 @@ import os
 
 import pytest
 
+from glbtools.shell import wait_for
 import hclab
-import netns
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
 
@@ -47,7 +47,7 @@ def test_checks_go_on_while_the_reload_command_hangs(healthcheck, tmp_path):
                                     extra_args=["--metrics-address", METRICS], reload_prefix=prefix)
             checker.wait_for("serving metrics")
             checker.wait_for("destination table written")
-            netns.wait_for(runs.exists, "the first reload command to start")
+            wait_for(runs.exists, "the first reload command to start")
             before = json.loads(scrape(c.checker, "/status"))
             assert before["destination_status"]["reload_running"] is True
             runs_before = check_runs(c.checker)

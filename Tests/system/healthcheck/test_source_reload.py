@@ -9,7 +9,7 @@ import signal
 import pytest
 
 import hclab
-import netns
+from glbtools import netns
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)")
 

@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from glbsys import ROOT
+from glbtools.repo import ROOT
 
 SOURCES = ROOT / "Sources"
 PROMETHEUS_DIR = ROOT / "glb-config" / "prometheus"

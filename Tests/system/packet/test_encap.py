@@ -10,8 +10,8 @@ import zlib
 import pytest
 from scapy.all import IP, IPv6, TCP, UDP, Ether, Raw, rdpcap, wrpcap, wrpcapng
 
-import glbref
-from glbsys import FIXTURES, read_pcap
+from glbtools import glbref
+from glbtools.repo import FIXTURES, read_pcap
 
 EXAMPLE = FIXTURES / "compat" / "director" / "example1"
 

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from glbsys import ROOT
+from glbtools.repo import ROOT
 
 TOOL = "glb-packet-alloc-check"
 BENCHMARKS = ROOT / "benchmarks"

@@ -1,11 +1,11 @@
 """Fixtures for the glb-redirect program tests (BPF_PROG_TEST_RUN).
 
-Each test module runs in a private network namespace (created with
-unshare(CLONE_NEWNET) and left again when the module is done, so it vanishes
-with everything the tests created in it; tests of other modules in the same
-pytest run are not affected). BPF_PROG_TEST_RUN runs the program on an skb of the
-current netns, so its socket and FIB lookups see exactly the sockets, addresses
-and routes set up here:
+Each test module runs in a namespace of its own lab (glbtools.netns), which the
+test thread enters for the module (`entered`) and leaves when the module is done; the
+namespace then goes with everything the tests created in it, and tests of other
+modules in the same pytest run are not affected. BPF_PROG_TEST_RUN runs the program
+on an skb of the calling thread's namespace, so its socket and FIB lookups see exactly
+the sockets, addresses and routes set up here (the `topology` fixture):
 
   lo      127.0.0.1, ::1, the VIPs 192.0.2.10/32 and 2001:db8::10/128
   glbd0   ifb (this kernel has no dummy driver; an ifb device without a tc
@@ -21,7 +21,6 @@ Forwarding stays off on lo, so a program run with the default ingress device
 (lo) takes the bpf_redirect_neigh() fallback when it forwards.
 """
 
-import ctypes
 import os
 import socket
 import subprocess
@@ -31,11 +30,12 @@ from pathlib import Path
 import pytest
 
 import bpfprog
-from glbredirect import REPO, Loader, counter_names
+from glbtools import counters
+from glbtools.netns import Lab, entered, reap_stale
+from glbtools.redirect import Loader
+from glbtools.repo import ROOT
 
-BUILD_BPF = REPO / "scripts" / "build-bpf"
-
-CLONE_NEWNET = 0x40000000
+BUILD_BPF = ROOT / "scripts" / "build-bpf"
 
 TOPOLOGY = types.SimpleNamespace(
     vip4="192.0.2.10",
@@ -71,45 +71,38 @@ def write_sysctl(name, value):
 
 
 @pytest.fixture(scope="module")
-def netns():
-    """Enter a fresh network namespace with the topology above; leave it at the end."""
+def topology():
+    """The test thread inside a fresh namespace with the topology above, for the module."""
     if os.geteuid() != 0:
         pytest.fail("the glb-redirect program tests need root (BPF, netns, raw sockets)")
-    libc = ctypes.CDLL(None, use_errno=True)
-    old = os.open("/proc/self/ns/net", os.O_RDONLY)
-    if libc.unshare(CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        os.close(old)
-        raise OSError(err, "unshare(CLONE_NEWNET)")
-    try:
-        _ip("link", "set", "lo", "up")
-        _ip("addr", "add", f"{TOPOLOGY.vip4}/32", "dev", "lo")
-        _ip("-6", "addr", "add", f"{TOPOLOGY.vip6}/128", "dev", "lo")
+    reap_stale()
+    with Lab() as lab:
+        ns = lab.netns("prog")
+        # IPv6 on (lab namespaces start without it) before any device exists, so every
+        # device made here has it.
+        ns.enable_ipv6()
+        with entered(ns):
+            _ip("addr", "add", f"{TOPOLOGY.vip4}/32", "dev", "lo")
+            _ip("-6", "addr", "add", f"{TOPOLOGY.vip6}/128", "dev", "lo")
 
-        _ip("link", "add", TOPOLOGY.client_dev, "type", "ifb")
-        _ip("link", "set", TOPOLOGY.client_dev, "up")
-        _ip("addr", "add", "198.51.100.1/24", "dev", TOPOLOGY.client_dev)
-        _ip("-6", "addr", "add", "2001:db8:1::1/64", "dev", TOPOLOGY.client_dev, "nodad")
+            _ip("link", "add", TOPOLOGY.client_dev, "type", "ifb")
+            _ip("link", "set", TOPOLOGY.client_dev, "up")
+            _ip("addr", "add", "198.51.100.1/24", "dev", TOPOLOGY.client_dev)
+            _ip("-6", "addr", "add", "2001:db8:1::1/64", "dev", TOPOLOGY.client_dev, "nodad")
 
-        _ip("link", "add", TOPOLOGY.fib_dev, "address", TOPOLOGY.fib_dev_mac,
-            "type", "veth", "peer", "name", "glbv1")
-        _ip("link", "set", TOPOLOGY.fib_dev, "up")
-        _ip("link", "set", "glbv1", "up")
-        _ip("addr", "add", f"{TOPOLOGY.fib_local}/24", "dev", TOPOLOGY.fib_dev)
-        _ip("neigh", "replace", TOPOLOGY.fib_neigh, "lladdr", TOPOLOGY.fib_neigh_mac,
-            "dev", TOPOLOGY.fib_dev, "nud", "permanent")
-        _ip("route", "add", "203.0.113.0/24", "via", TOPOLOGY.fib_neigh)
-        write_sysctl(f"net.ipv4.conf.{TOPOLOGY.fib_dev}.forwarding", 1)
-        assert read_sysctl("net.ipv4.conf.lo.forwarding") == "0"
-        # (/sys still shows the original netns: ask the kernel through a socket)
-        TOPOLOGY.fib_ifindex = socket.if_nametoindex(TOPOLOGY.fib_dev)
-        yield TOPOLOGY
-    finally:
-        if libc.setns(old, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            os.close(old)
-            raise OSError(err, "setns back to the original netns")
-        os.close(old)
+            _ip("link", "add", TOPOLOGY.fib_dev, "address", TOPOLOGY.fib_dev_mac,
+                "type", "veth", "peer", "name", "glbv1")
+            _ip("link", "set", TOPOLOGY.fib_dev, "up")
+            _ip("link", "set", "glbv1", "up")
+            _ip("addr", "add", f"{TOPOLOGY.fib_local}/24", "dev", TOPOLOGY.fib_dev)
+            _ip("neigh", "replace", TOPOLOGY.fib_neigh, "lladdr", TOPOLOGY.fib_neigh_mac,
+                "dev", TOPOLOGY.fib_dev, "nud", "permanent")
+            _ip("route", "add", "203.0.113.0/24", "via", TOPOLOGY.fib_neigh)
+            write_sysctl(f"net.ipv4.conf.{TOPOLOGY.fib_dev}.forwarding", 1)
+            assert read_sysctl("net.ipv4.conf.lo.forwarding") == "0"
+            # (/sys shows the namespace of whoever mounted it: ask the kernel through a socket)
+            TOPOLOGY.fib_ifindex = socket.if_nametoindex(TOPOLOGY.fib_dev)
+            yield TOPOLOGY
 
 
 @pytest.fixture(scope="session")
@@ -136,7 +129,7 @@ class Redirect:
         self.prog = obj.program("glb_redirect")
         self.counters = obj.map("glb_counters")
         self.config = obj.map("glb_config")
-        self.names = counter_names()
+        self.names = counters.names()
 
     def set_config(self, gue_port=0, flags=0, netns_id=0):
         self.config.update(0, gue_port.to_bytes(2, "little") + flags.to_bytes(2, "little")
@@ -160,7 +153,7 @@ def _redirect(bpf_object):
 
 
 @pytest.fixture
-def glb(netns, _redirect):
+def glb(topology, _redirect):
     """The program with a default (all-zero) config, restored after the test."""
     _redirect.set_config()
     yield _redirect
@@ -168,7 +161,7 @@ def glb(netns, _redirect):
 
 
 @pytest.fixture
-def sysctl(netns):
+def sysctl(topology):
     """Set sysctls of the test netns for one test: sysctl('net.ipv4.tcp_syncookies', 2)."""
     saved = {}
 

@@ -13,7 +13,7 @@ start and again on SIGUSR1. After each (re)load the stand-in prints
 "route PRIMARY [HOP ...]" on stdout, so a test knows when the switch is done;
 "ready" follows the first one, once the packet socket is open.
 
-    director_standin.py --iface eth0 --vip 192.0.2.80 --src 10.0.0.2 \\
+    PYTHONPATH=python director_standin.py --iface eth0 --vip 192.0.2.80 --src 10.0.0.2 \\
         --route route.json --neighbor 10.0.0.11=02:00:00:00:00:11 ...
 """
 
@@ -25,11 +25,10 @@ import struct
 import sys
 import zlib
 
-from glbredirect import checksum  # this folder is on the path: the script lives here
+from glbtools.frames import GUE_PORT, checksum, gue_header
 
 ETH_P_IP = 0x0800
 PACKET_HOST = 0
-GUE_PORT = 19523
 
 
 def mac_bytes(text):
@@ -50,8 +49,8 @@ class Route:
             raise SystemExit(f"director_standin: no --neighbor for primary {primary}")
         self.primary = socket.inet_aton(primary)
         self.primary_mac = self.neighbors[primary]
-        self.hops = b"".join(socket.inet_aton(h) for h in hops)
-        self.hop_count = len(hops)
+        # Everything between the outer UDP header and the inner packet, the same for every packet.
+        self.gue = gue_header(hops)
         print("route", primary, *hops, flush=True)
 
 
@@ -60,8 +59,7 @@ def encapsulate(inner, route, src_ip, src_mac):
     ihl = (inner[0] & 0x0F) * 4
     flow = inner[12:20] + bytes([inner[9]]) + inner[ihl:ihl + 4]
     sport = 0x8000 | (zlib.crc32(flow) & 0x7FFF)
-    gue = bytes([1 + route.hop_count, 4, 0, 0]) + struct.pack("!HBB", 0, 0, route.hop_count)
-    payload = gue + route.hops + inner
+    payload = route.gue + inner
     udp = struct.pack("!HHHH", sport, GUE_PORT, 8 + len(payload), 0)
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp) + len(payload), 0, 0x4000, 64, 17, 0,
                      src_ip, route.primary)

@@ -24,9 +24,9 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.inet6 import ICMPv6DestUnreach, IPv6
 from scapy.layers.l2 import Ether
 
-import netns
 import test_redirect_prog_v6 as v6prog
-from wire import Wire
+from glbtools import frames, netns
+from glbtools.wire import Wire
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
 
@@ -104,8 +104,8 @@ def delta(after, before):
 
 
 def frame(lab, inner, hops=(HOP6,), **kw):
-    return v6prog.gue6_frame(inner, hops, src=PEER6, dst=BACKEND6, eth_dst=lab.backend_mac,
-                             eth_src=lab.peer_mac, **kw)
+    return frames.gue_frame(inner, hops, src=PEER6, dst=BACKEND6, eth_dst=lab.backend_mac,
+                            eth_src=lab.peer_mac, **kw)
 
 
 def inner_tcp(v, sport, flags, seq=1000, ack=0):
@@ -168,8 +168,8 @@ def test_packet_of_an_unknown_flow_is_forwarded_to_the_next_ipv6_hop(lab, v):
     out = got[0]
     # Exactly what was sent, but: MACs from the FIB, outer src = the backend, dst = the hop,
     # next_hop 1, and the UDP checksum that goes with it (hop limit, class, flow label kept).
-    expected = v6prog.gue6_frame(inner, (HOP6,), next_hop=1, src=BACKEND6, dst=HOP6, tc=0x20, fl=0x12345,
-                                 eth_dst=lab.peer_mac, eth_src=lab.backend_mac)
+    expected = frames.gue_frame(inner, (HOP6,), next_hop=1, src=BACKEND6, dst=HOP6, tc=0x20, fl=0x12345,
+                                eth_dst=lab.peer_mac, eth_src=lab.backend_mac)
     assert out.hex() == expected.hex()
     assert v6prog.udp_checksum_is_valid(out) and v6prog.udp_checksum_is_valid(sent)
     assert Ether(out)[IPv6].hlim == 64

@@ -5,7 +5,7 @@ error it must explain.
 
 What the loader did is checked with tc, bpftool and BPF_PROG_QUERY, not only with its
 own output.
-Topology (one test's own namespaces, see Tests/system/netns.py):
+Topology (one test's own namespaces, see python/glbtools/netns.py):
 
     peer  eth0 10.0.0.1/24  <-- veth -->  backend  eth0 10.0.0.2/24, VIP on lo
 """
@@ -21,35 +21,31 @@ import time
 import types
 
 import pytest
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.packet import Raw
 
-import netns
-from glbredirect import (
-    GUE_PORT,
-    REPO,
+from glbtools.shell import wait_for
+from glbtools import netns
+from glbtools import counters
+from glbtools.frames import GUE_PORT, gue_frame
+from glbtools.redirect import (
+    GLB_REDIRECT_MAPS,
     TC_HANDLE,
     TC_PRIORITY,
-    GLB_REDIRECT_MAPS,
-    DETAILS,
     bpftool,
     check_exposition,
     compile_bpf,
     config_bytes,
-    counter_names,
     counters_from_bpftool,
-    ether,
-    gue,
     has_clsact,
-    ipv4,
     parse_exposition,
     prog_exists,
     prog_maps,
     slot_programs,
     snmp,
-    tcp,
     tcx_programs,
-    udp,
-    with_sums,
 )
+from glbtools.repo import ROOT as REPO
 
 VIP = "192.0.2.10"
 CLIENT = "198.51.100.7"
@@ -96,12 +92,17 @@ def only_program(ns, hook="tcx"):
 
 
 def wait_gone(prog_id):
-    netns.wait_for(lambda: not prog_exists(prog_id), f"program {prog_id} to be freed", timeout=10)
+    wait_for(lambda: not prog_exists(prog_id), f"program {prog_id} to be freed", timeout=10)
 
 
 # --------------------------------------------------------------------------
 # Traffic
 # --------------------------------------------------------------------------
+
+def udp_datagram(dport, payload):
+    """The inner packet of most tests: client to VIP, UDP from port 40000."""
+    return IP(src=CLIENT, dst=VIP, id=0, flags="DF") / UDP(sport=40000, dport=dport) / Raw(payload)
+
 
 class Sender:
     """Frames into the backend's eth0 from the peer, through a packet socket."""
@@ -113,10 +114,8 @@ class Sender:
         self.sock.bind((IFACE, 0))
 
     def gue_udp(self, payload, dport=5000, port=GUE_PORT):
-        inner = ipv4(CLIENT, VIP, 17, udp(CLIENT, VIP, 40000, dport, payload))
-        frame = ether(self.hosts.backend_mac, self.hosts.peer_mac,
-                      gue(inner, outer_src=PEER_IP, outer_dst=BACKEND_IP, port=port))
-        self.sock.send(frame)
+        self.sock.send(gue_frame(udp_datagram(dport, payload), src=PEER_IP, dst=BACKEND_IP,
+                                 eth_dst=self.hosts.backend_mac, eth_src=self.hosts.peer_mac, port=port))
 
     def close(self):
         self.sock.close()
@@ -170,14 +169,14 @@ def test_attach_status_stats_detach_across_processes(loader, hosts, attach_via, 
     slot = (TC_HANDLE, TC_PRIORITY) if hook == "clsact" else (None, None)
     assert (status["tc_handle"], status["tc_priority"]) == slot
     assert status["gue_port"] == GUE_PORT and status["netns_id"] is None
-    assert list(status["counters"]) == counter_names()
+    assert list(status["counters"]) == counters.names()
 
     text = loader.run(ns, "status", "--iface", IFACE, via=inspect_via, check=True).stdout
     assert f"glb-redirect on {IFACE}: attached" in text
     assert f"id {prog_id}" in text and "GUE port 19523" in text
 
     stats = loader.stats(ns, IFACE, via=inspect_via)
-    assert list(stats) == counter_names()
+    assert list(stats) == counters.names()
 
     res = loader.run(ns, "detach", "--iface", IFACE, via=inspect_via, check=True)
     assert f"(id {prog_id})" in res.stdout
@@ -207,7 +206,7 @@ def test_stats_count_traffic_as_bpftool_reads_the_map(loader, hosts):
     raw = counters_from_bpftool(prog_id)
     # The program leaves the two sums to readers; stats adds them up as the header says.
     assert raw["packets"] == raw["forwarded"] == 0
-    assert stats == with_sums(raw)
+    assert stats == counters.with_sums(raw)
     assert stats["accepted_udp_socket"] == 25
     assert stats["not_gue"] >= 3  # the pings, and ARP
 
@@ -216,8 +215,8 @@ def test_stats_count_traffic_as_bpftool_reads_the_map(loader, hosts):
     assert (f"{stats['packets']} packets: 25 accepted, 0 forwarded, {passed} passed, 0 dropped") in text
 
     table = loader.run(ns, "stats", "--iface", IFACE, check=True).stdout.splitlines()
-    assert [line.split()[0] for line in table] == counter_names()
-    assert re.match(r"accepted_udp_socket\s+25\s+decapsulated: ", table[counter_names().index("accepted_udp_socket")])
+    assert [line.split()[0] for line in table] == counters.names()
+    assert re.match(r"accepted_udp_socket\s+25\s+decapsulated: ", table[counters.names().index("accepted_udp_socket")])
 
 
 def test_stats_for_the_textfile_collector(loader, hosts):
@@ -242,7 +241,7 @@ def test_stats_for_the_textfile_collector(loader, hosts):
     assert sample("glb_redirect_attached") == 1
     outcomes = {dict(labels)["outcome"]: v for (name, labels), v in samples.items()
                 if name == "glb_redirect_packets_total"}
-    assert list(outcomes) == [n for n in counter_names() if n != "packets" and n not in DETAILS]
+    assert list(outcomes) == [n for n in counters.names() if n != "packets" and n not in counters.details()]
     assert outcomes == {n: stats[n] for n in outcomes}
     assert outcomes["accepted_udp_socket"] == 7
     assert sum(outcomes.values()) == stats["packets"]
@@ -385,12 +384,15 @@ def test_headers_beyond_the_linear_data_are_read_all_the_same(loader, hosts):
         listener.settimeout(2.0)
         received = listener.recv(65535)
 
-        inner = tcp(CLIENT, VIP, 40001, 80, big)  # an ACK of a connection nobody here knows
-        sent = ether(hosts.backend_mac, hosts.peer_mac,
-                     gue(inner, hops=(PEER_IP,), outer_src=PEER_IP, outer_dst=BACKEND_IP))
+        # An ACK of a connection nobody here knows.
+        inner = IP(src=CLIENT, dst=VIP, id=0, flags="DF") / TCP(sport=40001, dport=80, flags="A", seq=1000,
+                                                                 ack=2000, window=8192) / Raw(big)
+        sent = gue_frame(inner, (PEER_IP,), src=PEER_IP, dst=BACKEND_IP, eth_dst=hosts.backend_mac,
+                         eth_src=hosts.peer_mac)
         sender.sock.send(sent)
-        expected = bytearray(gue(inner, hops=(PEER_IP,), outer_src=BACKEND_IP, outer_dst=PEER_IP))
-        expected[20 + 8 + 4 + 2] = 1  # next_hop
+        # Forwarded back to the hop: the outer addresses swapped, next_hop 1.
+        expected = gue_frame(inner, (PEER_IP,), next_hop=1, src=BACKEND_IP, dst=PEER_IP,
+                             eth_dst=hosts.peer_mac, eth_src=hosts.backend_mac)[14:]
         tap.settimeout(2.0)
         forwarded = None
         while forwarded is None:
@@ -814,10 +816,9 @@ def test_replacing_under_full_load_leaves_no_gap(loader, hosts, blast, tmp_path)
         listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
     listener.bind((VIP, 5000))
-    inner = ipv4(CLIENT, VIP, 17, udp(CLIENT, VIP, 40000, 5000, bytes(18)))
     frame = tmp_path / "gue.bin"
-    frame.write_bytes(ether(hosts.backend_mac, hosts.peer_mac,
-                            gue(inner, outer_src=PEER_IP, outer_dst=BACKEND_IP)))
+    frame.write_bytes(gue_frame(udp_datagram(5000, bytes(18)), src=PEER_IP, dst=BACKEND_IP,
+                                eth_dst=hosts.backend_mac, eth_src=hosts.peer_mac))
 
     def delivered():
         udp = snmp(ns, "Udp")
@@ -830,7 +831,7 @@ def test_replacing_under_full_load_leaves_no_gap(loader, hosts, blast, tmp_path)
     during = []
     try:
         start = delivered()
-        netns.wait_for(lambda: delivered() > start, "GUE datagrams to arrive", timeout=10)
+        wait_for(lambda: delivered() > start, "GUE datagrams to arrive", timeout=10)
         for hook in ["tcx", "tcx", "clsact", "clsact"] * 3:
             before = delivered()
             loader.attach(ns, IFACE, "--hook", hook)

@@ -33,15 +33,15 @@ from scapy.layers.inet6 import (
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Raw
 
-from glbredirect import checksum
-from netns import wait_for
+from glbtools import frames
+from glbtools.frames import GUE_PORT, checksum
+from glbtools.shell import wait_for
 
 TC_ACT_OK = 0
 TC_ACT_UNSPEC = 0xFFFFFFFF  # -1 as the u32 retval of BPF_PROG_TEST_RUN: "no opinion", pass on
 TC_ACT_SHOT = 2
 TC_ACT_REDIRECT = 7
 
-GUE_PORT = 19523
 DIRECTOR = "10.0.0.1"   # outer src of what the director sends
 BACKEND = "10.0.0.2"    # outer dst: this host
 HOP_B = "10.0.0.3"
@@ -96,33 +96,14 @@ def next_port():
 # Frames
 # --------------------------------------------------------------------------
 
-def gue_frame(inner, hops=(HOP_B,), *, next_hop=0, hop_count=None, hlen=None, spare_words=0,
-              version=0, control=0, proto=None, priv_type=0, port=GUE_PORT, udp_checksum=False,
-              src=DIRECTOR, dst=BACKEND, ip_options=None, eth_dst=ETH_DST, eth_src=ETH_SRC):
-    """A GLB GUE frame as the director builds it (docs/design.md §3), with knobs to break it."""
-    inner = bytes(inner)
-    if proto is None:
-        proto = {4: 4, 6: 41}[inner[0] >> 4]
-    if hop_count is None:
-        hop_count = len(hops)
-    if hlen is None:
-        hlen = 1 + len(hops) + spare_words
-    gue = bytes([(version << 6) | (control << 5) | hlen, proto, 0, 0])
-    private = struct.pack("!HBB", priv_type, next_hop, hop_count)
-    private += b"".join(socket.inet_aton(h) for h in hops) + b"\xa5\x5a\xa5\x5a" * spare_words
-    ip = IP(src=src, dst=dst, id=0, flags="DF", ttl=64)
-    if ip_options:
-        ip.options = ip_options
-    udp = UDP(sport=0x8123, dport=port, chksum=None if udp_checksum else 0)
-    return bytes(Ether(dst=eth_dst, src=eth_src) / ip / udp / Raw(gue + private + inner))
+def gue_frame(inner, hops=(HOP_B,), *, src=DIRECTOR, dst=BACKEND, eth_dst=ETH_DST, eth_src=ETH_SRC, **knobs):
+    """A GLB GUE frame as the director builds it (docs/design.md §3) between this module's
+    hosts; `knobs` break it (glbtools.frames.gue_frame)."""
+    return frames.gue_frame(inner, hops, src=src, dst=dst, eth_dst=eth_dst, eth_src=eth_src, **knobs)
 
 
 def decapsulated(inner, eth_dst=ETH_DST, eth_src=ETH_SRC):
-    """What taking a packet locally must leave: the outer Ethernet header with
-    the inner packet's ethertype, then the inner packet unchanged."""
-    inner = bytes(inner)
-    etype = 0x0800 if inner[0] >> 4 == 4 else 0x86DD
-    return bytes(Ether(dst=eth_dst, src=eth_src, type=etype)) + inner
+    return frames.decapsulated(inner, eth_dst, eth_src)
 
 
 def check(res, verdict, out, counters):
@@ -321,17 +302,17 @@ def test_outer_fragments_pass_untouched(glb):
 
 
 @pytest.mark.parametrize("eth_dst", ["02:00:00:00:00:99", "ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:01"])
-def test_gue_in_a_frame_for_another_mac_passes_untouched(glb, netns, eth_dst):
+def test_gue_in_a_frame_for_another_mac_passes_untouched(glb, topology, eth_dst):
     """Promiscuous interface, bridge port, broadcast or multicast: not ours to forward."""
     frame = gue_frame(tcp4(flags="A", sport=next_port()), eth_dst=eth_dst)
     check(glb.run(frame), TC_ACT_UNSPEC, frame, {"not_for_this_host": 1})
     # The same frame to the device's own MAC is handled.
-    frame = gue_frame(tcp4(flags="A", sport=next_port()), eth_dst=netns.fib_dev_mac, dst=netns.fib_local,
-                      hops=(netns.fib_neigh,))
-    assert glb.run(frame, ifindex=netns.fib_ifindex).verdict == TC_ACT_REDIRECT
-    frame = gue_frame(tcp4(flags="A", sport=next_port()), eth_dst=eth_dst, dst=netns.fib_local,
-                      hops=(netns.fib_neigh,))
-    check(glb.run(frame, ifindex=netns.fib_ifindex), TC_ACT_UNSPEC, frame, {"not_for_this_host": 1})
+    frame = gue_frame(tcp4(flags="A", sport=next_port()), eth_dst=topology.fib_dev_mac, dst=topology.fib_local,
+                      hops=(topology.fib_neigh,))
+    assert glb.run(frame, ifindex=topology.fib_ifindex).verdict == TC_ACT_REDIRECT
+    frame = gue_frame(tcp4(flags="A", sport=next_port()), eth_dst=eth_dst, dst=topology.fib_local,
+                      hops=(topology.fib_neigh,))
+    check(glb.run(frame, ifindex=topology.fib_ifindex), TC_ACT_UNSPEC, frame, {"not_for_this_host": 1})
 
 
 # --------------------------------------------------------------------------
@@ -360,21 +341,21 @@ def test_non_syn_without_socket_is_forwarded(glb, v, flags):
 
 @pytest.mark.parametrize("flags", ["A", "PA", "FA", "R"])
 @pytest.mark.parametrize("v", [4, 6])
-def test_established_connection_is_taken_locally(glb, netns, v, flags):
+def test_established_connection_is_taken_locally(glb, topology, v, flags):
     cport = next_port()
-    with established(netns, v, cport) as lport:
+    with established(topology, v, cport) as lport:
         inner = tcp(v, flags=flags, sport=cport, dport=lport, ack=1, payload=b"GET / HTTP/1.0\r\n")
         check_taken(glb, gue_frame(inner), inner, "accepted_established")
         # The same tuple the other way round belongs to no local socket.
-        backwards = tcp(v, flags=flags, src=vip(netns, v), dst=client(netns, v), sport=lport, dport=cport)
+        backwards = tcp(v, flags=flags, src=vip(topology, v), dst=client(topology, v), sport=lport, dport=cport)
         check_forwarded(glb, backwards)
     # Once the socket is gone, the flow is somebody else's.
     check_forwarded(glb, inner)
 
 
 @pytest.mark.parametrize("v", [4, 6])
-def test_listener_alone_does_not_keep_a_non_syn(glb, netns, v):
-    with listener(netns, v) as srv:
+def test_listener_alone_does_not_keep_a_non_syn(glb, topology, v):
+    with listener(topology, v) as srv:
         lport = srv.getsockname()[1]
         check_forwarded(glb, tcp(v, flags="A", sport=next_port(), dport=lport, seq=77, ack=12345))
         check_taken(glb, gue_frame(tcp(v, flags="S", dport=lport)), tcp(v, flags="S", dport=lport),
@@ -382,14 +363,14 @@ def test_listener_alone_does_not_keep_a_non_syn(glb, netns, v):
 
 
 @pytest.mark.parametrize("v", [4, 6])
-def test_handshaking_request_socket_is_taken_locally(glb, netns, sysctl, v):
+def test_handshaking_request_socket_is_taken_locally(glb, topology, sysctl, v):
     """A SYN answered by this host (TCP_NEW_SYN_RECV request socket): the ACK belongs here."""
     sysctl("net.ipv4.tcp_syncookies", 1)
     cport = next_port()
-    with listener(netns, v) as srv:
+    with listener(topology, v) as srv:
         lport = srv.getsockname()[1]
-        send_raw(v, client_syn(netns, v, lport, cport, isn=5000))
-        wait_for(lambda: ss_has("syn-recv", (vip(netns, v), lport), (client(netns, v), cport), v),
+        send_raw(v, client_syn(topology, v, lport, cport, isn=5000))
+        wait_for(lambda: ss_has("syn-recv", (vip(topology, v), lport), (client(topology, v), cport), v),
                  "the request socket")
         inner = tcp(v, flags="A", sport=cport, dport=lport, seq=5001, ack=1)
         check_taken(glb, gue_frame(inner), inner, "accepted_established")
@@ -398,24 +379,24 @@ def test_handshaking_request_socket_is_taken_locally(glb, netns, sysctl, v):
 
 
 @pytest.mark.parametrize("v", [4, 6])
-def test_time_wait_socket_is_taken_locally(glb, netns, v):
+def test_time_wait_socket_is_taken_locally(glb, topology, v):
     """The backend closed first: its TIME_WAIT socket still owns the flow (a
     listener on the same port must not hide it)."""
     peer = "127.0.0.2" if v == 4 else "::1"
-    with listener(netns, v) as srv:
+    with listener(topology, v) as srv:
         lport = srv.getsockname()[1]
         with socket.socket(family_of(v), socket.SOCK_STREAM) as cli:
             cli.settimeout(3)
             cli.bind((peer, 0))
-            cli.connect((vip(netns, v), lport))
+            cli.connect((vip(topology, v), lport))
             cport = cli.getsockname()[1]
             conn, _ = srv.accept()
             conn.close()             # the backend closes first ...
             assert cli.recv(10) == b""
         # ... the peer follows and disappears
-        wait_for(lambda: ss_has("time-wait", (vip(netns, v), lport), (peer, cport), v),
+        wait_for(lambda: ss_has("time-wait", (vip(topology, v), lport), (peer, cport), v),
                  "the time-wait socket")
-        wait_for(lambda: not ss_has("all", (peer, cport), (vip(netns, v), lport), v),
+        wait_for(lambda: not ss_has("all", (peer, cport), (vip(topology, v), lport), v),
                  "the peer's socket to go")
         inner = tcp(v, flags="A", src=peer, sport=cport, dport=lport, seq=9, ack=9)
         check_taken(glb, gue_frame(inner), inner, "accepted_established")
@@ -443,15 +424,15 @@ def _syn_ack_from(cap, v, lport, cport, timeout=3.0):
 
 
 @pytest.mark.parametrize("v", [4, 6])
-def test_syn_cookie_ack_is_taken_locally(glb, netns, sysctl, v):
+def test_syn_cookie_ack_is_taken_locally(glb, topology, sysctl, v):
     """With SYN cookies, the handshake leaves no socket: only the cookie says the ACK is ours."""
     sysctl("net.ipv4.tcp_syncookies", 2)
     cport = next_port()
-    with listener(netns, v) as srv, _capture(netns.client_dev) as cap:
+    with listener(topology, v) as srv, _capture(topology.client_dev) as cap:
         lport = srv.getsockname()[1]
-        send_raw(v, client_syn(netns, v, lport, cport, isn=7000))
+        send_raw(v, client_syn(topology, v, lport, cport, isn=7000))
         cookie = _syn_ack_from(cap, v, lport, cport).seq
-        assert not ss_has("syn-recv", (vip(netns, v), lport), (client(netns, v), cport), v)
+        assert not ss_has("syn-recv", (vip(topology, v), lport), (client(topology, v), cport), v)
 
         inner = tcp(v, flags="A", sport=cport, dport=lport, seq=7001, ack=(cookie + 1) & 0xFFFFFFFF)
         check_taken(glb, gue_frame(inner), inner, "accepted_syn_cookie")
@@ -468,32 +449,32 @@ def test_syn_cookie_ack_is_taken_locally(glb, netns, sysctl, v):
 
 @pytest.mark.parametrize("icmp_type", [None, "time_exceeded", "other_error"])
 @pytest.mark.parametrize("v", [4, 6])
-def test_icmp_error_about_a_local_connection_is_taken_locally(glb, netns, v, icmp_type):
+def test_icmp_error_about_a_local_connection_is_taken_locally(glb, topology, v, icmp_type):
     t = {None: None, "time_exceeded": 11 if v == 4 else 3, "other_error": 12 if v == 4 else 1}[icmp_type]
     cport = next_port()
-    with established(netns, v, cport) as lport:
+    with established(topology, v, cport) as lport:
         # What this backend sent: VIP:lport -> client:cport.
-        sent = tcp(v, flags="PA", src=vip(netns, v), dst=client(netns, v), sport=lport, dport=cport,
+        sent = tcp(v, flags="PA", src=vip(topology, v), dst=client(topology, v), sport=lport, dport=cport,
                    payload=b"x" * 1300)
         inner = icmp_error(v, sent, t)
         check_taken(glb, gue_frame(inner), inner, "accepted_icmp_error")
         # Quoting a packet of a flow this backend does not have: forwarded.
-        other = tcp(v, flags="PA", src=vip(netns, v), dst=client(netns, v), sport=lport, dport=next_port())
+        other = tcp(v, flags="PA", src=vip(topology, v), dst=client(topology, v), sport=lport, dport=next_port())
         check_forwarded(glb, icmp_error(v, other, t))
 
 
 @pytest.mark.parametrize("v", [4, 6])
-def test_icmp_error_matching_only_a_listener_is_forwarded(glb, netns, v):
-    with listener(netns, v) as srv:
+def test_icmp_error_matching_only_a_listener_is_forwarded(glb, topology, v):
+    with listener(topology, v) as srv:
         lport = srv.getsockname()[1]
-        sent = tcp(v, flags="SA", src=vip(netns, v), dst=client(netns, v), sport=lport, dport=next_port())
+        sent = tcp(v, flags="SA", src=vip(topology, v), dst=client(topology, v), sport=lport, dport=next_port())
         check_forwarded(glb, icmp_error(v, sent))
 
 
 @pytest.mark.parametrize("v", [4, 6])
-def test_icmp_error_about_a_local_udp_socket_is_taken_locally(glb, netns, v):
-    with udp_socket(netns, v) as port:
-        sent = udp(v, port, next_port(), src=vip(netns, v), dst=client(netns, v), payload=b"y" * 100)
+def test_icmp_error_about_a_local_udp_socket_is_taken_locally(glb, topology, v):
+    with udp_socket(topology, v) as port:
+        sent = udp(v, port, next_port(), src=vip(topology, v), dst=client(topology, v), payload=b"y" * 100)
         inner = icmp_error(v, sent)
         check_taken(glb, gue_frame(inner), inner, "accepted_icmp_error")
     check_forwarded(glb, inner)
@@ -514,12 +495,12 @@ def test_icmp_echo_is_taken_locally(glb, v):
 # --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("v", [4, 6])
-def test_udp_to_a_local_socket_is_taken_locally(glb, netns, v):
-    with udp_socket(netns, v) as port:
+def test_udp_to_a_local_socket_is_taken_locally(glb, topology, v):
+    with udp_socket(topology, v) as port:
         inner = udp(v, next_port(), port)
         check_taken(glb, gue_frame(inner), inner, "accepted_udp_socket")
         # The reverse direction matches no socket.
-        check_forwarded(glb, udp(v, port, next_port(), src=vip(netns, v), dst=client(netns, v)))
+        check_forwarded(glb, udp(v, port, next_port(), src=vip(topology, v), dst=client(topology, v)))
 
 
 @pytest.mark.parametrize("v", [4, 6])
@@ -557,7 +538,7 @@ def test_other_inner_packets_are_taken_locally(glb, name):
     check_taken(glb, gue_frame(inner), inner, "accepted_other_proto")
 
 
-def test_ipv6_extension_headers_are_walked(glb, netns):
+def test_ipv6_extension_headers_are_walked(glb, topology):
     syn = IPv6(src="2001:db8:1::7", dst="2001:db8::10") / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt() / TCP(flags="S")
     check_taken(glb, gue_frame(syn), syn, "accepted_syn")
     # An authentication header (length in 4-byte words, minus two), as the director skips it.
@@ -567,12 +548,12 @@ def test_ipv6_extension_headers_are_walked(glb, netns):
     long_opts = IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\xff" * 20)])
     assert len(bytes(long_opts)) == 24
     cport = next_port()
-    with established(netns, 6, cport) as lport:
-        ack = (IPv6(src=netns.client6, dst=netns.vip6) / long_opts
+    with established(topology, 6, cport) as lport:
+        ack = (IPv6(src=topology.client6, dst=topology.vip6) / long_opts
                / IPv6ExtHdrFragment(nh=6, offset=0, m=0, id=1) / TCP(sport=cport, dport=lport, flags="A"))
         check_taken(glb, gue_frame(ack), ack, "accepted_established")
-    with udp_socket(netns, 6) as port:
-        first = (IPv6(src=netns.client6, dst=netns.vip6) / IPv6ExtHdrFragment(nh=17, offset=0, m=1, id=2)
+    with udp_socket(topology, 6) as port:
+        first = (IPv6(src=topology.client6, dst=topology.vip6) / IPv6ExtHdrFragment(nh=17, offset=0, m=1, id=2)
                  / UDP(sport=next_port(), dport=port) / Raw(b"w" * 16))
         check_taken(glb, gue_frame(first), first, "accepted_udp_socket")
 
@@ -663,23 +644,23 @@ def test_only_this_host_left_is_taken_as_last_resort(glb):
     check(res, TC_ACT_OK, decapsulated(inner), {"accepted_last_resort": 1, "forwarded_skipped_self": 1})
 
 
-def test_forward_with_fib_lookup_rewrites_macs(glb, netns):
+def test_forward_with_fib_lookup_rewrites_macs(glb, topology):
     """Forwarding enabled on the ingress device: MACs from the FIB, bpf_redirect()."""
     inner = tcp4(flags="A", sport=next_port())
-    for hop in (netns.fib_neigh, netns.fib_via_gw):
-        frame = gue_frame(inner, (hop,), dst=netns.fib_local, eth_dst=netns.fib_dev_mac)
-        expected = gue_frame(inner, (hop,), next_hop=1, src=netns.fib_local, dst=hop,
-                             eth_dst=netns.fib_neigh_mac, eth_src=netns.fib_dev_mac)
-        check(glb.run(frame, ifindex=netns.fib_ifindex), TC_ACT_REDIRECT, expected,
+    for hop in (topology.fib_neigh, topology.fib_via_gw):
+        frame = gue_frame(inner, (hop,), dst=topology.fib_local, eth_dst=topology.fib_dev_mac)
+        expected = gue_frame(inner, (hop,), next_hop=1, src=topology.fib_local, dst=hop,
+                             eth_dst=topology.fib_neigh_mac, eth_src=topology.fib_dev_mac)
+        check(glb.run(frame, ifindex=topology.fib_ifindex), TC_ACT_REDIRECT, expected,
               {"forward_fib_ok": 1})
 
 
-def test_forward_without_neighbour_falls_back_to_redirect_neigh(glb, netns):
+def test_forward_without_neighbour_falls_back_to_redirect_neigh(glb, topology):
     inner = tcp4(flags="A", sport=next_port())
-    frame = gue_frame(inner, (netns.fib_no_neigh,), dst=netns.fib_local, eth_dst=netns.fib_dev_mac)
-    expected = gue_frame(inner, (netns.fib_no_neigh,), next_hop=1, src=netns.fib_local, dst=netns.fib_no_neigh,
-                         eth_dst=netns.fib_dev_mac)
-    check(glb.run(frame, ifindex=netns.fib_ifindex), TC_ACT_REDIRECT, expected,
+    frame = gue_frame(inner, (topology.fib_no_neigh,), dst=topology.fib_local, eth_dst=topology.fib_dev_mac)
+    expected = gue_frame(inner, (topology.fib_no_neigh,), next_hop=1, src=topology.fib_local, dst=topology.fib_no_neigh,
+                         eth_dst=topology.fib_dev_mac)
+    check(glb.run(frame, ifindex=topology.fib_ifindex), TC_ACT_REDIRECT, expected,
           {"forward_neigh_fallback": 1})
 
 
@@ -776,9 +757,9 @@ def test_gue_port_from_config(glb):
     check(glb.run(frame), TC_ACT_UNSPEC, frame, {"not_gue": 1})
 
 
-def test_netns_id_from_config(glb, netns):
+def test_netns_id_from_config(glb, topology):
     cport = next_port()
-    with established(netns, 4, cport) as lport:
+    with established(topology, 4, cport) as lport:
         inner = tcp4(flags="A", sport=cport, dport=lport)
         frame = gue_frame(inner)
         # Without the flag, netns_id is ignored: the current netns.

@@ -7,21 +7,21 @@ a UDP checksum that stays valid.
 
 import random
 import socket
-import struct
 import subprocess
 from pathlib import Path
 
 import pytest
-from scapy.layers.inet import IP, UDP
+from scapy.layers.inet import UDP
 from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 import test_redirect_prog as base
+from glbtools import frames
+from glbtools.frames import GUE_PORT
 from test_redirect_prog import (
     ETH_DST,
     ETH_SRC,
-    GUE_PORT,
     TC_ACT_OK,
     TC_ACT_REDIRECT,
     TC_ACT_SHOT,
@@ -44,24 +44,11 @@ NEXT_HOP_OFF = GUE_OFF + 4 + 2
 HOPS_OFF = GUE_OFF + 8
 
 
-def gue6_frame(inner, hops=(HOP_B,), *, next_hop=0, hop_count=None, hlen=None, spare_words=0, version=0,
-               proto=None, priv_type=1, port=GUE_PORT, udp_checksum=True, src=DIRECTOR, dst=BACKEND,
-               tc=0, fl=0x5a5a5, eth_dst=ETH_DST, eth_src=ETH_SRC):
-    """A GLB GUE frame over IPv6 as the director builds it (the spec of the IPv6
-    underlay: private type 1, hlen = 1 + 4 * hops), with knobs to break it."""
-    inner = bytes(inner)
-    if proto is None:
-        proto = {4: 4, 6: 41}[inner[0] >> 4]
-    if hop_count is None:
-        hop_count = len(hops)
-    if hlen is None:
-        hlen = 1 + 4 * len(hops) + spare_words
-    gue = bytes([(version << 6) | hlen, proto, 0, 0])
-    private = struct.pack("!HBB", priv_type, next_hop, hop_count)
-    private += b"".join(socket.inet_pton(socket.AF_INET6, h) for h in hops) + b"\xa5\x5a\xa5\x5a" * spare_words
-    ip = IPv6(src=src, dst=dst, hlim=64, tc=tc, fl=fl)
-    udp = UDP(sport=0x8123, dport=port, chksum=None if udp_checksum else 0)
-    return bytes(Ether(dst=eth_dst, src=eth_src) / ip / udp / Raw(gue + private + inner))
+def gue6_frame(inner, hops=(HOP_B,), *, src=DIRECTOR, dst=BACKEND, eth_dst=ETH_DST, eth_src=ETH_SRC, **knobs):
+    """A GLB GUE frame over IPv6 as the director builds it (the spec of the IPv6 underlay:
+    private type 1, hlen = 1 + 4 * hops) between this module's hosts; `knobs` break it
+    (glbtools.frames.gue_frame)."""
+    return frames.gue_frame(inner, hops, src=src, dst=dst, eth_dst=eth_dst, eth_src=eth_src, **knobs)
 
 
 def udp_checksum_is_valid(frame):
@@ -109,9 +96,9 @@ def test_three_hops_and_no_udp_checksum_are_taken_locally(glb, v):
 
 @pytest.mark.parametrize("flags", ["A", "PA", "FA", "R"])
 @pytest.mark.parametrize("v", [4, 6])
-def test_established_connection_is_taken_locally_and_others_forwarded(glb, netns, v, flags):
+def test_established_connection_is_taken_locally_and_others_forwarded(glb, topology, v, flags):
     cport = next_port()
-    with base.established(netns, v, cport) as lport:
+    with base.established(topology, v, cport) as lport:
         inner = base.tcp(v, flags=flags, sport=cport, dport=lport, ack=1, payload=b"GET / HTTP/1.0\r\n")
         check_taken(glb, gue6_frame(inner), inner, "accepted_established")
     # Once the socket is gone, the flow is somebody else's.
@@ -119,21 +106,21 @@ def test_established_connection_is_taken_locally_and_others_forwarded(glb, netns
 
 
 @pytest.mark.parametrize("v", [4, 6])
-def test_icmp_error_matched_on_the_reversed_quoted_tuple(glb, netns, v):
+def test_icmp_error_matched_on_the_reversed_quoted_tuple(glb, topology, v):
     cport = next_port()
-    with base.established(netns, v, cport) as lport:
-        sent = base.tcp(v, flags="PA", src=base.vip(netns, v), dst=base.client(netns, v), sport=lport,
+    with base.established(topology, v, cport) as lport:
+        sent = base.tcp(v, flags="PA", src=base.vip(topology, v), dst=base.client(topology, v), sport=lport,
                         dport=cport, payload=b"x" * 1300)
         inner = base.icmp_error(v, sent)
         check_taken(glb, gue6_frame(inner), inner, "accepted_icmp_error")
-        other = base.tcp(v, flags="PA", src=base.vip(netns, v), dst=base.client(netns, v), sport=lport,
+        other = base.tcp(v, flags="PA", src=base.vip(topology, v), dst=base.client(topology, v), sport=lport,
                          dport=next_port())
         check_forwarded6(glb, base.icmp_error(v, other))
 
 
 @pytest.mark.parametrize("v", [4, 6])
-def test_udp_local_socket_else_forwarded_then_last_resort(glb, netns, v):
-    with base.udp_socket(netns, v) as port:
+def test_udp_local_socket_else_forwarded_then_last_resort(glb, topology, v):
+    with base.udp_socket(topology, v) as port:
         inner = base.udp(v, next_port(), port)
         check_taken(glb, gue6_frame(inner), inner, "accepted_udp_socket")
     inner = base.udp(v, next_port(), 9)
@@ -231,16 +218,16 @@ FIB = dict(local="fd00:48::2", neigh="fd00:48::3", no_neigh="fd00:48::4", via_gw
 
 
 @pytest.fixture(scope="module")
-def fib6(netns):
+def fib6(topology):
     """IPv6 on glbv0 (this module's netns only): a permanent neighbour, a route via it, forwarding on."""
     def ip(*args):
         subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-    ip("-6", "addr", "add", f"{FIB['local']}/64", "dev", netns.fib_dev, "nodad")
-    ip("-6", "neigh", "replace", FIB["neigh"], "lladdr", netns.fib_neigh_mac, "dev", netns.fib_dev,
+    ip("-6", "addr", "add", f"{FIB['local']}/64", "dev", topology.fib_dev, "nodad")
+    ip("-6", "neigh", "replace", FIB["neigh"], "lladdr", topology.fib_neigh_mac, "dev", topology.fib_dev,
        "nud", "permanent")
     ip("-6", "route", "add", "fd00:49::/64", "via", FIB["neigh"])
-    Path(f"/proc/sys/net/ipv6/conf/{netns.fib_dev}/forwarding").write_text("1\n")
-    return netns
+    Path(f"/proc/sys/net/ipv6/conf/{topology.fib_dev}/forwarding").write_text("1\n")
+    return topology
 
 
 def test_forward_with_fib_lookup_rewrites_macs(glb, fib6):

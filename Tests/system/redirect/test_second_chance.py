@@ -27,7 +27,9 @@ from pathlib import Path
 
 import pytest
 
-import netns
+from glbtools.shell import wait_for
+from glbtools import netns
+from glbtools.repo import PYTHON
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, BPF)")
 
@@ -90,8 +92,8 @@ def cluster(loader, content, tmp_path_factory):
                            "--directory", content.root / name],
                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for name in BACKENDS:
-            netns.wait_for(lambda: hosts[name].run("ss", "-Hltn", f"src {VIP}:80").stdout.strip(),
-                           f"the HTTP server of {name}")
+            wait_for(lambda: hosts[name].run("ss", "-Hltn", f"src {VIP}:80").stdout.strip(),
+                     f"the HTTP server of {name}")
 
         route_file = tmp_path_factory.mktemp("standin") / "route.json"
         route_file.write_text(json.dumps({"primary": BACKENDS["b1"], "hops": [BACKENDS["b2"]]}))
@@ -99,7 +101,7 @@ def cluster(loader, content, tmp_path_factory):
             sys.executable, STANDIN, "--iface", "eth0", "--vip", VIP, "--src", DIRECTOR_IP,
             "--route", route_file,
             *[f"--neighbor={BACKENDS[n]}={MACS[n]}" for n in BACKENDS],
-        ], stdout=subprocess.PIPE, text=True)
+        ], stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(PYTHON)))
         assert read_line(standin).split() == ["route", BACKENDS["b1"], BACKENDS["b2"]]
         assert read_line(standin) == "ready"
 
@@ -145,7 +147,7 @@ def wait_for_bytes(out, count, download):
         if download.poll() is not None:
             raise AssertionError(f"curl ended early ({download.returncode}): {download.stderr.read()}")
         return out.exists() and out.stat().st_size >= count
-    netns.wait_for(progressed, f"{count} bytes of the download", timeout=15)
+    wait_for(progressed, f"{count} bytes of the download", timeout=15)
 
 
 def delta(after, before):

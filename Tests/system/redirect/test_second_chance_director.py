@@ -5,15 +5,11 @@ saves the connection."""
 import hashlib
 import os
 import subprocess
-import sys
 
 import pytest
 
-from glbsys import ROOT
-
-sys.path.insert(0, str(ROOT / "demo"))
-from glbdemo.cluster import VIP, Cluster  # noqa: E402
-from glbdemo.shell import wait_until  # noqa: E402
+from glbdemo.cluster import VIP, Cluster
+from glbtools.shell import wait_for
 
 SOURCE = "10.90.0.100"
 
@@ -45,7 +41,7 @@ def test_director_and_second_chance_keep_a_download_alive(cluster, tmp_path):
     assert served_by(cluster) == "b1"
     before = cluster.redirect_stats("b2").get("forwarded", 0)
     download = start_download(cluster, out)
-    wait_until(lambda: out.exists() and out.stat().st_size > 512 << 10, 30, what="the download to get going")
+    wait_for(lambda: out.exists() and out.stat().st_size > 512 << 10, "the download to get going", timeout=30)
     diff = cluster.change_table({"b1": "draining", "b2": "active"}, "b1 draining, b2 active")
     assert diff["broken"] == 0 and diff["kept_by_second_chance"] == 65536
     assert served_by(cluster) == "b2"
@@ -59,7 +55,7 @@ def test_director_and_second_chance_keep_a_download_alive(cluster, tmp_path):
 def test_without_second_chance_the_download_breaks(cluster, tmp_path):
     out = tmp_path / "download"
     download = start_download(cluster, out)
-    wait_until(lambda: out.exists() and out.stat().st_size > 512 << 10, 30, what="the download to get going")
+    wait_for(lambda: out.exists() and out.stat().st_size > 512 << 10, "the download to get going", timeout=30)
     diff = cluster.change_table({"b2": "active"}, "b1 removed")
     assert diff["broken"] == 65536
     _, err = download.communicate(timeout=60)

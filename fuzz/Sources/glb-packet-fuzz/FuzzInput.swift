@@ -7,10 +7,27 @@
 /// | 2 | bit 7: make the IP length field fit the frame; bits 0-2: bytes of Ethernet padding it leaves |
 /// | 3… | the Ethernet frame |
 ///
-/// Configuration bits: 0-1 hash fields (source address; source and destination addresses;
-/// all four fields; source address and port), 2 alternate hash over the source address,
-/// 3 UDP checksum, 4 drop frames for other MACs, 5 do not forward ICMP echo, 6 the second
-/// set of tables, 7 insert an 802.1Q tag (VLAN 100) after the MAC addresses.
+/// Configuration bits of byte 0 (bits 0-1 hold one of the hash choices; 0, the default, hashes
+/// the source address). This table is their one definition: fuzz/make-corpus reads it.
+///
+/// | name | value | meaning |
+/// |---|---|---|
+/// | HASH_SRC_DST | 0x01 | hash the source and destination addresses |
+/// | HASH_ALL | 0x02 | hash all four fields |
+/// | HASH_SRC_PORT | 0x03 | hash the source address and port |
+/// | ALT_HASH | 0x04 | alternate hash over the source address |
+/// | UDP_CHECKSUM | 0x08 | UDP checksum in the GUE header |
+/// | DROP_FOREIGN | 0x10 | drop frames for other MACs |
+/// | NO_ECHO | 0x20 | do not forward ICMP echo |
+/// | TABLES_1 | 0x40 | the second set of tables |
+/// | INSERT_VLAN | 0x80 | insert an 802.1Q tag (VLAN 100) after the MAC addresses |
+///
+/// Byte 2, read the same way:
+///
+/// | name | value | meaning |
+/// |---|---|---|
+/// | FIT_LENGTH | 0x80 | make the IP length field fit the frame |
+/// | PADDING | 0x07 | bytes of Ethernet padding the fitted length leaves |
 ///
 /// Fitting the length field keeps a frame consistent while the fuzzer cuts or extends it, so
 /// truncations inside the transport header are reached quickly rather than all being

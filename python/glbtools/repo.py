@@ -1,8 +1,10 @@
-"""Paths and helpers shared by the system tests."""
+"""The repository's paths, and helpers over its files (CHANGELOG.md, pcap captures)."""
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "Tests" / "Fixtures"
+# This package's folder: PYTHONPATH for the scripts the tests start (they import glbtools).
+PYTHON = ROOT / "python"
 
 
 def minimal_balance_config(tmp_path):

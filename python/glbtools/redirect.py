@@ -1,4 +1,4 @@
-"""The glb-redirect binary as the tests run it, and what it left in the kernel as seen
+"""The glb-redirect binary as the tests and benchmarks run it, and what it left in the kernel as seen
 by other tools (tc, bpftool), so that tests never check the loader only against itself."""
 
 import ctypes
@@ -10,20 +10,14 @@ import struct
 import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
-BPF_DIR = REPO / "Sources" / "glb-redirect" / "bpf"
-COUNTERS_HEADER = BPF_DIR / "glb_redirect_counters.h"
+from . import counters
+from .netns import entered
+from .repo import ROOT
+
+BPF_DIR = ROOT / "Sources" / "glb-redirect" / "bpf"
 
 TC_HANDLE = 0x474C42
 TC_PRIORITY = 0x4742
-GUE_PORT = 19523
-
-
-def counter_names():
-    """Counter names in map order, from the header: GLB_C_ACCEPTED_SYN -> accepted_syn."""
-    text = COUNTERS_HEADER.read_text()
-    body = text[text.index("enum glb_counter {"): text.index("GLB_COUNTER_MAX")]
-    return [m.lower() for m in re.findall(r"^\s*GLB_C_([A-Z0-9_]+),", body, re.M)]
 
 
 # glb-redirect's two maps, as its own header declares them, for test programs that the loader
@@ -149,13 +143,11 @@ SYS_BPF = 321  # x86_64
 def tcx_programs(ns, iface):
     """(prog id, prog name) of every program on iface's tcx ingress hook, in the order they
     run, asked of the kernel with BPF_PROG_QUERY (Debian 12's bpftool predates tcx)."""
-    import netns  # here: the director stand-in imports this module without Tests/system on its path
-
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     ids = (ctypes.c_uint32 * 64)()
     attr = ctypes.create_string_buffer(128)
-    with netns.entered(ns):
+    with entered(ns):
         ifindex = socket.if_nametoindex(iface)
         # union bpf_attr's query: target_ifindex, attach_type, query_flags, attach_flags,
         # prog_ids, prog_cnt.
@@ -197,72 +189,12 @@ def config_bytes(prog_id):
     return bytes(int(b, 16) for b in entry["value"])
 
 
-DETAILS = {"forwarded_skipped_self", "forward_fib_ok", "forward_neigh_fallback"}
-
-
-def with_sums(raw):
-    """The counters as readers report them: the program leaves "packets" (every outcome)
-    and "forwarded" (fib_ok + neigh_fallback) at 0 for readers to add up."""
-    out = dict(raw)
-    out["forwarded"] = raw.get("forward_fib_ok", 0) + raw.get("forward_neigh_fallback", 0)
-    out["packets"] = sum(v for k, v in out.items() if k != "packets" and k not in DETAILS)
-    return out
-
-
 def counters_from_bpftool(prog_id):
     """The program's counters summed over CPUs, by name, read with bpftool."""
     map_id = prog_maps(prog_id)["glb_counters"]
     out = {}
-    for i, name in enumerate(counter_names()):
+    for i, name in enumerate(counters.names()):
         entry = bpftool("map", "lookup", "id", map_id, "key", *struct.pack("<I", i))
         out[name] = sum(int.from_bytes(bytes(int(b, 16) for b in v["value"]), "little")
                         for v in entry["values"])
     return out
-
-
-# --------------------------------------------------------------------------
-# Frames
-# --------------------------------------------------------------------------
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def ipv4(src, dst, proto, payload, ttl=64, ident=0):
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0x4000, ttl, proto, 0,
-                      socket.inet_aton(src), socket.inet_aton(dst))
-    return hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:] + payload
-
-
-def udp(src, dst, sport, dport, payload, with_checksum=True):
-    length = 8 + len(payload)
-    csum = 0
-    if with_checksum:
-        pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, length)
-        csum = checksum(pseudo + struct.pack("!HHHH", sport, dport, length, 0) + payload) or 0xFFFF
-    return struct.pack("!HHHH", sport, dport, length, csum) + payload
-
-
-def gue(inner, hops=(), outer_src="10.0.0.1", outer_dst="10.0.0.2", sport=0x8123, port=GUE_PORT):
-    """Outer IPv4/UDP (checksum 0)/GUE/GLB hop list/inner IPv4 packet (docs/design.md §3)."""
-    body = bytes([1 + len(hops), 4, 0, 0]) + struct.pack("!HBB", 0, 0, len(hops))
-    body += b"".join(socket.inet_aton(h) for h in hops) + inner
-    return ipv4(outer_src, outer_dst, 17, udp(outer_src, outer_dst, sport, port, body, with_checksum=False))
-
-
-def tcp(src, dst, sport, dport, payload=b"", seq=1000, ack=2000, window=8192, flags=0x10):
-    """An IPv4 TCP segment (a bare ACK by default), checksummed."""
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, window, 0, 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, 20 + len(payload))
-    hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr + payload)) + hdr[18:]
-    return ipv4(src, dst, 6, hdr + payload)
-
-
-def ether(dst_mac, src_mac, payload, ethertype=0x0800):
-    mac = lambda m: bytes(int(x, 16) for x in m.split(":"))  # noqa: E731
-    return mac(dst_mac) + mac(src_mac) + struct.pack("!H", ethertype) + payload

@@ -5,7 +5,7 @@ import socket
 import struct
 import time
 
-from netns import entered
+from .netns import entered
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4

@@ -1,6 +1,6 @@
 """The systemd units of glb-config/systemd as data: their settings, and how to run a command
 with the capabilities a unit leaves it (setpriv), without systemd."""
-from glbsys import ROOT
+from .repo import ROOT
 
 UNIT_DIR = ROOT / "glb-config" / "systemd"
 UNITS = sorted(p.name for p in UNIT_DIR.glob("*.service"))

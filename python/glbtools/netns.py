@@ -1,4 +1,4 @@
-"""Network namespaces, veth pairs and bridges for system tests.
+"""Labs of network namespaces, veth pairs and bridges for the system tests and benchmarks.
 
 Everything is built inside namespaces created here, so a test touches nothing
 of the host's own network: deleting a namespace deletes its interfaces (and
@@ -11,6 +11,8 @@ so a crashed run never blocks the next one, and `reap_stale()` removes the
 namespaces of runs whose process is gone. Interface names need no such care:
 each lives in a namespace of its own run.
 
+    from glbtools.netns import Lab
+
     with Lab() as lab:
         a, b = lab.netns("a"), lab.netns("b")
         lab.veth(a, "eth0", b, "eth0", mtu=1600)
@@ -21,46 +23,16 @@ each lives in a namespace of its own run.
 import contextlib
 import ctypes
 import os
-import pathlib
 import re
 import secrets
 import signal
 import subprocess
-import sys
+
+from .shell import Netns, run
 
 PREFIX = "glbt"
 CLONE_NEWNET = 0x40000000
 _NAME = re.compile(rf"^{PREFIX}(\d+)-")
-
-
-# The namespace basics are the demo cluster's (demo/glbdemo/shell.py); tests add to them.
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "demo"))
-from glbdemo.shell import run, wait_until  # noqa: E402
-from glbdemo.shell import Netns as _Netns  # noqa: E402
-
-
-class Netns(_Netns):
-    """One network namespace, created by `netns()` or `Lab.netns()`."""
-
-    def __repr__(self):
-        return f"Netns({self.name!r})"
-
-    def offloads_off(self, ifname):
-        """TX checksum and segmentation offloads off (docs/design.md §10): frames that AF_PACKET
-        or a tunnel copies must carry complete checksums."""
-        self.run("ethtool", "-K", ifname, "tx", "off", "tso", "off", "gso", "off")
-
-    def path(self):
-        return f"/run/netns/{self.name}"
-
-    def enable_ipv6(self, *ifnames):
-        """IPv6 on for lo and `ifnames` (namespaces start with it off), without duplicate
-        address detection (addresses are usable at once) or router solicitations."""
-        for scope in ("all", "default", "lo", *ifnames):
-            self.sysctl(f"net.ipv6.conf.{scope}.disable_ipv6", 0)
-        for ifname in ifnames:
-            self.sysctl(f"net.ipv6.conf.{ifname}.accept_dad", 0)
-            self.sysctl(f"net.ipv6.conf.{ifname}.router_solicitations", 0)
 
 
 @contextlib.contextmanager
@@ -193,7 +165,3 @@ def reap_stale():
         if m and not os.path.exists(f"/proc/{m.group(1)}"):
             _destroy(Netns(name))
 
-
-def wait_for(cond, what, timeout=10.0, interval=0.05):
-    """Poll `cond()` until it returns a true value (returned); fail after `timeout`."""
-    return wait_until(cond, timeout, interval=interval, what=what)

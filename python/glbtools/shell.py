@@ -1,4 +1,5 @@
-"""Commands, namespaces and processes for the demo cluster."""
+"""Commands, network namespaces and processes: the basics of the demo cluster and of the
+system tests (glbtools.netns builds the tests' labs on them)."""
 import os
 import signal
 import subprocess
@@ -17,8 +18,16 @@ def run(args, check=True, **kw):
 
 
 class Netns:
+    """One network namespace, by name (`ip netns`)."""
+
     def __init__(self, name):
         self.name = name
+
+    def __repr__(self):
+        return f"Netns({self.name!r})"
+
+    def path(self):
+        return f"/run/netns/{self.name}"
 
     def cmd(self, *args):
         return ["ip", "netns", "exec", self.name, *map(str, args)]
@@ -34,6 +43,20 @@ class Netns:
 
     def mac(self, ifname):
         return self.run("cat", f"/sys/class/net/{ifname}/address").stdout.strip()
+
+    def offloads_off(self, ifname):
+        """TX checksum and segmentation offloads off (docs/design.md §10): frames that AF_PACKET
+        or a tunnel copies must carry complete checksums."""
+        self.run("ethtool", "-K", ifname, "tx", "off", "tso", "off", "gso", "off")
+
+    def enable_ipv6(self, *ifnames):
+        """IPv6 on for lo and `ifnames` of a namespace created without it, without duplicate
+        address detection (addresses are usable at once) or router solicitations."""
+        for scope in ("all", "default", "lo", *ifnames):
+            self.sysctl(f"net.ipv6.conf.{scope}.disable_ipv6", 0)
+        for ifname in ifnames:
+            self.sysctl(f"net.ipv6.conf.{ifname}.accept_dad", 0)
+            self.sysctl(f"net.ipv6.conf.{ifname}.router_solicitations", 0)
 
     def exists(self):
         return os.path.exists(f"/run/netns/{self.name}")
@@ -93,11 +116,14 @@ def parse_metrics(text):
     return values
 
 
-def wait_until(predicate, timeout, interval=0.1, what="condition"):
+def wait_for(condition, what="the condition", timeout=10.0, interval=0.05):
+    """Poll `condition()` until it returns a true value, and return that value; after
+    `timeout` seconds, fail with a TimeoutError that says `what` was awaited."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
+    while True:
+        value = condition()
         if value:
             return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")

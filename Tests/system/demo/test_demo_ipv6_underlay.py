@@ -5,17 +5,12 @@ clients download from an IPv4 VIP and an IPv6 VIP while b1 drains (second chance
 IPv6) and a director is killed. Nothing may break on either VIP."""
 import os
 import subprocess
-import sys
 import time
 
 import pytest
 
-from glbsys import ROOT
-
-sys.path.insert(0, str(ROOT / "demo"))
-from glbdemo.cluster import VIP, VIP6, Cluster  # noqa: E402
-from glbdemo.scenario import Scenario  # noqa: E402
-from glbdemo.shell import wait_until  # noqa: E402
+from glbdemo.cluster import VIP, VIP6, Cluster
+from glbdemo.scenario import Scenario
 
 GUE_PORT = 19523
 # GLB private data type of the IPv6 underlay's hop list (docs/design.md §3).
