@@ -32,12 +32,19 @@ extension FileIO {
 
         var template: [CChar] = []
         var fd: Int32 = -1
+        // A stop signal between mkstemp and `track` would leave the file behind: held back
+        // until the file is tracked, then delivered to the clean-up handler.
+        let stopSignals = TemporaryFileCleanup.blockStopSignals()
         // Another writer's clean-up may find the new file between mkstemp and flock, take
         // it for abandoned and remove it: then this one is no longer at its path; make another.
         for _ in 0..<8 {
             template = Array("\(folder)/\(prefix)XXXXXX".utf8CString)
             fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-            guard fd >= 0 else { throw FileError(path, "create a temporary file in \(folder)", errno: errno) }
+            guard fd >= 0 else {
+                let error = errno
+                TemporaryFileCleanup.restoreSignals(stopSignals)
+                throw FileError(path, "create a temporary file in \(folder)", errno: error)
+            }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             _ = flock(fd, LOCK_EX)
             var byFD = stat(), byPath = stat()
@@ -45,9 +52,13 @@ extension FileIO {
             close(fd)
             fd = -1
         }
-        guard fd >= 0 else { throw FileError(path, "create a temporary file in \(folder)", "it was removed at once, eight times") }
+        guard fd >= 0 else {
+            TemporaryFileCleanup.restoreSignals(stopSignals)
+            throw FileError(path, "create a temporary file in \(folder)", "it was removed at once, eight times")
+        }
         let tmpPath = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
         TemporaryFileCleanup.track(template)
+        TemporaryFileCleanup.restoreSignals(stopSignals)
         var committed = false
         defer {
             if !committed { unlink(tmpPath) }
@@ -191,4 +202,18 @@ public enum TemporaryFileCleanup {
     }
 
     public static func untrack() { pending[0] = 0 }
+
+    /// Blocks SIGTERM, SIGINT and SIGHUP for the calling thread; returns the mask to restore.
+    static func blockStopSignals() -> sigset_t {
+        var stops = sigset_t(), previous = sigset_t()
+        sigemptyset(&stops)
+        for sig in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stops, sig) }
+        pthread_sigmask(SIG_BLOCK, &stops, &previous)
+        return previous
+    }
+
+    static func restoreSignals(_ previous: sigset_t) {
+        var previous = previous
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+    }
 }

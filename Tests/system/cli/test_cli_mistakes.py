@@ -45,10 +45,13 @@ def build_held_at_sync(bin_dir, gate_lib, src, dst, gate):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def wait_for_temporary(folder, name, proc):
+def wait_until_held(gate, proc):
+    """Until the writer waits at the gate: its temporary file is then complete and tracked
+    for clean-up (the file alone appears earlier, at mkstemp)."""
+    held = gate.with_name(gate.name + ".held")
     deadline = time.monotonic() + 60
-    while not temporaries(folder, name):
-        assert proc.poll() is None and time.monotonic() < deadline, "no temporary file appeared"
+    while not held.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "the writer never reached fsync"
         time.sleep(0.01)
 
 
@@ -57,7 +60,7 @@ def test_interrupted_build_config_removes_its_temporary_file(bin_dir, fsync_gate
     src = tmp_path / "t.json"
     src.write_text(json.dumps(big_table()))
     proc = build_held_at_sync(bin_dir, fsync_gate, src, tmp_path / "t.bin", tmp_path / "never")
-    wait_for_temporary(tmp_path, "t.bin", proc)
+    wait_until_held(tmp_path / "never", proc)
     os.kill(proc.pid, sig)
     proc.wait(timeout=60)
     assert temporaries(tmp_path, "t.bin") == []
@@ -70,7 +73,7 @@ def test_a_killed_build_config_is_cleaned_up_by_the_next(bin_dir, fsync_gate, cl
     src = tmp_path / "t.json"
     src.write_text(json.dumps(big_table()))
     proc = build_held_at_sync(bin_dir, fsync_gate, src, tmp_path / "t.bin", tmp_path / "never")
-    wait_for_temporary(tmp_path, "t.bin", proc)
+    wait_until_held(tmp_path / "never", proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
     left = temporaries(tmp_path, "t.bin")
@@ -80,9 +83,7 @@ def test_a_killed_build_config_is_cleaned_up_by_the_next(bin_dir, fsync_gate, cl
     gate = tmp_path / "gate"
     live = build_held_at_sync(bin_dir, fsync_gate, src, tmp_path / "t.bin", gate)
     try:
-        deadline = time.monotonic() + 60
-        while (temporaries(tmp_path, "t.bin") in ([], left)) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_until_held(gate, live)
         working = temporaries(tmp_path, "t.bin")
         assert len(working) == 1 and working != left
         r = cli("build-config", EXAMPLE / "table.json", tmp_path / "t.bin")
