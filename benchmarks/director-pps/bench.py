@@ -72,7 +72,10 @@ def director(binary, table, pcap, seconds, workdir, idle_sleep_us=0):
 
     def rx():
         text = urllib.request.urlopen("http://127.0.0.1:9190/metrics").read().decode()
-        return int(re.search(r'glb_director_lcore_received_packets_total\{lcore="1"\} (\d+)', text).group(1))
+        # The second form is the series' name before 0.2.0, for --baseline-bin of older builds.
+        m = (re.search(r'glb_director_lcore_received_packets_total\{lcore="1"\} (\d+)', text)
+             or re.search(r'glb_director_lcore_packets_total\{lcore="1",event="rx_packets"\} (\d+)', text))
+        return int(m.group(1))
 
     time.sleep(3)
     rates = []
@@ -94,6 +97,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--idle-sleep-us", type=int, default=0,
                     help="also run the director with this idle_sleep_us each round, and report its cost at full rate")
+    ap.add_argument("--baseline-bin",
+                    help="also run the glb-director in this folder (an earlier build) each round, on the same "
+                         "table, and report this build against it")
     args = ap.parse_args()
     ensure_hugepages()
     with tempfile.TemporaryDirectory() as work:
@@ -107,11 +113,14 @@ def main():
                                    "backends": [{"ip": f"10.9.0.{i}", "state": "active", "healthy": True} for i in range(1, 17)]}]}, f)
         table = os.path.join(work, "table.bin")
         subprocess.run([os.path.join(args.bin, "glb-director-cli"), "build-config", table_json, table], check=True)
-        pmd, glb, idle = [], [], []
+        pmd, glb, idle, base = [], [], [], []
         for r in range(args.rounds):
             pmd.append(testpmd(pcap, args.seconds))
             glb.append(director(args.bin, table, pcap, args.seconds, work))
             line = f"round {r + 1}: testpmd io {pmd[-1]:.2f} Mpps, glb-director {glb[-1]:.2f} Mpps"
+            if args.baseline_bin:
+                base.append(director(args.baseline_bin, table, pcap, args.seconds, work))
+                line += f", baseline {base[-1]:.2f} Mpps"
             if args.idle_sleep_us:
                 idle.append(director(args.bin, table, pcap, args.seconds, work, idle_sleep_us=args.idle_sleep_us))
                 line += f", with idle_sleep_us {args.idle_sleep_us}: {idle[-1]:.2f} Mpps"
@@ -121,6 +130,9 @@ def main():
         print(f"  dpdk-testpmd io forwarding: {mp:.2f} Mpps (median)")
         print(f"  glb-director:               {mg:.2f} Mpps (median)")
         print(f"  ratio:                      {mg / mp:.2f}")
+        if base:
+            mb = statistics.median(base)
+            print(f"  baseline glb-director:      {mb:.2f} Mpps (median), ratio {mb / mp:.2f}; this build / baseline: {mg / mb:.3f}")
         if idle:
             mi = statistics.median(idle)
             print(f"  glb-director, idle_sleep_us {args.idle_sleep_us}: {mi:.2f} Mpps (median), {mi / mg:.3f} of the director without it")
