@@ -26,9 +26,11 @@ let package = Package(
         // OpenSSL's libcrypto from the system: SHA-256 for the forwarding table's checksum file.
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto"),
         .target(name: "GLBCore", dependencies: ["CCrypto"]),
+        // Cache hints for the packet path's burst stages (one static inline function).
+        .target(name: "CPrefetch"),
         .target(
             name: "GLBPacket",
-            dependencies: ["GLBCore"],
+            dependencies: ["GLBCore", "CPrefetch"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         // What the director sets up, as a plain value: the lcore layout from director.conf, each

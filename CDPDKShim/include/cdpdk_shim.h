@@ -63,7 +63,6 @@ GLB_INLINE void glb_mbuf_request_udp_checksum(struct rte_mbuf *m, int ipv6)
 }
 
 GLB_INLINE void glb_mbuf_free(struct rte_mbuf *m) { rte_pktmbuf_free(m); }
-GLB_INLINE void glb_prefetch(const void *p) { rte_prefetch0(p); }
 
 GLB_INLINE void glb_mbuf_free_bulk(struct rte_mbuf **m, unsigned int count) { rte_pktmbuf_free_bulk(m, count); }
 

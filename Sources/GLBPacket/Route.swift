@@ -36,15 +36,31 @@ extension PacketProcessor {
     @usableFromInline static let rowMask: UInt64 = 0xffff
 
     @inlinable @inline(__always)
+    static func row(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash & rowMask) }
+
+    /// The flow's route: its hashes, then the rows they pick.
+    @inlinable @inline(__always)
     static func route(_ flow: Flow, plane: UnsafePointer<PlaneView>) -> Route {
         let table = plane.pointee.tables[flow.table]
-        let hash = flowHash(key: table.hashKey, fields: plane.pointee.hashFields, ipv6: flow.isIPv6, src: flow.src, dst: flow.dst,
+        let (hash, altHash) = hashes(flow, key: table.hashKey, plane: plane)
+        return route(hash: hash, altHash: altHash, hasAlternate: plane.pointee.altHashFields != 0, routes: table.routes)
+    }
+
+    /// The packet hash of the flow, and the alternate hash (0 without `alt_hash_fields`).
+    @inlinable @inline(__always)
+    static func hashes(_ flow: Flow, key: SipHashKey, plane: UnsafePointer<PlaneView>) -> (UInt64, UInt64) {
+        let hash = flowHash(key: key, fields: plane.pointee.hashFields, ipv6: flow.isIPv6, src: flow.src, dst: flow.dst,
                             srcPort: flow.srcPort, dstPort: flow.dstPort)
-        let main = table.routes[Int(truncatingIfNeeded: hash & rowMask)]
         let altFields = plane.pointee.altHashFields
-        guard altFields != 0 else { return Route(hash: hash, main: main, alternate: 0, hasAlternate: false) }
-        let altHash = flowHash(key: table.hashKey, fields: altFields, ipv6: flow.isIPv6, src: flow.src, dst: flow.dst,
-                               srcPort: flow.srcPort, dstPort: flow.dstPort)
-        return Route(hash: hash, main: main, alternate: table.routes[Int(truncatingIfNeeded: altHash & rowMask)], hasAlternate: true)
+        guard altFields != 0 else { return (hash, 0) }
+        return (hash, flowHash(key: key, fields: altFields, ipv6: flow.isIPv6, src: flow.src, dst: flow.dst,
+                               srcPort: flow.srcPort, dstPort: flow.dstPort))
+    }
+
+    /// The route of hashes already computed: the rows they pick in `routes`.
+    @inlinable @inline(__always)
+    static func route(hash: UInt64, altHash: UInt64, hasAlternate: Bool, routes: UnsafePointer<UInt64>) -> Route {
+        guard hasAlternate else { return Route(hash: hash, main: routes[row(hash)], alternate: 0, hasAlternate: false) }
+        return Route(hash: hash, main: routes[row(hash)], alternate: routes[row(altHash)], hasAlternate: true)
     }
 }

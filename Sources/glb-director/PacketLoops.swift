@@ -7,8 +7,9 @@ import Glibc
 
 /// The lcore loops: run to completion, GLB's distributor, and its workers. Each reads its
 /// `LoopContext`, allocates its burst arrays once, then loops until a stop is requested:
-/// rx burst, the packet path in place on each mbuf, tx burst. No allocation, lock or
-/// reference counting happens inside the loops.
+/// rx burst, the packet path in place on the burst's mbufs (`PacketProcessor.processBurst`,
+/// stage by stage over the burst), tx burst. No allocation, lock or reference counting
+/// happens inside the loops.
 enum PacketLoops {
     static let runToCompletionEntry: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { arg in
         runToCompletion(arg!.assumingMemoryBound(to: LoopContext.self).pointee)
@@ -30,11 +31,16 @@ enum PacketLoops {
         let rx = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: burstSize)
         let tx = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: burstSize)
         let exceptions = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: burstSize)
+        /// The mbufs handed to the packet path, in the order of `frames`.
+        let held = UnsafeMutablePointer<OpaquePointer?>.allocate(capacity: burstSize)
+        let frames = PacketBurst(capacity: burstSize)
 
         func release() {
             rx.deallocate()
             tx.deallocate()
             exceptions.deallocate()
+            held.deallocate()
+            frames.deallocate()
         }
     }
 
@@ -117,47 +123,70 @@ enum PacketLoops {
 
     /// Runs the packet path on the `n` mbufs of `b.rx`: forwarded ones go to `b.tx`, those for
     /// the exception path to `b.exceptions`, the rest are freed. `route` nil: each packet's
-    /// route is that of its rx port (`ctx.routesByPort`).
+    /// route is that of its rx port (`ctx.routesByPort`), and each run of packets from one
+    /// port is a burst of its own.
     @inline(__always)
     static func dispatch(_ b: Bursts, _ n: Int, plane: UnsafePointer<PlaneView>, route: PortRoute?, ctx: LoopContext) -> (forwarded: Int, exceptions: Int) {
         var forwarded = 0, exceptions = 0
-        for i in 0..<n {
-            let m = b.rx[i]!
-            if i &+ 1 < n { glb_prefetch(glb_mbuf_data(b.rx[i &+ 1]!)) }
-            switch handle(m, plane: plane, route: route ?? ctx.routesByPort[Int(glb_mbuf_port(m))], ctx: ctx) {
-            case .forward, .reply: b.tx[forwarded] = m; forwarded &+= 1
-            case .exception: b.exceptions[exceptions] = m; exceptions &+= 1
-            case .drop: break
-            }
+        if let route {
+            processRun(b, 0, n, plane: plane, route: route, ctx: ctx, &forwarded, &exceptions)
+            return (forwarded, exceptions)
+        }
+        var start = 0
+        while start < n {
+            let port = glb_mbuf_port(b.rx[start]!)
+            var end = start &+ 1
+            while end < n && glb_mbuf_port(b.rx[end]!) == port { end &+= 1 }
+            processRun(b, start, end, plane: plane, route: ctx.routesByPort[Int(port)], ctx: ctx, &forwarded, &exceptions)
+            start = end
         }
         return (forwarded, exceptions)
     }
 
-    /// Runs the packet path on one mbuf and applies the result to it; frees what is dropped.
+    /// The packet path on `b.rx[start..<end]`, which share `route`, as one burst
+    /// (`PacketProcessor.processBurst`); then each mbuf is sent on, queued for the exception
+    /// path or freed.
     @inline(__always)
-    static func handle(_ m: OpaquePointer, plane: UnsafePointer<PlaneView>, route: PortRoute, ctx: LoopContext) -> PacketAction {
-        guard glb_mbuf_nb_segs(m) == 1 else {
-            glb_mbuf_free(m)
-            ctx.engine.add(.multiSegmentDropped, 1)
-            return .drop
+    static func processRun(_ b: Bursts, _ start: Int, _ end: Int, plane: UnsafePointer<PlaneView>, route: PortRoute, ctx: LoopContext,
+                           _ forwarded: inout Int, _ exceptions: inout Int) {
+        let frames = b.frames
+        var count = 0
+        for i in start..<end {
+            let m = b.rx[i]!
+            guard glb_mbuf_nb_segs(m) == 1 else {
+                glb_mbuf_free(m)
+                ctx.engine.add(.multiSegmentDropped, 1)
+                continue
+            }
+            b.held[count] = m
+            frames.starts[count] = glb_mbuf_data(m)!
+            frames.lengths[count] = Int(glb_mbuf_data_len(m))
+            frames.headrooms[count] = Int(glb_mbuf_headroom(m))
+            count &+= 1
         }
-        let result = PacketProcessor.process(glb_mbuf_data(m)!, length: Int(glb_mbuf_data_len(m)), headroom: Int(glb_mbuf_headroom(m)),
-                                             plane: plane, portMAC: route.mac, receivingMAC: route.rxMAC, counters: ctx.counters)
-        switch result.action {
-        case .forward, .reply:
-            // A reply (ICMP "too big") leaves the same way as a forwarded packet: in GLB's
-            // layouts the flow path's tx port is the port it came in on.
-            glb_mbuf_reframe(m, Int32(truncatingIfNeeded: result.offset), UInt32(truncatingIfNeeded: result.length))
-            if result.checksumOffload != .none { glb_mbuf_request_udp_checksum(m, result.checksumOffload == .ipv6 ? 1 : 0) }
-            return result.action
-        case .exception:
-            if route.hasExceptionPath { return .exception }
-            glb_mbuf_free(m)
-            ctx.engine.add(.exceptionDropped, 1)
-            return .drop
-        case .drop:
-            glb_mbuf_free(m)
-            return .drop
+        PacketProcessor.processBurst(frames, count: count, plane: plane, portMAC: route.mac, receivingMAC: route.rxMAC, counters: ctx.counters)
+        for i in 0..<count {
+            let m = b.held[i]!
+            let result = frames.results[i]
+            switch result.action {
+            case .forward, .reply:
+                // A reply (ICMP "too big") leaves the same way as a forwarded packet: in GLB's
+                // layouts the flow path's tx port is the port it came in on.
+                glb_mbuf_reframe(m, Int32(truncatingIfNeeded: result.offset), UInt32(truncatingIfNeeded: result.length))
+                if result.checksumOffload != .none { glb_mbuf_request_udp_checksum(m, result.checksumOffload == .ipv6 ? 1 : 0) }
+                b.tx[forwarded] = m
+                forwarded &+= 1
+            case .exception:
+                if route.hasExceptionPath {
+                    b.exceptions[exceptions] = m
+                    exceptions &+= 1
+                } else {
+                    glb_mbuf_free(m)
+                    ctx.engine.add(.exceptionDropped, 1)
+                }
+            case .drop:
+                glb_mbuf_free(m)
+            }
         }
     }
 

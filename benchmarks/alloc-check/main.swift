@@ -3,8 +3,10 @@
 // The C allocator's entry points are replaced (CAllocationCounter) by wrappers that count
 // every call, for the whole process, Swift runtime included. Everything is set up first
 // (tables, plane, frames, counters); then the allocation count is read around each of many
-// PacketProcessor.process calls over a realistic mix of frames, in several configurations.
-// Any allocation inside process() is a failure, reported with the kind of frame that caused it.
+// PacketProcessor.process calls over a realistic mix of frames, in several configurations,
+// then around each PacketProcessor.processBurst call over the same frames in bursts of 32.
+// Any allocation inside process() or processBurst() is a failure, reported with the kind of
+// frame (or the burst) that caused it.
 //
 // Usage: glb-packet-alloc-check [--packets N]   (N calls per configuration, default 100000)
 // Exit status: 0 when no call allocated, 1 otherwise, 2 on a usage or set-up error.
@@ -70,6 +72,9 @@ let variants = [
             config: Workload.config(forwardEcho: false), headroom: 32, expected: [.noHeadroom, .notMatched]),
 ]
 
+/// The director's burst size (DirectorPlan.burstSize).
+let burstSize = 32
+
 var failed = false
 for variant in variants {
     let plane: ForwardingPlane
@@ -115,6 +120,37 @@ for variant in variants {
         failed = true
         print("  FAIL: process() allocated; first on frame \(firstOffender) (\(samples[firstOffender].kind.rawValue))")
     }
+
+    // The burst path over the same frames, the burst's arrays allocated once beforehand.
+    let burst = PacketBurst(capacity: burstSize)
+    batch.restore()
+    var inBursts: UInt64 = 0
+    var firstBurstOffender = -1
+    done = 0
+    while done < packets {
+        let first = done % count
+        if first == 0 && done > 0 { batch.restore() }
+        let n = min(burstSize, count - first, packets - done)
+        for j in 0..<n {
+            burst.starts[j] = starts[first &+ j]
+            burst.lengths[j] = lengths[first &+ j]
+            burst.headrooms[j] = headroom
+        }
+        let before = glb_allocation_count()
+        PacketProcessor.processBurst(burst, count: n, plane: view, portMAC: mac, counters: counters)
+        let allocated = glb_allocation_count() &- before
+        if allocated != 0 {
+            inBursts &+= allocated
+            if firstBurstOffender < 0 { firstBurstOffender = first }
+        }
+        done &+= n
+    }
+    burst.deallocate()
+    print("\(variant.name): \(packets) packets in bursts of \(burstSize), \(inBursts) allocations in processBurst()")
+    if inBursts != 0 {
+        failed = true
+        print("  FAIL: processBurst() allocated; first in the burst starting at frame \(firstBurstOffender)")
+    }
     let missing = variant.expected.filter { counters[$0] == 0 }
     if !missing.isEmpty {
         failed = true
@@ -123,5 +159,6 @@ for variant in variants {
     withExtendedLifetime((plane, batch, storage)) {}
 }
 
-print(failed ? "glb-packet-alloc-check: FAILED" : "glb-packet-alloc-check: no allocation in \(variants.count) × \(packets) calls of PacketProcessor.process")
+print(failed ? "glb-packet-alloc-check: FAILED"
+      : "glb-packet-alloc-check: no allocation in \(variants.count) × \(packets) packets of PacketProcessor.process and of processBurst")
 exit(failed ? 1 : 0)

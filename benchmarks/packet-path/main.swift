@@ -1,12 +1,15 @@
 // Cycles and nanoseconds per packet for the director's per-packet work: parse, classify,
-// hash and GUE-encapsulate (PacketProcessor.process), on frames held in memory.
+// hash and GUE-encapsulate, on frames held in memory, one frame at a time
+// (PacketProcessor.process) and in bursts of 32 (PacketProcessor.processBurst), side by side.
 //
 // Each scenario builds its tables and a ring of frames laid out like receive buffers
 // (FrameBatch: 128 bytes of headroom, 64-byte aligned slots). A pass processes every frame of
 // the ring once; encapsulation rewrites frames in place, so before each pass every frame is
-// copied back as received. That copy is outside the measured region: only the process() calls
-// are timed, with the time-stamp counter (rdtsc, fenced) and CLOCK_MONOTONIC around each pass.
-// A round is many passes; the figures are the median (and best) over rounds.
+// copied back as received. That copy is outside the measured region: only the packet path is
+// timed, with the time-stamp counter (rdtsc, fenced) and CLOCK_MONOTONIC around each pass.
+// In burst mode a pass also fills the burst's arrays, as the director does from its mbufs.
+// A round is many passes, alternating the two modes; the figures are the median (and best)
+// over rounds.
 //
 // Usage: packet-path-benchmark [--rounds N] [--passes N] [--frames N] [--only TEXT]
 
@@ -106,6 +109,34 @@ func processAll(_ starts: UnsafeMutablePointer<UnsafeMutableRawPointer>, _ lengt
     return (forwarded, bytes)
 }
 
+/// One pass over the ring in bursts of `burst.capacity` frames: the director's loop.
+@inline(never)
+func processAllInBursts(_ starts: UnsafeMutablePointer<UnsafeMutableRawPointer>, _ lengths: UnsafeMutablePointer<Int>, count: Int,
+                        headroom: Int, burst: PacketBurst, plane: UnsafePointer<PlaneView>, portMAC: (UInt32, UInt16),
+                        counters: WorkerCounters) -> (Int, Int) {
+    var forwarded = 0
+    var bytes = 0
+    var first = 0
+    while first < count {
+        let n = min(burst.capacity, count &- first)
+        for j in 0..<n {
+            burst.starts[j] = starts[first &+ j]
+            burst.lengths[j] = lengths[first &+ j]
+            burst.headrooms[j] = headroom
+        }
+        PacketProcessor.processBurst(burst, count: n, plane: plane, portMAC: portMAC, counters: counters)
+        for j in 0..<n where burst.results[j].action == .forward {
+            forwarded &+= 1
+            bytes &+= burst.results[j].length
+        }
+        first &+= n
+    }
+    return (forwarded, bytes)
+}
+
+/// The director's burst size (DirectorPlan.burstSize).
+let burstSize = 32
+
 struct Figures {
     var cycles: [Double] = []
     var nanoseconds: [Double] = []
@@ -119,44 +150,58 @@ func median(_ values: [Double]) -> Double {
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
-func measure(_ scenario: Scenario, _ options: Options) throws -> Figures {
+func measure(_ scenario: Scenario, _ options: Options) throws -> (single: Figures, burst: Figures) {
     let plane = try ForwardingPlane(table: RendezvousCompiler.compile(ForwardingTableConfig(tables: scenario.tables)), config: scenario.config)
     var mix = TrafficMix(tables: scenario.tables, payload: scenario.payload, seed: 0xBE7C4)
     let batch = FrameBatch(frames: mix.samples(options.frames, weights: scenario.traffic).map(\.bytes))
     let storage = CounterStorage(workers: 1)
     let counters = storage.worker(0)
+    let burst = PacketBurst(capacity: burstSize)
+    defer { burst.deallocate() }
     let view = plane.view
     let mac = Workload.portMACWords
     let starts = batch.starts, lengths = batch.lengths, count = batch.count, headroom = batch.headroom
 
-    var figures = Figures()
+    func pass(inBursts: Bool) -> (Int, Int) {
+        inBursts
+            ? processAllInBursts(starts, lengths, count: count, headroom: headroom, burst: burst, plane: view, portMAC: mac, counters: counters)
+            : processAll(starts, lengths, count: count, headroom: headroom, plane: view, portMAC: mac, counters: counters)
+    }
+
+    var single = Figures(), inBursts = Figures()
     // Warm-up: caches, branch predictors, page faults of the table.
     for _ in 0..<max(options.passes / 10, 10) {
-        batch.restore()
-        _ = processAll(starts, lengths, count: count, headroom: headroom, plane: view, portMAC: mac, counters: counters)
+        for mode in [false, true] {
+            batch.restore()
+            _ = pass(inBursts: mode)
+        }
     }
     for _ in 0..<options.rounds {
-        var cycles: UInt64 = 0
-        var nanoseconds: UInt64 = 0
-        for _ in 0..<options.passes {
-            batch.restore()
-            let n0 = monotonicNanoseconds()
-            let c0 = glb_cycles_begin()
-            let (forwarded, bytes) = processAll(starts, lengths, count: count, headroom: headroom, plane: view, portMAC: mac, counters: counters)
-            let c1 = glb_cycles_end()
-            let n1 = monotonicNanoseconds()
-            cycles &+= c1 &- c0
-            nanoseconds &+= n1 &- n0
-            figures.forwarded &+= forwarded
-            figures.bytes &+= bytes
-            figures.processed &+= count
+        for mode in [false, true] {
+            var cycles: UInt64 = 0
+            var nanoseconds: UInt64 = 0
+            var figures = mode ? inBursts : single
+            for _ in 0..<options.passes {
+                batch.restore()
+                let n0 = monotonicNanoseconds()
+                let c0 = glb_cycles_begin()
+                let (forwarded, bytes) = pass(inBursts: mode)
+                let c1 = glb_cycles_end()
+                let n1 = monotonicNanoseconds()
+                cycles &+= c1 &- c0
+                nanoseconds &+= n1 &- n0
+                figures.forwarded &+= forwarded
+                figures.bytes &+= bytes
+                figures.processed &+= count
+            }
+            let packets = Double(options.passes * count)
+            figures.cycles.append(Double(cycles) / packets)
+            figures.nanoseconds.append(Double(nanoseconds) / packets)
+            if mode { inBursts = figures } else { single = figures }
         }
-        let packets = Double(options.passes * count)
-        figures.cycles.append(Double(cycles) / packets)
-        figures.nanoseconds.append(Double(nanoseconds) / packets)
     }
     withExtendedLifetime((plane, batch, storage)) {}
-    return figures
+    return (single, inBursts)
 }
 
 // MARK: Report
@@ -175,27 +220,36 @@ func format(_ v: Double, _ decimals: Int = 1) -> String {
 
 let options = parseOptions()
 let hasTSC = glb_cycles_begin() != 0
-print("Packet path per packet: parse + classify + hash + encapsulate (PacketProcessor.process)")
-print("\(options.frames) frames per pass, \(options.passes) passes per round, \(options.rounds) rounds; median (best) of the rounds")
+print("Packet path per packet: parse + classify + hash + encapsulate, one at a time (PacketProcessor.process) "
+      + "and in bursts of \(burstSize) (PacketProcessor.processBurst)")
+print("\(options.frames) frames per pass, \(options.passes) passes per round and mode, \(options.rounds) rounds; median (best) of the rounds")
 print("time-stamp counter: \(hasTSC ? (glb_cycle_counter_is_invariant() != 0 ? "invariant" : "not invariant: cycles are approximate") : "none (cycles not measured)")")
 print("")
-print("| scenario | tables | binds | cycles/packet | ns/packet | Mpps | forwarded |")
-print("|---|---|---|---|---|---|---|")
+print("| scenario | tables | binds | cycles/packet, one at a time | in bursts | speed-up | ns/packet, one at a time | in bursts | forwarded |")
+print("|---|---|---|---|---|---|---|---|---|")
 var tscRates: [Double] = []
 for scenario in scenarios where options.only.map({ scenario.name.contains($0) }) ?? true {
-    let f: Figures
+    let single: Figures, inBursts: Figures
     do {
-        f = try measure(scenario, options)
+        (single, inBursts) = try measure(scenario, options)
     } catch {
         print("packet-path-benchmark: \(scenario.name): \(error)")
         exit(1)
     }
-    let cycles = median(f.cycles), bestCycles = f.cycles.min()!
-    let ns = median(f.nanoseconds), bestNs = f.nanoseconds.min()!
+    guard single.forwarded == inBursts.forwarded, single.bytes == inBursts.bytes else {
+        print("packet-path-benchmark: \(scenario.name): the burst path forwarded \(inBursts.forwarded) frames (\(inBursts.bytes) bytes), "
+              + "one at a time \(single.forwarded) (\(single.bytes) bytes)")
+        exit(1)
+    }
+    let cycles = median(single.cycles), burstCycles = median(inBursts.cycles)
+    let ns = median(single.nanoseconds), burstNs = median(inBursts.nanoseconds)
     tscRates.append(cycles / ns)
-    let forwarded = 100 * Double(f.forwarded) / Double(f.processed)
-    print("| \(scenario.name) | \(scenario.tables.count) | \(scenario.bindCount) | \(format(cycles)) (\(format(bestCycles))) "
-          + "| \(format(ns, 2)) (\(format(bestNs, 2))) | \(format(1000 / ns)) | \(format(forwarded))% |")
+    let forwarded = 100 * Double(single.forwarded) / Double(single.processed)
+    print("| \(scenario.name) | \(scenario.tables.count) | \(scenario.bindCount) "
+          + "| \(format(cycles)) (\(format(single.cycles.min()!))) | \(format(burstCycles)) (\(format(inBursts.cycles.min()!))) "
+          + "| \(format(ns / burstNs, 2))× "
+          + "| \(format(ns, 2)) (\(format(single.nanoseconds.min()!, 2))) | \(format(burstNs, 2)) (\(format(inBursts.nanoseconds.min()!, 2))) "
+          + "| \(format(forwarded))% |")
 }
 if hasTSC, !tscRates.isEmpty {
     print("")

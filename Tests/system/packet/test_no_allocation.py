@@ -1,6 +1,7 @@
 """The per-packet path allocates nothing: glb-packet-alloc-check counts every heap allocation
 of the process (malloc and friends are replaced) around each PacketProcessor.process call over
-a realistic mix of frames, in several configurations, and fails on any allocation.
+a realistic mix of frames, in several configurations, then around each processBurst call over
+the same frames in bursts of 32, and fails on any allocation.
 
 The tool belongs to the benchmarks' package (benchmarks/Package.swift), out of the product.
 Checked in its debug build (built by scripts/test) and in the release build, with the packet
@@ -28,6 +29,11 @@ def run_check(path):
     reports = re.findall(r"^(.+): (\d+) packets, (\d+) allocations in process\(\)", r.stdout, re.M)
     assert [name for name, _, _ in reports] == VARIANTS, r.stdout
     for name, packets, allocations in reports:
+        assert int(packets) == 100_000, name
+        assert int(allocations) == 0, name
+    bursts = re.findall(r"^(.+): (\d+) packets in bursts of 32, (\d+) allocations in processBurst\(\)", r.stdout, re.M)
+    assert [name for name, _, _ in bursts] == VARIANTS, r.stdout
+    for name, packets, allocations in bursts:
         assert int(packets) == 100_000, name
         assert int(allocations) == 0, name
     assert "FAIL" not in r.stdout

@@ -4,7 +4,8 @@
 // carries the frame. The frame is copied into an allocation of exactly headroom + frame bytes,
 // so AddressSanitizer reports any read past its end or write before the headroom. After the
 // call, Invariants checks the result against the frame; a violated invariant is a crash, which
-// libFuzzer saves as a reproducer.
+// libFuzzer saves as a reproducer. Then BurstCheck runs the frame in a burst with companion
+// frames through the burst path and frame by frame, and compares.
 //
 // GLB_FUZZ_TRACE=1 prints each input's outcome (useful when replaying a corpus or a crash).
 // GLB_FUZZ_CANARY=overread makes every input read one byte past the frame after processing:
@@ -60,6 +61,7 @@ public func packetFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                      original: UnsafeRawBufferPointer(start: original, count: length),
                      config: Planes.config(input.configuration, tableSet: input.tableSet), tableCount: plane.tableCount,
                      before: before, after: after)
+    BurstCheck.check(frame: UnsafeRawBufferPointer(start: original, count: length), headroom: headroom, plane: plane, clock: clock)
     if trace {
         let counted = Counter.allCases.filter { after[$0] != before[$0] }.map(\.name).joined(separator: "+")
         print("glb-packet-fuzz: tables \(input.tableSet) configuration \(input.configuration) headroom \(headroom) length \(length): "
