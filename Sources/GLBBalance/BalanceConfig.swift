@@ -50,10 +50,7 @@ extension BalanceConfig: ConfigFile {
     public static let sizeLimit = 1 << 20
 
     public static func read(_ json: JSONValue, _ reader: inout ConfigReader) -> BalanceConfig? {
-        guard case .object(let root) = json else {
-            reader.error(nil, "expected a JSON object, got \(json.kindName)")
-            return nil
-        }
+        guard let root = reader.rootObject(json) else { return nil }
         reader.warnUnknownKeys(root, known: ["source", "output", "checked_table", "reload_command", "prometheus", "interval_s",
                                              "min_change_interval_s", "query_timeout_ms", "tables"], at: nil)
         let source = reader.string(root, "source", required: true)

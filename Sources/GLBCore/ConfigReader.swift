@@ -25,6 +25,16 @@ public struct ConfigReader {
         issues.append(ConfigIssue(.warning, file: file, tableIndex: tableIndex, tableName: tableName, field: field, message: message))
     }
 
+    /// The document's top-level object; otherwise an error, "expected a JSON object with
+    /// `contents`, got …", at `field`, and nil.
+    public mutating func rootObject(_ json: JSONValue, with contents: String? = nil, field: String? = nil) -> JSONObject? {
+        guard case .object(let root) = json else {
+            error(field, "expected a JSON object\(contents.map { " with \($0)" } ?? ""), got \(json.kindName)")
+            return nil
+        }
+        return root
+    }
+
     /// A warning for each key of `object` not in `known`. `listingKnown` names the known keys
     /// in the message (in the order given), which helps to spot a typo among a few keys.
     public mutating func warnUnknownKeys(_ object: JSONObject, known: [String], at path: String?, listingKnown: Bool = true) {

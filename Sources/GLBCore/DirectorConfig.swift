@@ -178,10 +178,7 @@ private extension ConfigReader {
     }
 
     mutating func readDirectorConfig(_ json: JSONValue) -> DirectorConfig? {
-        guard case .object(let root) = json else {
-            error("(document)", "expected a JSON object, got \(json.kindName)")
-            return nil
-        }
+        guard let root = rootObject(json, field: "(document)") else { return nil }
         // The known keys are too many to list in each warning.
         warnUnknownKeys(root, known: [
             "outbound_gateway_mac", "outbound_src_ip", "hash_fields", "alt_hash_fields", "forward_icmp_ping_responses",

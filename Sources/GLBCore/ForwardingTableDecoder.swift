@@ -13,10 +13,7 @@ extension ForwardingTableConfig: ConfigFile {
 private extension ConfigReader {
 
     mutating func readForwardingTable(_ json: JSONValue) -> ForwardingTableConfig? {
-        guard case .object(let root) = json else {
-            error(nil, "expected a JSON object with a \"tables\" array, got \(json.kindName)")
-            return nil
-        }
+        guard let root = rootObject(json, with: "a \"tables\" array") else { return nil }
         guard let tablesValue = root["tables"] else {
             error("tables", "missing: the file must contain a \"tables\" array listing each forwarding table")
             return nil

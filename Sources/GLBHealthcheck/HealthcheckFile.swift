@@ -35,10 +35,7 @@ extension HealthcheckFile: ConfigFile {
     public static let sizeLimit = 1 << 20
 
     public static func read(_ json: JSONValue, _ reader: inout ConfigReader) -> HealthcheckFile? {
-        guard case .object(let root) = json else {
-            reader.error(nil, "expected a JSON object with \"forwarding_table\" and \"reload_command\", got \(json.kindName)")
-            return nil
-        }
+        guard let root = reader.rootObject(json, with: "\"forwarding_table\" and \"reload_command\"") else { return nil }
         reader.warnUnknownKeys(root, known: ["forwarding_table", "reload_command"], at: nil)
         var config = HealthcheckFile()
 

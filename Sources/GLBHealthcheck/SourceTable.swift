@@ -71,10 +71,7 @@ extension SourceTable: ConfigFile {
     public static let sizeLimit = ForwardingTableConfig.sizeLimit
 
     public static func read(_ json: JSONValue, _ reader: inout ConfigReader) -> SourceTable? {
-        guard case .object(let root) = json else {
-            reader.error(nil, "expected a JSON object with a \"tables\" array, got \(json.kindName)")
-            return nil
-        }
+        guard let root = reader.rootObject(json, with: "a \"tables\" array") else { return nil }
         let settings = CheckSettings.read(root["healthchecks"], &reader)
 
         // The table part is checked exactly as the compiler will read the destination: with

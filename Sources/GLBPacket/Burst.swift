@@ -88,24 +88,15 @@ extension PacketProcessor {
         }
 
         // Stage 2: hashes, and the rows they pick on their way.
-        // (The fields are read through the pointer rather than by copying the whole `Flow`,
-        // which keeps the hash inside this loop instead of behind a call.)
-        let hashFields = plane.pointee.hashFields, altFields = plane.pointee.altHashFields
-        let hasAlternate = altFields != 0
+        let hasAlternate = plane.pointee.altHashFields != 0
         for i in 0..<count {
             guard case .flow = burst.outcomes[i] else { continue }
-            let flow = UnsafePointer(burst.flows + i)
-            let table = plane.pointee.tables[flow.pointee.table]
-            let ipv6 = flow.pointee.isIPv6, src = flow.pointee.src, dst = flow.pointee.dst
-            let srcPort = flow.pointee.srcPort, dstPort = flow.pointee.dstPort
-            let hash = flowHash(key: table.hashKey, fields: hashFields, ipv6: ipv6, src: src, dst: dst, srcPort: srcPort, dstPort: dstPort)
+            let table = plane.pointee.tables[burst.flows[i].table]
+            let (hash, altHash) = hashes(burst.flows + i, key: table.hashKey, plane: plane)
             burst.hashes[i] = hash
+            burst.altHashes[i] = altHash
             glb_prefetch_read(table.routes + row(hash))
-            if hasAlternate {
-                let altHash = flowHash(key: table.hashKey, fields: altFields, ipv6: ipv6, src: src, dst: dst, srcPort: srcPort, dstPort: dstPort)
-                burst.altHashes[i] = altHash
-                glb_prefetch_read(table.routes + row(altHash))
-            }
+            if hasAlternate { glb_prefetch_read(table.routes + row(altHash)) }
         }
 
         // Stage 3: rows, headers and counters, in order.

@@ -42,19 +42,20 @@ extension PacketProcessor {
     @inlinable @inline(__always)
     static func route(_ flow: Flow, plane: UnsafePointer<PlaneView>) -> Route {
         let table = plane.pointee.tables[flow.table]
-        let (hash, altHash) = hashes(flow, key: table.hashKey, plane: plane)
+        let (hash, altHash) = withUnsafePointer(to: flow) { hashes($0, key: table.hashKey, plane: plane) }
         return route(hash: hash, altHash: altHash, hasAlternate: plane.pointee.altHashFields != 0, routes: table.routes)
     }
 
     /// The packet hash of the flow, and the alternate hash (0 without `alt_hash_fields`).
+    /// (Through a pointer, so the burst path's flows are read where they are, not copied.)
     @inlinable @inline(__always)
-    static func hashes(_ flow: Flow, key: SipHashKey, plane: UnsafePointer<PlaneView>) -> (UInt64, UInt64) {
-        let hash = flowHash(key: key, fields: plane.pointee.hashFields, ipv6: flow.isIPv6, src: flow.src, dst: flow.dst,
-                            srcPort: flow.srcPort, dstPort: flow.dstPort)
+    static func hashes(_ flow: UnsafePointer<Flow>, key: SipHashKey, plane: UnsafePointer<PlaneView>) -> (UInt64, UInt64) {
+        let ipv6 = flow.pointee.isIPv6, src = flow.pointee.src, dst = flow.pointee.dst
+        let srcPort = flow.pointee.srcPort, dstPort = flow.pointee.dstPort
+        let hash = flowHash(key: key, fields: plane.pointee.hashFields, ipv6: ipv6, src: src, dst: dst, srcPort: srcPort, dstPort: dstPort)
         let altFields = plane.pointee.altHashFields
         guard altFields != 0 else { return (hash, 0) }
-        return (hash, flowHash(key: key, fields: altFields, ipv6: flow.isIPv6, src: flow.src, dst: flow.dst,
-                               srcPort: flow.srcPort, dstPort: flow.dstPort))
+        return (hash, flowHash(key: key, fields: altFields, ipv6: ipv6, src: src, dst: dst, srcPort: srcPort, dstPort: dstPort))
     }
 
     /// The route of hashes already computed: the rows they pick in `routes`.

@@ -1,3 +1,5 @@
+import GLBPacket
+
 /// Frames laid out the way a NIC's receive buffers hold them: each in its own slot, after
 /// `headroom` writable bytes, slots 64-byte aligned and packed one after the other. The packet
 /// path encapsulates in place, so `restore()` puts every frame back as it was received before
@@ -62,5 +64,16 @@ public final class FrameBatch {
     /// Copies frame `i` back into its slot.
     public func restore(_ i: Int) {
         starts[i].copyMemory(from: pristineStarts[i], byteCount: lengths[i])
+    }
+
+    /// Hands frames `first..<first + n` to `burst` (n at most its capacity), as the
+    /// director's loop hands over the mbufs of an rx burst.
+    @inlinable @inline(__always)
+    public func fill(_ burst: PacketBurst, from first: Int, count n: Int) {
+        for j in 0..<n {
+            burst.starts[j] = starts[first &+ j]
+            burst.lengths[j] = lengths[first &+ j]
+            burst.headrooms[j] = headroom
+        }
     }
 }

@@ -131,11 +131,7 @@ for variant in variants {
         let first = done % count
         if first == 0 && done > 0 { batch.restore() }
         let n = min(burstSize, count - first, packets - done)
-        for j in 0..<n {
-            burst.starts[j] = starts[first &+ j]
-            burst.lengths[j] = lengths[first &+ j]
-            burst.headrooms[j] = headroom
-        }
+        batch.fill(burst, from: first, count: n)
         let before = glb_allocation_count()
         PacketProcessor.processBurst(burst, count: n, plane: view, portMAC: mac, counters: counters)
         let allocated = glb_allocation_count() &- before

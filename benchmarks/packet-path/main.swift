@@ -111,19 +111,14 @@ func processAll(_ starts: UnsafeMutablePointer<UnsafeMutableRawPointer>, _ lengt
 
 /// One pass over the ring in bursts of `burst.capacity` frames: the director's loop.
 @inline(never)
-func processAllInBursts(_ starts: UnsafeMutablePointer<UnsafeMutableRawPointer>, _ lengths: UnsafeMutablePointer<Int>, count: Int,
-                        headroom: Int, burst: PacketBurst, plane: UnsafePointer<PlaneView>, portMAC: (UInt32, UInt16),
+func processAllInBursts(_ batch: FrameBatch, burst: PacketBurst, plane: UnsafePointer<PlaneView>, portMAC: (UInt32, UInt16),
                         counters: WorkerCounters) -> (Int, Int) {
     var forwarded = 0
     var bytes = 0
     var first = 0
-    while first < count {
-        let n = min(burst.capacity, count &- first)
-        for j in 0..<n {
-            burst.starts[j] = starts[first &+ j]
-            burst.lengths[j] = lengths[first &+ j]
-            burst.headrooms[j] = headroom
-        }
+    while first < batch.count {
+        let n = min(burst.capacity, batch.count &- first)
+        batch.fill(burst, from: first, count: n)
         PacketProcessor.processBurst(burst, count: n, plane: plane, portMAC: portMAC, counters: counters)
         for j in 0..<n where burst.results[j].action == .forward {
             forwarded &+= 1
@@ -164,7 +159,7 @@ func measure(_ scenario: Scenario, _ options: Options) throws -> (single: Figure
 
     func pass(inBursts: Bool) -> (Int, Int) {
         inBursts
-            ? processAllInBursts(starts, lengths, count: count, headroom: headroom, burst: burst, plane: view, portMAC: mac, counters: counters)
+            ? processAllInBursts(batch, burst: burst, plane: view, portMAC: mac, counters: counters)
             : processAll(starts, lengths, count: count, headroom: headroom, plane: view, portMAC: mac, counters: counters)
     }
 
