@@ -92,11 +92,11 @@ extension PacketProcessor {
         for i in 0..<count {
             guard case .flow = burst.outcomes[i] else { continue }
             let table = plane.pointee.tables[burst.flows[i].table]
-            let (hash, altHash) = hashes(burst.flows + i, key: table.hashKey, plane: plane)
-            burst.hashes[i] = hash
-            burst.altHashes[i] = altHash
-            glb_prefetch_read(table.routes + row(hash))
-            if hasAlternate { glb_prefetch_read(table.routes + row(altHash)) }
+            let h = hashes(burst.flows + i, key: table.hashKey, plane: plane)
+            burst.hashes[i] = h.hash
+            burst.altHashes[i] = h.alternate
+            glb_prefetch_read(table.routes + row(h.hash))
+            if hasAlternate { glb_prefetch_read(table.routes + row(h.alternate)) }
         }
 
         // Stage 3: rows, headers and counters, in order.

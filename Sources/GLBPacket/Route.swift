@@ -31,6 +31,23 @@ struct Route {
     var isIPv4: Bool { RouteWord.isIPv4(main) && (!hasAlternate || RouteWord.isIPv4(alternate)) }
 }
 
+/// A flow's packet hash, and its alternate hash (0 without `alt_hash_fields`).
+/// (A struct, not a tuple: `route(_:plane:)` returns it through `withUnsafePointer`, and where
+/// that generic is not specialised, as in a debug build, a tuple's type metadata would be
+/// made on the heap by the runtime the first time a packet needs it. A struct's is static.)
+@frozen
+@usableFromInline
+struct FlowHashes {
+    @usableFromInline let hash: UInt64
+    @usableFromInline let alternate: UInt64
+
+    @inlinable @inline(__always)
+    init(hash: UInt64, alternate: UInt64) {
+        self.hash = hash
+        self.alternate = alternate
+    }
+}
+
 extension PacketProcessor {
     /// The row index of a hash: its low 16 bits.
     @usableFromInline static let rowMask: UInt64 = 0xffff
@@ -42,20 +59,21 @@ extension PacketProcessor {
     @inlinable @inline(__always)
     static func route(_ flow: Flow, plane: UnsafePointer<PlaneView>) -> Route {
         let table = plane.pointee.tables[flow.table]
-        let (hash, altHash) = withUnsafePointer(to: flow) { hashes($0, key: table.hashKey, plane: plane) }
-        return route(hash: hash, altHash: altHash, hasAlternate: plane.pointee.altHashFields != 0, routes: table.routes)
+        let h = withUnsafePointer(to: flow) { hashes($0, key: table.hashKey, plane: plane) }
+        return route(hash: h.hash, altHash: h.alternate, hasAlternate: plane.pointee.altHashFields != 0, routes: table.routes)
     }
 
-    /// The packet hash of the flow, and the alternate hash (0 without `alt_hash_fields`).
+    /// The flow's packet hash and alternate hash.
     /// (Through a pointer, so the burst path's flows are read where they are, not copied.)
     @inlinable @inline(__always)
-    static func hashes(_ flow: UnsafePointer<Flow>, key: SipHashKey, plane: UnsafePointer<PlaneView>) -> (UInt64, UInt64) {
+    static func hashes(_ flow: UnsafePointer<Flow>, key: SipHashKey, plane: UnsafePointer<PlaneView>) -> FlowHashes {
         let ipv6 = flow.pointee.isIPv6, src = flow.pointee.src, dst = flow.pointee.dst
         let srcPort = flow.pointee.srcPort, dstPort = flow.pointee.dstPort
         let hash = flowHash(key: key, fields: plane.pointee.hashFields, ipv6: ipv6, src: src, dst: dst, srcPort: srcPort, dstPort: dstPort)
         let altFields = plane.pointee.altHashFields
-        guard altFields != 0 else { return (hash, 0) }
-        return (hash, flowHash(key: key, fields: altFields, ipv6: ipv6, src: src, dst: dst, srcPort: srcPort, dstPort: dstPort))
+        guard altFields != 0 else { return FlowHashes(hash: hash, alternate: 0) }
+        return FlowHashes(hash: hash, alternate: flowHash(key: key, fields: altFields, ipv6: ipv6, src: src, dst: dst,
+                                                           srcPort: srcPort, dstPort: dstPort))
     }
 
     /// The route of hashes already computed: the rows they pick in `routes`.
