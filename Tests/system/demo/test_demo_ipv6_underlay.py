@@ -36,7 +36,7 @@ def capture_tunnel(cluster, path):
     datagrams to the GUE port, over IPv4 or IPv6."""
     return subprocess.Popen(cluster.ns["router"].cmd("tcpdump", "-i", "back", "-nn", "-c", CAPTURED, "-w", path,
                                                      f"udp dst port {GUE_PORT}"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def outer_families(path):
@@ -73,7 +73,8 @@ def test_ipv6_underlay_drain_and_failover_break_no_connection(cluster, tmp_path)
     capture = capture_tunnel(c, pcap)
     s.settle(1.0)
     time.sleep(s.pace)
-    capture.wait(timeout=60)
+    _, err = capture.communicate(timeout=60)
+    assert capture.returncode == 0, f"tcpdump (installed by scripts/setup) failed: {err}"
 
     s.change("drain b1", {"b1": "draining", "b2": "active", "b3": "active"}, "b1 draining")
 
