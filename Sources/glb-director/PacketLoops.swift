@@ -1,4 +1,5 @@
 import CDPDKShim
+import GLBCore
 import GLBPacket
 
 #if canImport(Glibc)
@@ -303,6 +304,14 @@ enum PacketLoops {
         }
     }
 
+    /// Where `spread` reads, from the frame's first byte (untagged Ethernet): the type, and
+    /// the source and destination addresses of IPv4 (4 bytes each) and IPv6 (16 bytes each).
+    enum SpreadOffsets {
+        static let etherType = 12
+        static let ipv4Addresses = 14 + 12
+        static let ipv6Addresses = 14 + 8
+    }
+
     /// Picks a worker so that a flow's packets stay in order: the NIC's RSS hash when there
     /// is one, else the IP addresses.
     @inline(__always)
@@ -310,13 +319,16 @@ enum PacketLoops {
         if glb_mbuf_has_rss_hash(m) != 0 { return glb_mbuf_rss_hash(m) }
         let length = Int(glb_mbuf_data_len(m))
         let p = UnsafeRawPointer(glb_mbuf_data(m)!)
-        guard length >= 14 else { return 0 }
-        let type = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt16.self))
+        guard length >= SpreadOffsets.etherType + 2 else { return 0 }
+        let type = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: SpreadOffsets.etherType, as: UInt16.self))
         var x: UInt32 = 0
-        if type == 0x0800 && length >= 34 {
-            x = p.loadUnaligned(fromByteOffset: 26, as: UInt32.self) ^ p.loadUnaligned(fromByteOffset: 30, as: UInt32.self)
-        } else if type == 0x86DD && length >= 54 {
-            for offset in stride(from: 22, to: 54, by: 4) { x ^= p.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+        if type == EtherType.ipv4 && length >= SpreadOffsets.ipv4Addresses + 8 {
+            x = p.loadUnaligned(fromByteOffset: SpreadOffsets.ipv4Addresses, as: UInt32.self)
+                ^ p.loadUnaligned(fromByteOffset: SpreadOffsets.ipv4Addresses + 4, as: UInt32.self)
+        } else if type == EtherType.ipv6 && length >= SpreadOffsets.ipv6Addresses + 32 {
+            for offset in stride(from: SpreadOffsets.ipv6Addresses, to: SpreadOffsets.ipv6Addresses + 32, by: 4) {
+                x ^= p.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+            }
         }
         return (x &* 0x9E37_79B1) >> 16
     }

@@ -28,8 +28,15 @@ def ensure_hugepages(pages=1024):
     subprocess.run([os.path.join(ROOT, "scripts", "hugepages"), "ensure-free", str(pages)], check=True)
 
 
-def eal(prefix, pcap):
-    return ["--no-pci", "--in-memory", f"--file-prefix={prefix}", "-l", "0-1",
+# EAL's lcores: the main lcore (control: signals, reloads, metrics; it sleeps) on CPU 0 and
+# the forwarding lcore on CPU 1. GLB's distributor layout adds its worker, lcore 2, on CPU 0
+# beside the sleeping main lcore: two busy lcores on the two CPUs.
+ONE_LCORE = "0@0,1@1"
+DISTRIBUTOR_LCORES = "0@0,1@1,2@0"
+
+
+def eal(prefix, pcap, lcores=ONE_LCORE):
+    return ["--no-pci", "--in-memory", f"--file-prefix={prefix}", f"--lcores={lcores}",
             f"--vdev=net_pcap0,rx_pcap={pcap},tx_pcap=/dev/null,infinite_rx=1"]
 
 
@@ -50,11 +57,18 @@ def testpmd(pcap, seconds):
     return statistics.median(rates) / 1e6
 
 
-def director(binary, table, pcap, seconds, workdir, idle_sleep_us=0):
+def director(binary, table, pcap, seconds, workdir, idle_sleep_us=0, distributor=False):
+    """The director's forwarding rate in Mpps (median of `seconds` one-second samples): the
+    packets lcore 1 sent, which in run to completion are all it received and in the
+    distributor layout those its worker handed back."""
+    lcores = {"lcore-1": {"rx": True, "tx": True, "flow_paths": [0]}}
+    if distributor:
+        lcores = {"lcore-1": {"rx": True, "tx": True, "flow_paths": [0], "dist": True, "num_dist_workers": 1},
+                  "lcore-2": {"work": True, "work_source": 1}}
     config = {
         "outbound_gateway_mac": "52:54:00:12:34:56", "outbound_src_ip": "10.255.255.1",
         "flow_paths": [{"rx_port": 0, "rx_queue": 0, "tx_port": 0, "tx_queue": 0}],
-        "lcores": {"lcore-1": {"rx": True, "tx": True, "flow_paths": [0]}},
+        "lcores": lcores,
         "metrics_address": "127.0.0.1:9190", "mbuf_pool_size": POOL, "mbuf_data_size": 2176,
     }
     if idle_sleep_us:
@@ -62,7 +76,7 @@ def director(binary, table, pcap, seconds, workdir, idle_sleep_us=0):
     cfg = os.path.join(workdir, "director.json")
     with open(cfg, "w") as f:
         json.dump(config, f)
-    cmd = [os.path.join(binary, "glb-director"), *eal("bench-director", pcap), "--", "--config-file", cfg, "--forwarding-table", table]
+    cmd = [os.path.join(binary, "glb-director"), *eal("bench-director", pcap, DISTRIBUTOR_LCORES if distributor else ONE_LCORE), "--", "--config-file", cfg, "--forwarding-table", table]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     for line in p.stdout:
         if "forwarding on" in line:
@@ -70,19 +84,19 @@ def director(binary, table, pcap, seconds, workdir, idle_sleep_us=0):
     else:
         raise SystemExit("glb-director did not start")
 
-    def rx():
+    def sent():
         text = urllib.request.urlopen("http://127.0.0.1:9190/metrics").read().decode()
         # The second form is the series' name before 0.2.0, for --baseline-bin of older builds.
-        m = (re.search(r'glb_director_lcore_received_packets_total\{lcore="1"\} (\d+)', text)
-             or re.search(r'glb_director_lcore_packets_total\{lcore="1",event="rx_packets"\} (\d+)', text))
+        m = (re.search(r'glb_director_lcore_sent_packets_total\{lcore="1"\} (\d+)', text)
+             or re.search(r'glb_director_lcore_packets_total\{lcore="1",event="tx_packets"\} (\d+)', text))
         return int(m.group(1))
 
     time.sleep(3)
     rates = []
-    last, at = rx(), time.monotonic()
+    last, at = sent(), time.monotonic()
     for _ in range(seconds):
         time.sleep(1)
-        now, t = rx(), time.monotonic()
+        now, t = sent(), time.monotonic()
         rates.append((now - last) / (t - at))
         last, at = now, t
     os.killpg(p.pid, signal.SIGINT)
@@ -97,6 +111,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--idle-sleep-us", type=int, default=0,
                     help="also run the director with this idle_sleep_us each round, and report its cost at full rate")
+    ap.add_argument("--distributor", action="store_true",
+                    help="also run GLB's distributor layout each round: the distributor (rx and tx) on "
+                         "lcore 1 and one worker (the packet path) on lcore 2")
     ap.add_argument("--baseline-bin",
                     help="also run the glb-director in this folder (an earlier build) each round, on the same "
                          "table, and report this build against it")
@@ -113,7 +130,7 @@ def main():
                                    "backends": [{"ip": f"10.9.0.{i}", "state": "active", "healthy": True} for i in range(1, 17)]}]}, f)
         table = os.path.join(work, "table.bin")
         subprocess.run([os.path.join(args.bin, "glb-director-cli"), "build-config", table_json, table], check=True)
-        pmd, glb, idle, base = [], [], [], []
+        pmd, glb, idle, base, dist = [], [], [], [], []
         for r in range(args.rounds):
             pmd.append(testpmd(pcap, args.seconds))
             glb.append(director(args.bin, table, pcap, args.seconds, work))
@@ -121,6 +138,9 @@ def main():
             if args.baseline_bin:
                 base.append(director(args.baseline_bin, table, pcap, args.seconds, work))
                 line += f", baseline {base[-1]:.2f} Mpps"
+            if args.distributor:
+                dist.append(director(args.bin, table, pcap, args.seconds, work, distributor=True))
+                line += f", distributor layout {dist[-1]:.2f} Mpps"
             if args.idle_sleep_us:
                 idle.append(director(args.bin, table, pcap, args.seconds, work, idle_sleep_us=args.idle_sleep_us))
                 line += f", with idle_sleep_us {args.idle_sleep_us}: {idle[-1]:.2f} Mpps"
@@ -133,6 +153,10 @@ def main():
         if base:
             mb = statistics.median(base)
             print(f"  baseline glb-director:      {mb:.2f} Mpps (median), ratio {mb / mp:.2f}; this build / baseline: {mg / mb:.3f}")
+        if dist:
+            md = statistics.median(dist)
+            print(f"  glb-director, GLB's distributor layout (distributor + one worker): {md:.2f} Mpps (median), "
+                  f"ratio {md / mp:.2f}; against run to completion: {md / mg:.3f}")
         if idle:
             mi = statistics.median(idle)
             print(f"  glb-director, idle_sleep_us {args.idle_sleep_us}: {mi:.2f} Mpps (median), {mi / mg:.3f} of the director without it")
