@@ -11,6 +11,12 @@ public enum EtherType {
     @inlinable public static var vlan: UInt16 { 0x8100 }
 }
 
+/// The Ethernet header (without an 802.1Q tag): two MACs, then the type.
+public enum EthernetHeader {
+    @inlinable public static var typeOffset: Int { 12 }
+    @inlinable public static var length: Int { 14 }
+}
+
 /// IP protocol numbers (IPv4's protocol, IPv6's next header, GUE's protocol).
 public enum IPProtocol {
     @inlinable public static var hopByHop: UInt8 { 0 }
@@ -70,7 +76,7 @@ public struct OuterOffsets: Sendable {
 
     @inlinable
     init(ipHeader: Int, hopSize: Int) {
-        ip = 14
+        ip = EthernetHeader.length
         udp = ip + ipHeader
         gue = udp + 8
         privateData = gue + 4

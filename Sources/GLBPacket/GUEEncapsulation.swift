@@ -84,7 +84,7 @@ extension PacketProcessor {
         o.putRaw16(4, to.1)
         o.putRaw32(6, from.0)
         o.putRaw16(10, from.1)
-        o.put16(12, etherType)
+        o.put16(EthernetHeader.typeOffset, etherType)
     }
 
     /// The sum of the outer IPv4 pseudo-header (source, destination, protocol, UDP length),

@@ -7,13 +7,13 @@ extension PacketProcessor {
     @inlinable @inline(__always)
     static func parse(_ p: UnsafeRawPointer, length: Int, plane: UnsafePointer<PlaneView>, receivingMAC: (UInt32, UInt16),
                       flow: inout Flow) -> ParseOutcome {
-        guard length >= ethernetHeaderLength else { return .drop(.malformedEthernet) }
-        var l3 = ethernetHeaderLength
-        var etherType = p.be16(12)
+        guard length >= EthernetHeader.length else { return .drop(.malformedEthernet) }
+        var l3 = EthernetHeader.length
+        var etherType = p.be16(EthernetHeader.typeOffset)
         if etherType == EtherType.vlan {
-            guard length >= ethernetHeaderLength &+ vlanTagLength else { return .drop(.malformedEthernet) }
+            guard length >= EthernetHeader.length &+ vlanTagLength else { return .drop(.malformedEthernet) }
             etherType = p.be16(16)
-            l3 = ethernetHeaderLength &+ vlanTagLength
+            l3 = EthernetHeader.length &+ vlanTagLength
         }
         if plane.pointee.flags & PlaneView.dropForeignMAC != 0 && !isForUs(p, receivingMAC) {
             return .drop(.foreignDestinationMAC)
@@ -24,7 +24,6 @@ extension PacketProcessor {
         return .exception(.notIP)
     }
 
-    @usableFromInline static let ethernetHeaderLength = 14
     @usableFromInline static let vlanTagLength = 4
 
     /// Unicast to the port's MAC, or broadcast/multicast.

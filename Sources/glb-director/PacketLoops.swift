@@ -304,12 +304,12 @@ enum PacketLoops {
         }
     }
 
-    /// Where `spread` reads, from the frame's first byte (untagged Ethernet): the type, and
-    /// the source and destination addresses of IPv4 (4 bytes each) and IPv6 (16 bytes each).
+    /// Where `spread` reads, from the frame's first byte (untagged Ethernet): the source and
+    /// destination addresses of IPv4 (4 bytes each, 12 bytes into its header) and IPv6
+    /// (16 bytes each, 8 bytes in).
     enum SpreadOffsets {
-        static let etherType = 12
-        static let ipv4Addresses = 14 + 12
-        static let ipv6Addresses = 14 + 8
+        static let ipv4Addresses = EthernetHeader.length + 12
+        static let ipv6Addresses = EthernetHeader.length + 8
     }
 
     /// Picks a worker so that a flow's packets stay in order: the NIC's RSS hash when there
@@ -319,8 +319,8 @@ enum PacketLoops {
         if glb_mbuf_has_rss_hash(m) != 0 { return glb_mbuf_rss_hash(m) }
         let length = Int(glb_mbuf_data_len(m))
         let p = UnsafeRawPointer(glb_mbuf_data(m)!)
-        guard length >= SpreadOffsets.etherType + 2 else { return 0 }
-        let type = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: SpreadOffsets.etherType, as: UInt16.self))
+        guard length >= EthernetHeader.length else { return 0 }
+        let type = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: EthernetHeader.typeOffset, as: UInt16.self))
         var x: UInt32 = 0
         if type == EtherType.ipv4 && length >= SpreadOffsets.ipv4Addresses + 8 {
             x = p.loadUnaligned(fromByteOffset: SpreadOffsets.ipv4Addresses, as: UInt32.self)
