@@ -104,7 +104,9 @@ def test_systemd_ready_and_pid_file(hugepages, bin_dir, tmp_path):
         message = notify.recv(4096).decode()
         assert "READY=1" in message
         assert int(pid_file.read_text()) == d.proc.pid
-        assert any("told systemd READY=1" in line for line in d.lines)
+        # The director logs this after sending the datagram, so the line may reach the
+        # reader thread after the datagram reaches us.
+        d.wait_for(r"told systemd READY=1", timeout=10)
     finally:
         assert d.stop() == 0
         notify.close()
