@@ -13,8 +13,71 @@ public enum EtherType {
 
 /// The Ethernet header (without an 802.1Q tag): two MACs, then the type.
 public enum EthernetHeader {
+    @inlinable public static var destinationOffset: Int { 0 }
+    @inlinable public static var sourceOffset: Int { 6 }
     @inlinable public static var typeOffset: Int { 12 }
     @inlinable public static var length: Int { 14 }
+}
+
+/// The IPv4 header (RFC 791): where the fields the director reads and writes start.
+public enum IPv4Header {
+    @inlinable public static var version: UInt8 { 4 }
+    /// Version (high 4 bits) and header length in 32-bit words (low 4 bits).
+    @inlinable public static var versionIHLOffset: Int { 0 }
+    @inlinable public static var totalLengthOffset: Int { 2 }
+    @inlinable public static var identificationOffset: Int { 4 }
+    /// Flags (high 3 bits: reserved, DF, MF) and fragment offset (low 13 bits).
+    @inlinable public static var flagsFragmentOffset: Int { 6 }
+    @inlinable public static var fragmentOffsetMask: UInt16 { 0x1fff }
+    /// Time to live, followed by the protocol: written together as one 16-bit word.
+    @inlinable public static var ttlOffset: Int { 8 }
+    @inlinable public static var protocolOffset: Int { 9 }
+    @inlinable public static var checksumOffset: Int { 10 }
+    @inlinable public static var sourceOffset: Int { 12 }
+    @inlinable public static var destinationOffset: Int { 16 }
+    /// Without options.
+    @inlinable public static var minimumLength: Int { 20 }
+}
+
+/// The IPv6 header (RFC 8200): where the fields the director reads start.
+public enum IPv6Header {
+    @inlinable public static var version: UInt8 { 6 }
+    /// The low 16 bits of the flow label.
+    @inlinable public static var flowLabelLowOffset: Int { 2 }
+    @inlinable public static var payloadLengthOffset: Int { 4 }
+    @inlinable public static var nextHeaderOffset: Int { 6 }
+    @inlinable public static var hopLimitOffset: Int { 7 }
+    @inlinable public static var sourceOffset: Int { 8 }
+    @inlinable public static var destinationOffset: Int { 24 }
+    @inlinable public static var length: Int { 40 }
+}
+
+/// The ports, where TCP's and UDP's headers both start with them.
+public enum TransportPorts {
+    @inlinable public static var sourceOffset: Int { 0 }
+    @inlinable public static var destinationOffset: Int { 2 }
+}
+
+/// The UDP header (RFC 768).
+public enum UDPHeader {
+    @inlinable public static var sourcePortOffset: Int { TransportPorts.sourceOffset }
+    @inlinable public static var destinationPortOffset: Int { TransportPorts.destinationOffset }
+    @inlinable public static var lengthOffset: Int { 4 }
+    @inlinable public static var checksumOffset: Int { 6 }
+    @inlinable public static var length: Int { 8 }
+}
+
+/// The header of ICMP and ICMPv6 messages (RFC 792, RFC 4443): type, code, checksum, then 4
+/// bytes that depend on the type; an error quotes the offending packet right after them.
+public enum ICMPHeader {
+    @inlinable public static var typeOffset: Int { 0 }
+    @inlinable public static var codeOffset: Int { 1 }
+    @inlinable public static var checksumOffset: Int { 2 }
+    /// The 4 bytes that depend on the type: for ICMPv6 "packet too big", the MTU; for ICMP
+    /// "fragmentation needed", 2 unused bytes and the next-hop MTU (RFC 1191).
+    @inlinable public static var restOffset: Int { 4 }
+    @inlinable public static var nextHopMTUOffset: Int { 6 }
+    @inlinable public static var length: Int { 8 }
 }
 
 /// IP protocol numbers (IPv4's protocol, IPv6's next header, GUE's protocol).
@@ -60,6 +123,15 @@ public enum GUE {
     @inlinable public static var privateTypeIPv6Hops: UInt16 { 1 }
     /// GUE base header + GLB private data header, before the hops.
     @inlinable public static var headerLength: Int { 8 }
+    /// In the GUE base header: the byte of version (2 bits, 0), C (1 bit, 0) and hlen (the
+    /// private data's length in 32-bit words); the inner packet's IP protocol; the flags.
+    @inlinable public static var hlenOffset: Int { 0 }
+    @inlinable public static var protocolOffset: Int { 1 }
+    @inlinable public static var flagsOffset: Int { 2 }
+    /// In GLB's private data: its type, the index of the next hop, the number of hops.
+    @inlinable public static var privateTypeOffset: Int { 0 }
+    @inlinable public static var nextHopOffset: Int { 2 }
+    @inlinable public static var hopCountOffset: Int { 3 }
 }
 
 /// Where each header of an encapsulated frame starts, from the first byte of the frame, over an
@@ -78,14 +150,14 @@ public struct OuterOffsets: Sendable {
     init(ipHeader: Int, hopSize: Int) {
         ip = EthernetHeader.length
         udp = ip + ipHeader
-        gue = udp + 8
+        gue = udp + UDPHeader.length
         privateData = gue + 4
         hops = privateData + 4
         self.hopSize = hopSize
     }
 
-    @inlinable public static var ipv4: OuterOffsets { OuterOffsets(ipHeader: 20, hopSize: 4) }
-    @inlinable public static var ipv6: OuterOffsets { OuterOffsets(ipHeader: 40, hopSize: 16) }
+    @inlinable public static var ipv4: OuterOffsets { OuterOffsets(ipHeader: IPv4Header.minimumLength, hopSize: 4) }
+    @inlinable public static var ipv6: OuterOffsets { OuterOffsets(ipHeader: IPv6Header.length, hopSize: 16) }
 
     /// Bytes in front of the inner IP packet: Ethernet, outer IP, UDP, GUE and `hops` hops.
     @inlinable public func length(hops count: Int) -> Int { hops &+ hopSize &* count }

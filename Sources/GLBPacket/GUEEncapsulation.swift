@@ -39,26 +39,17 @@ extension PacketProcessor {
         var sum = plane.pointee.checksumBase &+ UInt32(truncatingIfNeeded: ipTotal) &+ (dstHost &>> 16) &+ (dstHost & 0xffff)
         sum = (sum & 0xffff) &+ (sum &>> 16)
         sum = (sum & 0xffff) &+ (sum &>> 16)
-        o.put16(at.ip, outerVersionIHL)
-        o.put16(at.ip &+ 2, UInt16(truncatingIfNeeded: ipTotal))
-        o.put32(at.ip &+ 4, outerFlagsDF)
-        o.put16(at.ip &+ 8, outerTTLProtocol)
-        o.put16(at.ip &+ 10, ~UInt16(truncatingIfNeeded: sum))
-        o.putRaw32(at.ip &+ 12, plane.pointee.sourceIP)
-        o.putRaw32(at.ip &+ 16, primary)
+        o.put16(at.ip &+ IPv4Header.versionIHLOffset, outerVersionIHL)
+        o.put16(at.ip &+ IPv4Header.totalLengthOffset, UInt16(truncatingIfNeeded: ipTotal))
+        o.put32(at.ip &+ IPv4Header.identificationOffset, outerFlagsDF)
+        o.put16(at.ip &+ IPv4Header.ttlOffset, outerTTLProtocol)
+        o.put16(at.ip &+ IPv4Header.checksumOffset, ~UInt16(truncatingIfNeeded: sum))
+        o.putRaw32(at.ip &+ IPv4Header.sourceOffset, plane.pointee.sourceIP)
+        o.putRaw32(at.ip &+ IPv4Header.destinationOffset, primary)
         // UDP: the source port spreads flows over the backend's receive queues.
-        o.put16(at.udp, sourcePortBase | UInt16(truncatingIfNeeded: (route.hash ^ UInt64(flow.hint)) & sourcePortHashMask))
-        o.put16(at.udp &+ 2, GUE.port)
-        o.put16(at.udp &+ 4, UInt16(truncatingIfNeeded: udpLength))
-        o.put16(at.udp &+ 6, 0)
-        // GUE base header: version 0, C 0, hlen = private data + hops (32-bit words).
-        o.put8(at.gue, UInt8(truncatingIfNeeded: 1 &+ route.hopCount))
-        o.put8(at.gue &+ 1, flow.gueProtocol)
-        o.put16(at.gue &+ 2, 0)
-        // GLB private data: type 0 (IPv4 hops), next hop 0, the hops after the first.
-        o.put16(at.privateData, GUE.privateTypeIPv4Hops)
-        o.put8(at.privateData &+ 2, 0)
-        o.put8(at.privateData &+ 3, UInt8(truncatingIfNeeded: route.hopCount))
+        putUDP(o, at: at.udp, sourcePort: sourcePortBase | UInt16(truncatingIfNeeded: (route.hash ^ UInt64(flow.hint)) & sourcePortHashMask),
+               length: udpLength)
+        putGUE(o, at: at, innerProtocol: flow.gueProtocol, privateType: GUE.privateTypeIPv4Hops, hopCount: route.hopCount)
         o.putRaw32(at.hops, UInt32(truncatingIfNeeded: route.main &>> 32))
         if route.hopCount == 3 {
             o.putRaw32(at.hops &+ 4, UInt32(truncatingIfNeeded: route.alternate))
@@ -67,23 +58,46 @@ extension PacketProcessor {
         var offload = ChecksumOffload.none
         if plane.pointee.flags & PlaneView.udpChecksum != 0 {
             if plane.pointee.flags & PlaneView.udpChecksumOffload != 0 {
-                o.put16(at.udp &+ 6, pseudoHeaderSumIPv4(o, udpLength: udpLength))
+                o.put16(at.udp &+ UDPHeader.checksumOffset, pseudoHeaderSumIPv4(o, udpLength: udpLength))
                 offload = .ipv4
             } else {
-                o.put16(at.udp &+ 6, udpChecksum(o, udpLength: udpLength))
+                o.put16(at.udp &+ UDPHeader.checksumOffset,
+                        udpChecksum(o, udp: at.udp, udpLength: udpLength, pseudoHeaderSum: pseudoHeaderSumIPv4(o, udpLength: udpLength)))
             }
         }
         countForwarded(flow, counters)
         return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength, checksumOffload: offload)
     }
 
+    /// The UDP header of the encapsulation, to GUE's port, with a zero checksum (filled in
+    /// afterwards where one is sent).
+    @inlinable @inline(__always)
+    static func putUDP(_ o: UnsafeMutableRawPointer, at udp: Int, sourcePort: UInt16, length: Int) {
+        o.put16(udp &+ UDPHeader.sourcePortOffset, sourcePort)
+        o.put16(udp &+ UDPHeader.destinationPortOffset, GUE.port)
+        o.put16(udp &+ UDPHeader.lengthOffset, UInt16(truncatingIfNeeded: length))
+        o.put16(udp &+ UDPHeader.checksumOffset, 0)
+    }
+
+    /// The GUE base header (version 0, C 0, hlen: the private data and hops in 32-bit words)
+    /// and GLB's private data (its type, next hop 0, the number of hops after the first).
+    @inlinable @inline(__always)
+    static func putGUE(_ o: UnsafeMutableRawPointer, at: OuterOffsets, innerProtocol: UInt8, privateType: UInt16, hopCount: Int) {
+        o.put8(at.gue &+ GUE.hlenOffset, UInt8(truncatingIfNeeded: 1 &+ (at.hopSize / 4) &* hopCount))
+        o.put8(at.gue &+ GUE.protocolOffset, innerProtocol)
+        o.put16(at.gue &+ GUE.flagsOffset, 0)
+        o.put16(at.privateData &+ GUE.privateTypeOffset, privateType)
+        o.put8(at.privateData &+ GUE.nextHopOffset, 0)
+        o.put8(at.privateData &+ GUE.hopCountOffset, UInt8(truncatingIfNeeded: hopCount))
+    }
+
     /// An Ethernet header; MACs as `MACAddress.packetWords`.
     @inlinable @inline(__always)
     static func putEthernet(_ o: UnsafeMutableRawPointer, to: (UInt32, UInt16), from: (UInt32, UInt16), etherType: UInt16) {
-        o.putRaw32(0, to.0)
-        o.putRaw16(4, to.1)
-        o.putRaw32(6, from.0)
-        o.putRaw16(10, from.1)
+        o.putRaw32(EthernetHeader.destinationOffset, to.0)
+        o.putRaw16(EthernetHeader.destinationOffset &+ 4, to.1)
+        o.putRaw32(EthernetHeader.sourceOffset, from.0)
+        o.putRaw16(EthernetHeader.sourceOffset &+ 4, from.1)
         o.put16(EthernetHeader.typeOffset, etherType)
     }
 
@@ -92,21 +106,23 @@ extension PacketProcessor {
     /// checksum field.
     @inlinable
     static func pseudoHeaderSumIPv4(_ o: UnsafeMutableRawPointer, udpLength: Int) -> UInt16 {
-        let at = OuterOffsets.ipv4
-        var sum = onesComplementSum(UnsafeRawPointer(o) + (at.ip &+ 12), count: 8) &+ UInt64(IPProtocol.udp) &+ UInt64(udpLength)
-        while sum > 0xffff { sum = (sum & 0xffff) &+ (sum &>> 16) }
+        // Source and destination: four 16-bit words from the source address.
+        let a = UnsafeRawPointer(o) + (OuterOffsets.ipv4.ip &+ IPv4Header.sourceOffset)
+        var sum = UInt32(a.be16(0)) &+ UInt32(a.be16(2)) &+ UInt32(a.be16(4)) &+ UInt32(a.be16(6))
+        sum &+= UInt32(IPProtocol.udp) &+ UInt32(truncatingIfNeeded: udpLength)
+        sum = (sum & 0xffff) &+ (sum &>> 16)
+        sum = (sum & 0xffff) &+ (sum &>> 16)
         return UInt16(truncatingIfNeeded: sum)
     }
 
-    /// The UDP checksum of the outer datagram at `o + 34` (pseudo-header included).
+    /// The UDP checksum of the outer datagram at `o + udp`, from its pseudo-header's folded
+    /// sum (`pseudoHeaderSumIPv4`, `pseudoHeaderSumIPv6`): for ports that cannot compute it.
     @inlinable @inline(never)
-    static func udpChecksum(_ o: UnsafeMutableRawPointer, udpLength: Int) -> UInt16 {
-        let p = UnsafeRawPointer(o)
-        var sum: UInt64 = UInt64(p.be16(26)) &+ UInt64(p.be16(28)) &+ UInt64(p.be16(30)) &+ UInt64(p.be16(32))
-        sum &+= 17 &+ UInt64(udpLength)
-        sum &+= onesComplementSum(p + 34, count: udpLength)
+    static func udpChecksum(_ o: UnsafeMutableRawPointer, udp: Int, udpLength: Int, pseudoHeaderSum: UInt16) -> UInt16 {
+        var sum = UInt64(pseudoHeaderSum) &+ onesComplementSum(UnsafeRawPointer(o) + udp, count: udpLength)
         while sum > 0xffff { sum = (sum & 0xffff) &+ (sum &>> 16) }
         let folded = ~UInt16(truncatingIfNeeded: sum)
+        // A computed 0 is sent as 0xffff: 0 means "no checksum" (RFC 768).
         return folded == 0 ? 0xffff : folded
     }
 

@@ -32,26 +32,17 @@ extension PacketProcessor {
         putEthernet(o, to: plane.pointee.gatewayMAC, from: portMAC, etherType: EtherType.ipv6)
         // IPv6: version 6, traffic class 0, flow label from the hash; UDP; from outbound_src_ipv6.
         o.put32(at.ip, ipv6VersionWord | UInt32(truncatingIfNeeded: route.hash & flowLabelMask))
-        o.put16(at.ip &+ 4, UInt16(truncatingIfNeeded: udpLength))
-        o.put8(at.ip &+ 6, IPProtocol.udp)
-        o.put8(at.ip &+ 7, outerHopLimit)
+        o.put16(at.ip &+ IPv6Header.payloadLengthOffset, UInt16(truncatingIfNeeded: udpLength))
+        o.put8(at.ip &+ IPv6Header.nextHeaderOffset, IPProtocol.udp)
+        o.put8(at.ip &+ IPv6Header.hopLimitOffset, outerHopLimit)
         let source = plane.pointee.sourceIPv6
-        o.putRaw64(at.ip &+ 8, source.0)
-        o.putRaw64(at.ip &+ 16, source.1)
-        putBackend(o, at.ip &+ 24, backends, RouteWord.primaryIndex(route.main))
+        o.putRaw64(at.ip &+ IPv6Header.sourceOffset, source.0)
+        o.putRaw64(at.ip &+ IPv6Header.sourceOffset &+ 8, source.1)
+        putBackend(o, at.ip &+ IPv6Header.destinationOffset, backends, RouteWord.primaryIndex(route.main))
         // UDP: the source port spreads flows over the backend's receive queues, as over IPv4.
-        o.put16(at.udp, sourcePortBase | UInt16(truncatingIfNeeded: (route.hash ^ UInt64(flow.hint)) & sourcePortHashMask))
-        o.put16(at.udp &+ 2, GUE.port)
-        o.put16(at.udp &+ 4, UInt16(truncatingIfNeeded: udpLength))
-        o.put16(at.udp &+ 6, 0)
-        // GUE base header: version 0, C 0, hlen = private data + hops (32-bit words).
-        o.put8(at.gue, UInt8(truncatingIfNeeded: 1 &+ (at.hopSize / 4) &* route.hopCount))
-        o.put8(at.gue &+ 1, flow.gueProtocol)
-        o.put16(at.gue &+ 2, 0)
-        // GLB private data: type 1 (IPv6 hops), next hop 0, the hops after the first.
-        o.put16(at.privateData, GUE.privateTypeIPv6Hops)
-        o.put8(at.privateData &+ 2, 0)
-        o.put8(at.privateData &+ 3, UInt8(truncatingIfNeeded: route.hopCount))
+        putUDP(o, at: at.udp, sourcePort: sourcePortBase | UInt16(truncatingIfNeeded: (route.hash ^ UInt64(flow.hint)) & sourcePortHashMask),
+               length: udpLength)
+        putGUE(o, at: at, innerProtocol: flow.gueProtocol, privateType: GUE.privateTypeIPv6Hops, hopCount: route.hopCount)
         putBackend(o, at.hops, backends, RouteWord.secondaryIndex(route.main))
         if route.hopCount == 3 {
             putBackend(o, at.hops &+ at.hopSize, backends, RouteWord.primaryIndex(route.alternate))
@@ -60,10 +51,11 @@ extension PacketProcessor {
         // The UDP checksum is mandatory over IPv6 (RFC 8200 §8.1): the NIC's where it can.
         countForwarded(flow, counters)
         if plane.pointee.flags & PlaneView.udpChecksumOffload != 0 {
-            o.put16(at.udp &+ 6, pseudoHeaderSumIPv6(o, udpLength: udpLength))
+            o.put16(at.udp &+ UDPHeader.checksumOffset, pseudoHeaderSumIPv6(o, udpLength: udpLength))
             return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength, checksumOffload: .ipv6)
         }
-        o.put16(at.udp &+ 6, udpChecksumIPv6(o, udpLength: udpLength))
+        o.put16(at.udp &+ UDPHeader.checksumOffset,
+                udpChecksum(o, udp: at.udp, udpLength: udpLength, pseudoHeaderSum: pseudoHeaderSumIPv6(o, udpLength: udpLength)))
         return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength)
     }
 
@@ -84,21 +76,9 @@ extension PacketProcessor {
     @inlinable
     static func pseudoHeaderSumIPv6(_ o: UnsafeMutableRawPointer, udpLength: Int) -> UInt16 {
         let at = OuterOffsets.ipv6
-        var sum = onesComplementSum(UnsafeRawPointer(o) + (at.ip &+ 8), count: 32) &+ UInt64(udpLength) &+ UInt64(IPProtocol.udp)
+        // Source and destination (32 bytes from the source), upper-layer length, next header.
+        var sum = onesComplementSum(UnsafeRawPointer(o) + (at.ip &+ IPv6Header.sourceOffset), count: 32) &+ UInt64(udpLength) &+ UInt64(IPProtocol.udp)
         while sum > 0xffff { sum = (sum & 0xffff) &+ (sum &>> 16) }
         return UInt16(truncatingIfNeeded: sum)
-    }
-
-    /// The UDP checksum of the outer datagram, over the IPv6 pseudo-header
-    /// (source, destination, upper-layer length, next header).
-    @inlinable
-    static func udpChecksumIPv6(_ o: UnsafeMutableRawPointer, udpLength: Int) -> UInt16 {
-        let p = UnsafeRawPointer(o)
-        let at = OuterOffsets.ipv6
-        var sum = onesComplementSum(p + (at.ip &+ 8), count: 32) &+ UInt64(udpLength) &+ UInt64(IPProtocol.udp)
-        sum &+= onesComplementSum(p + at.udp, count: udpLength)
-        while sum > 0xffff { sum = (sum & 0xffff) &+ (sum &>> 16) }
-        let folded = ~UInt16(truncatingIfNeeded: sum)
-        return folded == 0 ? 0xffff : folded
     }
 }

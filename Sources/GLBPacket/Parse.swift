@@ -12,7 +12,7 @@ extension PacketProcessor {
         var etherType = p.be16(EthernetHeader.typeOffset)
         if etherType == EtherType.vlan {
             guard length >= EthernetHeader.length &+ vlanTagLength else { return .drop(.malformedEthernet) }
-            etherType = p.be16(16)
+            etherType = p.be16(EthernetHeader.typeOffset &+ vlanTagLength)
             l3 = EthernetHeader.length &+ vlanTagLength
         }
         if plane.pointee.flags & PlaneView.dropForeignMAC != 0 && !isForUs(p, receivingMAC) {
@@ -29,32 +29,33 @@ extension PacketProcessor {
     /// Unicast to the port's MAC, or broadcast/multicast.
     @inlinable @inline(__always)
     static func isForUs(_ p: UnsafeRawPointer, _ mac: (UInt32, UInt16)) -> Bool {
-        p.u8(0) & 1 != 0 || (p.raw32(0) == mac.0 && p.raw16(4) == mac.1)
+        let dst = EthernetHeader.destinationOffset
+        return p.u8(dst) & 1 != 0 || (p.raw32(dst) == mac.0 && p.raw16(dst &+ 4) == mac.1)
     }
 
     // MARK: IPv4
 
     @inlinable @inline(__always)
     static func parseIPv4(_ p: UnsafeRawPointer, l3: Int, length: Int, plane: UnsafePointer<PlaneView>, flow: inout Flow) -> ParseOutcome {
-        guard length &- l3 >= 20 else { return .drop(.malformedIPv4Header) }
+        guard length &- l3 >= IPv4Header.minimumLength else { return .drop(.malformedIPv4Header) }
         let ip = p + l3
-        let versionIHL = ip.u8(0)
+        let versionIHL = ip.u8(IPv4Header.versionIHLOffset)
         let ihl = Int(versionIHL & 0x0f) &* 4
-        guard versionIHL >> 4 == 4, ihl >= 20 else { return .drop(.malformedIPv4Header) }
-        let total = Int(ip.be16(2))
+        guard versionIHL >> 4 == IPv4Header.version, ihl >= IPv4Header.minimumLength else { return .drop(.malformedIPv4Header) }
+        let total = Int(ip.be16(IPv4Header.totalLengthOffset))
         guard total >= ihl, l3 &+ total <= length else { return .drop(.malformedIPLength) }
         flow.innerLength = total
         flow.gueProtocol = IPProtocol.ipv4
-        let proto = ip.u8(9)
+        let proto = ip.u8(IPv4Header.protocolOffset)
         let l4 = ip + ihl
         let l4Length = total &- ihl
-        if ip.be16(6) & 0x1fff != 0 {
-            return nonFirstFragment(hi: 0, lo: UInt64(ip.be32(16)), bits: 32, proto: proto, src: ip + 12, dst: ip + 16,
-                                    plane: plane, flow: &flow)
+        let src = ip + IPv4Header.sourceOffset, dst = ip + IPv4Header.destinationOffset
+        if ip.be16(IPv4Header.flagsFragmentOffset) & IPv4Header.fragmentOffsetMask != 0 {
+            return nonFirstFragment(hi: 0, lo: UInt64(dst.be32(0)), bits: 32, proto: proto, src: src, dst: dst, plane: plane, flow: &flow)
         }
         if proto == IPProtocol.tcp || proto == IPProtocol.udp {
-            return matchTransport(plane.pointee.ipv4, hi: 0, lo: UInt64(ip.be32(16)), bits: 32, proto: proto,
-                                  l4: l4, l4Length: l4Length, src: ip + 12, dst: ip + 16, flow: &flow)
+            return matchTransport(plane.pointee.ipv4, hi: 0, lo: UInt64(dst.be32(0)), bits: 32, proto: proto,
+                                  l4: l4, l4Length: l4Length, src: src, dst: dst, flow: &flow)
         }
         if proto == IPProtocol.icmp {
             return icmpv4(ip, l4: l4, l4Length: l4Length, plane: plane, flow: &flow)
@@ -66,22 +67,28 @@ extension PacketProcessor {
     @inlinable @inline(never)
     static func icmpv4(_ ip: UnsafeRawPointer, l4: UnsafeRawPointer, l4Length: Int, plane: UnsafePointer<PlaneView>, flow: inout Flow) -> ParseOutcome {
         guard l4Length >= 4 else { return .drop(.malformedICMP) }
-        let type = l4.u8(0), code = l4.u8(1)
+        let type = l4.u8(ICMPHeader.typeOffset), code = l4.u8(ICMPHeader.codeOffset)
         if type == ICMPv4Type.destinationUnreachable && code == ICMPv4Type.fragmentationNeededCode {
             // The quoted packet was sent by a VIP: reverse its tuple to find the flow.
-            guard l4Length >= 8 &+ 20 else { return .drop(.malformedICMP) }
-            let q = l4 + 8
-            let qihl = Int(q.u8(0) & 0x0f) &* 4
-            guard q.u8(0) >> 4 == 4, qihl >= 20, l4Length >= 8 &+ qihl &+ 4 else { return .drop(.malformedICMP) }
-            let qproto = q.u8(9)
+            guard l4Length >= ICMPHeader.length &+ IPv4Header.minimumLength else { return .drop(.malformedICMP) }
+            let q = l4 + ICMPHeader.length
+            let qVersionIHL = q.u8(IPv4Header.versionIHLOffset)
+            let qihl = Int(qVersionIHL & 0x0f) &* 4
+            guard qVersionIHL >> 4 == IPv4Header.version, qihl >= IPv4Header.minimumLength, l4Length >= ICMPHeader.length &+ qihl &+ 4 else {
+                return .drop(.malformedICMP)
+            }
+            let qproto = q.u8(IPv4Header.protocolOffset)
             // A quoted fragment after the first has no ports where they would be (as for IPv6).
-            guard qproto == IPProtocol.tcp || qproto == IPProtocol.udp, q.be16(6) & 0x1fff == 0 else { return .exception(.notMatched) }
-            return matchQuotedFlow(plane.pointee.ipv4, to: (0, UInt64(ip.be32(16))), vip: (0, UInt64(q.be32(12))), bits: 32,
-                                   proto: qproto, ports: q + qihl, src: q + 16, dst: q + 12, flow: &flow)
+            guard qproto == IPProtocol.tcp || qproto == IPProtocol.udp,
+                  q.be16(IPv4Header.flagsFragmentOffset) & IPv4Header.fragmentOffsetMask == 0 else { return .exception(.notMatched) }
+            let qSrc = q + IPv4Header.sourceOffset, qDst = q + IPv4Header.destinationOffset
+            return matchQuotedFlow(plane.pointee.ipv4, to: (0, UInt64(ip.be32(IPv4Header.destinationOffset))), vip: (0, UInt64(qSrc.be32(0))),
+                                   bits: 32, proto: qproto, ports: q + qihl, src: qDst, dst: qSrc, flow: &flow)
         }
         if type == ICMPv4Type.echoRequest && code == 0 && plane.pointee.flags & PlaneView.forwardEcho != 0 {
-            return matchEcho(plane.pointee.ipv4, hi: 0, lo: UInt64(ip.be32(16)), bits: 32, src: ip + 12, dst: ip + 16,
-                             hint: ip.be16(4), flow: &flow)
+            return matchEcho(plane.pointee.ipv4, hi: 0, lo: UInt64(ip.be32(IPv4Header.destinationOffset)), bits: 32,
+                             src: ip + IPv4Header.sourceOffset, dst: ip + IPv4Header.destinationOffset,
+                             hint: ip.be16(IPv4Header.identificationOffset), flow: &flow)
         }
         return .exception(.notMatched)
     }
@@ -103,30 +110,31 @@ extension PacketProcessor {
 
     @inlinable @inline(__always)
     static func parseIPv6(_ p: UnsafeRawPointer, l3: Int, length: Int, plane: UnsafePointer<PlaneView>, flow: inout Flow) -> ParseOutcome {
-        guard length &- l3 >= 40 else { return .drop(.malformedIPv6Header) }
+        guard length &- l3 >= IPv6Header.length else { return .drop(.malformedIPv6Header) }
         let ip = p + l3
-        guard ip.u8(0) >> 4 == 6 else { return .drop(.malformedIPv6Header) }
-        let total = 40 &+ Int(ip.be16(4))
+        guard ip.u8(0) >> 4 == IPv6Header.version else { return .drop(.malformedIPv6Header) }
+        let total = IPv6Header.length &+ Int(ip.be16(IPv6Header.payloadLengthOffset))
         guard l3 &+ total <= length else { return .drop(.malformedIPLength) }
         flow.innerLength = total
         flow.gueProtocol = IPProtocol.ipv6
-        var proto = ip.u8(6)
-        var offset = 40
+        var proto = ip.u8(IPv6Header.nextHeaderOffset)
+        var offset = IPv6Header.length
         var fragmentOffset: UInt16 = 0
         if !isUpperLayer(proto) {
             guard skipExtensions(ip, total: total, proto: &proto, offset: &offset, fragmentOffset: &fragmentOffset) else {
                 return .drop(.malformedIPv6Extension)
             }
         }
-        let dstHi = ip.be64(24), dstLo = ip.be64(32)
+        let src = ip + IPv6Header.sourceOffset, dst = ip + IPv6Header.destinationOffset
+        let dstHi = dst.be64(0), dstLo = dst.be64(8)
         if fragmentOffset != 0 {
-            return nonFirstFragment(hi: dstHi, lo: dstLo, bits: 128, proto: proto, src: ip + 8, dst: ip + 24, plane: plane, flow: &flow)
+            return nonFirstFragment(hi: dstHi, lo: dstLo, bits: 128, proto: proto, src: src, dst: dst, plane: plane, flow: &flow)
         }
         let l4 = ip + offset
         let l4Length = total &- offset
         if proto == IPProtocol.tcp || proto == IPProtocol.udp {
             return matchTransport(plane.pointee.ipv6, hi: dstHi, lo: dstLo, bits: 128, proto: proto,
-                                  l4: l4, l4Length: l4Length, src: ip + 8, dst: ip + 24, flow: &flow)
+                                  l4: l4, l4Length: l4Length, src: src, dst: dst, flow: &flow)
         }
         if proto == IPProtocol.icmpv6 {
             return icmpv6(ip, l4: l4, l4Length: l4Length, plane: plane, flow: &flow)
@@ -174,14 +182,14 @@ extension PacketProcessor {
     @inlinable @inline(never)
     static func icmpv6(_ ip: UnsafeRawPointer, l4: UnsafeRawPointer, l4Length: Int, plane: UnsafePointer<PlaneView>, flow: inout Flow) -> ParseOutcome {
         guard l4Length >= 4 else { return .drop(.malformedICMP) }
-        let type = l4.u8(0), code = l4.u8(1)
+        let type = l4.u8(ICMPHeader.typeOffset), code = l4.u8(ICMPHeader.codeOffset)
         if type == ICMPv6Type.packetTooBig && code == 0 {
-            guard l4Length >= 8 &+ 40 else { return .drop(.malformedICMP) }
-            let q = l4 + 8
-            let quotedLength = l4Length &- 8
-            guard q.u8(0) >> 4 == 6 else { return .drop(.malformedICMP) }
-            var qproto = q.u8(6)
-            var offset = 40
+            guard l4Length >= ICMPHeader.length &+ IPv6Header.length else { return .drop(.malformedICMP) }
+            let q = l4 + ICMPHeader.length
+            let quotedLength = l4Length &- ICMPHeader.length
+            guard q.u8(0) >> 4 == IPv6Header.version else { return .drop(.malformedICMP) }
+            var qproto = q.u8(IPv6Header.nextHeaderOffset)
+            var offset = IPv6Header.length
             var fragmentOffset: UInt16 = 0
             if !isUpperLayer(qproto) {
                 guard skipExtensions(q, total: quotedLength, proto: &qproto, offset: &offset, fragmentOffset: &fragmentOffset) else {
@@ -190,13 +198,16 @@ extension PacketProcessor {
             }
             guard qproto == IPProtocol.tcp || qproto == IPProtocol.udp, fragmentOffset == 0 else { return .exception(.notMatched) }
             guard quotedLength >= offset &+ 4 else { return .drop(.malformedICMP) }
-            return matchQuotedFlow(plane.pointee.ipv6, to: (ip.be64(24), ip.be64(32)), vip: (q.be64(8), q.be64(16)), bits: 128,
-                                   proto: qproto, ports: q + offset, src: q + 24, dst: q + 8, flow: &flow)
+            let dst = ip + IPv6Header.destinationOffset
+            let qSrc = q + IPv6Header.sourceOffset, qDst = q + IPv6Header.destinationOffset
+            return matchQuotedFlow(plane.pointee.ipv6, to: (dst.be64(0), dst.be64(8)), vip: (qSrc.be64(0), qSrc.be64(8)), bits: 128,
+                                   proto: qproto, ports: q + offset, src: qDst, dst: qSrc, flow: &flow)
         }
         if type == ICMPv6Type.echoRequest && code == 0 && plane.pointee.flags & PlaneView.forwardEcho != 0 {
             // The hint is the low 16 bits of the flow label.
-            return matchEcho(plane.pointee.ipv6, hi: ip.be64(24), lo: ip.be64(32), bits: 128, src: ip + 8, dst: ip + 24,
-                             hint: ip.be16(2), flow: &flow)
+            let src = ip + IPv6Header.sourceOffset, dst = ip + IPv6Header.destinationOffset
+            return matchEcho(plane.pointee.ipv6, hi: dst.be64(0), lo: dst.be64(8), bits: 128, src: src, dst: dst,
+                             hint: ip.be16(IPv6Header.flowLabelLowOffset), flow: &flow)
         }
         return .exception(.notMatched)
     }
@@ -209,9 +220,11 @@ extension PacketProcessor {
                                l4: UnsafeRawPointer, l4Length: Int, src: UnsafeRawPointer, dst: UnsafeRawPointer,
                                flow: inout Flow) -> ParseOutcome {
         guard l4Length >= 4 else { return .drop(.malformedTransport) }
-        let match = classifier.lookup(hi: hi, lo: lo, bits: bits, proto: proto, port: l4.be16(2))
+        let match = classifier.lookup(hi: hi, lo: lo, bits: bits, proto: proto, port: l4.be16(TransportPorts.destinationOffset))
         guard match.isMatch else { return .exception(.notMatched) }
-        flow.set(table: match.table, src: src, dst: dst, srcPort: l4.raw16(0), dstPort: l4.raw16(2), hint: l4.be16(0), kind: .forwarded)
+        let srcPort = TransportPorts.sourceOffset, dstPort = TransportPorts.destinationOffset
+        flow.set(table: match.table, src: src, dst: dst, srcPort: l4.raw16(srcPort), dstPort: l4.raw16(dstPort), hint: l4.be16(srcPort),
+                 kind: .forwarded)
         return .flow
     }
 
@@ -221,13 +234,15 @@ extension PacketProcessor {
     static func matchQuotedFlow(_ classifier: ClassifierView, to: (UInt64, UInt64), vip: (UInt64, UInt64), bits: Int,
                                 proto: UInt8, ports: UnsafeRawPointer, src: UnsafeRawPointer, dst: UnsafeRawPointer,
                                 flow: inout Flow) -> ParseOutcome {
-        let match = classifier.lookup(hi: vip.0, lo: vip.1, bits: bits, proto: proto, port: ports.be16(0))
+        // The quoted packet went from the VIP to the client: its source port is the bind's.
+        let vipPort = TransportPorts.sourceOffset, clientPort = TransportPorts.destinationOffset
+        let match = classifier.lookup(hi: vip.0, lo: vip.1, bits: bits, proto: proto, port: ports.be16(vipPort))
         guard match.isMatch else { return .exception(.notMatched) }
         guard ClassifierView.samePrefix(hi: to.0, lo: to.1, hi: vip.0, lo: vip.1, bits: bits, length: match.prefixLength) else {
             return .exception(.notMatched)
         }
-        flow.set(table: match.table, src: src, dst: dst, srcPort: ports.raw16(2), dstPort: ports.raw16(0),
-                 hint: ports.be16(2), kind: .forwardedICMPError)
+        flow.set(table: match.table, src: src, dst: dst, srcPort: ports.raw16(clientPort), dstPort: ports.raw16(vipPort),
+                 hint: ports.be16(clientPort), kind: .forwardedICMPError)
         return .flow
     }
 

@@ -15,11 +15,22 @@ extension PacketProcessor {
     @inlinable static var ipv4DontFragment: UInt8 { 0x40 }
     /// IPv6's minimum link MTU (RFC 8200 §5): never announce less; an ICMPv6 error fits in it.
     @inlinable static var ipv6MinimumMTU: Int { 1280 }
-    /// Ethernet + IPv4 + ICMP header of an answer, and likewise for IPv6.
-    @inlinable static var answerHeaderLengthIPv4: Int { 14 + 20 + 8 }
-    @inlinable static var answerHeaderLengthIPv6: Int { 14 + 40 + 8 }
+    /// Where an answer's IP and ICMP headers start, and the length of all its headers, over
+    /// IPv4 and IPv6.
+    @inlinable static var answerIP: Int { EthernetHeader.length }
+    @inlinable static var answerICMPv4: Int { answerIP &+ IPv4Header.minimumLength }
+    @inlinable static var answerICMPv6: Int { answerIP &+ IPv6Header.length }
+    @inlinable static var answerHeaderLengthIPv4: Int { answerICMPv4 &+ ICMPHeader.length }
+    @inlinable static var answerHeaderLengthIPv6: Int { answerICMPv6 &+ ICMPHeader.length }
     /// An ICMP error's IPv4 header: precedence "internetwork control" (RFC 1812 §4.3.2.5).
     @inlinable static var answerVersionIHLTOS: UInt16 { 0x45c0 }
+
+    /// The frame's source MAC, where the answer goes (`MACAddress.packetWords`).
+    @inlinable @inline(__always)
+    static func clientMAC(_ frame: FrameSpan) -> (UInt32, UInt16) {
+        let p = UnsafeRawPointer(frame.start) + EthernetHeader.sourceOffset
+        return (p.raw32(0), p.raw16(4))
+    }
 
     /// The encapsulated packet would be `outerLength` bytes, more than `plane.outerLimit`;
     /// `overhead` is what the encapsulation adds to the inner packet.
@@ -30,7 +41,7 @@ extension PacketProcessor {
         // No ICMP error about an ICMP error (RFC 1122 §3.2.2, RFC 4443 §2.4).
         guard flow.kind != .forwardedICMPError else { return drop(.tooBigICMPError, counters) }
         let ip = UnsafeRawPointer(frame.start + flow.l3)
-        if !flow.isIPv6 && ip.u8(6) & ipv4DontFragment == 0 { return drop(.tooBigDFClear, counters) }
+        if !flow.isIPv6 && ip.u8(IPv4Header.flagsFragmentOffset) & ipv4DontFragment == 0 { return drop(.tooBigDFClear, counters) }
         guard counters.takeTooBigToken(rate: plane.pointee.tooBigRate, burst: plane.pointee.tooBigBurst) else {
             return drop(.tooBigRateLimited, counters)
         }
@@ -46,30 +57,33 @@ extension PacketProcessor {
     static func answerFragmentationNeeded(_ frame: FrameSpan, flow: Flow, mtu: Int, portMAC: (UInt32, UInt16),
                                           counters: WorkerCounters) -> PacketResult {
         let ip = UnsafeRawPointer(frame.start + flow.l3)
-        let quote = min(Int(ip.u8(0) & 0x0f) &* 4 &+ 8, flow.innerLength)
+        let quote = min(Int(ip.u8(IPv4Header.versionIHLOffset) & 0x0f) &* 4 &+ 8, flow.innerLength)
         let start = flow.l3 &- answerHeaderLengthIPv4
         guard start >= -frame.headroom else { return drop(.noHeadroom, counters) }
         // Read before the answer's headers overwrite the original Ethernet header.
-        let client = (UnsafeRawPointer(frame.start).raw32(6), UnsafeRawPointer(frame.start).raw16(10))
+        let client = clientMAC(frame)
         let o = frame.start + start
         putEthernet(o, to: client, from: portMAC, etherType: EtherType.ipv4)
         // IPv4: an atomic datagram (DF, id 0), TTL 64, ICMP, from the VIP to the client.
-        o.put16(14, answerVersionIHLTOS)
-        o.put16(16, UInt16(truncatingIfNeeded: 28 &+ quote))
-        o.put32(18, outerFlagsDF)
-        o.put8(22, outerHopLimit)
-        o.put8(23, IPProtocol.icmp)
-        o.put16(24, 0)
-        o.putRaw32(26, ip.raw32(16))
-        o.putRaw32(30, ip.raw32(12))
-        o.put16(24, ~UInt16(truncatingIfNeeded: onesComplementSum(UnsafeRawPointer(o + 14), count: 20)))
+        let at = answerIP, icmp = answerICMPv4
+        o.put16(at &+ IPv4Header.versionIHLOffset, answerVersionIHLTOS)
+        o.put16(at &+ IPv4Header.totalLengthOffset, UInt16(truncatingIfNeeded: answerHeaderLengthIPv4 &- at &+ quote))
+        o.put32(at &+ IPv4Header.identificationOffset, outerFlagsDF)
+        o.put8(at &+ IPv4Header.ttlOffset, outerHopLimit)
+        o.put8(at &+ IPv4Header.protocolOffset, IPProtocol.icmp)
+        o.put16(at &+ IPv4Header.checksumOffset, 0)
+        o.putRaw32(at &+ IPv4Header.sourceOffset, ip.raw32(IPv4Header.destinationOffset))
+        o.putRaw32(at &+ IPv4Header.destinationOffset, ip.raw32(IPv4Header.sourceOffset))
+        o.put16(at &+ IPv4Header.checksumOffset,
+                ~UInt16(truncatingIfNeeded: onesComplementSum(UnsafeRawPointer(o + at), count: IPv4Header.minimumLength)))
         // ICMP: type, code, checksum, unused, next-hop MTU; the quote is already in place.
-        o.put8(34, ICMPv4Type.destinationUnreachable)
-        o.put8(35, ICMPv4Type.fragmentationNeededCode)
-        o.put16(36, 0)
-        o.put16(38, 0)
-        o.put16(40, UInt16(truncatingIfNeeded: mtu))
-        o.put16(36, ~UInt16(truncatingIfNeeded: onesComplementSum(UnsafeRawPointer(o + 34), count: 8 &+ quote)))
+        o.put8(icmp &+ ICMPHeader.typeOffset, ICMPv4Type.destinationUnreachable)
+        o.put8(icmp &+ ICMPHeader.codeOffset, ICMPv4Type.fragmentationNeededCode)
+        o.put16(icmp &+ ICMPHeader.checksumOffset, 0)
+        o.put16(icmp &+ ICMPHeader.restOffset, 0)
+        o.put16(icmp &+ ICMPHeader.nextHopMTUOffset, UInt16(truncatingIfNeeded: mtu))
+        o.put16(icmp &+ ICMPHeader.checksumOffset,
+                ~UInt16(truncatingIfNeeded: onesComplementSum(UnsafeRawPointer(o + icmp), count: ICMPHeader.length &+ quote)))
         counters.bump(.tooBigAnswered)
         return PacketResult(action: .reply, offset: start, length: answerHeaderLengthIPv4 &+ quote)
     }
@@ -80,29 +94,33 @@ extension PacketProcessor {
     static func answerPacketTooBig(_ frame: FrameSpan, flow: Flow, mtu: Int, portMAC: (UInt32, UInt16),
                                    counters: WorkerCounters) -> PacketResult {
         let ip = UnsafeRawPointer(frame.start + flow.l3)
-        let quote = min(flow.innerLength, ipv6MinimumMTU &- 40 &- 8)
+        let quote = min(flow.innerLength, ipv6MinimumMTU &- IPv6Header.length &- ICMPHeader.length)
         let start = flow.l3 &- answerHeaderLengthIPv6
         guard start >= -frame.headroom else { return drop(.noHeadroom, counters) }
-        let client = (UnsafeRawPointer(frame.start).raw32(6), UnsafeRawPointer(frame.start).raw16(10))
+        let client = clientMAC(frame)
         let o = frame.start + start
         putEthernet(o, to: client, from: portMAC, etherType: EtherType.ipv6)
-        o.put32(14, ipv6VersionWord)
-        o.put16(18, UInt16(truncatingIfNeeded: 8 &+ quote))
-        o.put8(20, IPProtocol.icmpv6)
-        o.put8(21, outerHopLimit)
-        o.putRaw64(22, ip.raw64(24))  // from the VIP
-        o.putRaw64(30, ip.raw64(32))
-        o.putRaw64(38, ip.raw64(8))  // to the client
-        o.putRaw64(46, ip.raw64(16))
-        o.put8(54, ICMPv6Type.packetTooBig)
-        o.put8(55, 0)
-        o.put16(56, 0)
-        o.put32(58, UInt32(truncatingIfNeeded: mtu))
+        let at = answerIP, icmp = answerICMPv6
+        let icmpLength = ICMPHeader.length &+ quote
+        o.put32(at, ipv6VersionWord)
+        o.put16(at &+ IPv6Header.payloadLengthOffset, UInt16(truncatingIfNeeded: icmpLength))
+        o.put8(at &+ IPv6Header.nextHeaderOffset, IPProtocol.icmpv6)
+        o.put8(at &+ IPv6Header.hopLimitOffset, outerHopLimit)
+        // From the VIP to the client.
+        o.putRaw64(at &+ IPv6Header.sourceOffset, ip.raw64(IPv6Header.destinationOffset))
+        o.putRaw64(at &+ IPv6Header.sourceOffset &+ 8, ip.raw64(IPv6Header.destinationOffset &+ 8))
+        o.putRaw64(at &+ IPv6Header.destinationOffset, ip.raw64(IPv6Header.sourceOffset))
+        o.putRaw64(at &+ IPv6Header.destinationOffset &+ 8, ip.raw64(IPv6Header.sourceOffset &+ 8))
+        o.put8(icmp &+ ICMPHeader.typeOffset, ICMPv6Type.packetTooBig)
+        o.put8(icmp &+ ICMPHeader.codeOffset, 0)
+        o.put16(icmp &+ ICMPHeader.checksumOffset, 0)
+        o.put32(icmp &+ ICMPHeader.restOffset, UInt32(truncatingIfNeeded: mtu))
+        // The checksum covers the pseudo-header: addresses (32 bytes), length, next header.
         let p = UnsafeRawPointer(o)
-        var sum = onesComplementSum(p + 22, count: 32) &+ UInt64(8 &+ quote) &+ UInt64(IPProtocol.icmpv6)
-        sum &+= onesComplementSum(p + 54, count: 8 &+ quote)
+        var sum = onesComplementSum(p + (at &+ IPv6Header.sourceOffset), count: 32) &+ UInt64(icmpLength) &+ UInt64(IPProtocol.icmpv6)
+        sum &+= onesComplementSum(p + icmp, count: icmpLength)
         while sum > 0xffff { sum = (sum & 0xffff) &+ (sum &>> 16) }
-        o.put16(56, ~UInt16(truncatingIfNeeded: sum))
+        o.put16(icmp &+ ICMPHeader.checksumOffset, ~UInt16(truncatingIfNeeded: sum))
         counters.bump(.tooBigAnswered)
         return PacketResult(action: .reply, offset: start, length: answerHeaderLengthIPv6 &+ quote)
     }

@@ -305,11 +305,11 @@ enum PacketLoops {
     }
 
     /// Where `spread` reads, from the frame's first byte (untagged Ethernet): the source and
-    /// destination addresses of IPv4 (4 bytes each, 12 bytes into its header) and IPv6
-    /// (16 bytes each, 8 bytes in).
+    /// destination addresses of IPv4 (4 bytes each) and IPv6 (16 bytes each), which follow
+    /// each other in both headers.
     enum SpreadOffsets {
-        static let ipv4Addresses = EthernetHeader.length + 12
-        static let ipv6Addresses = EthernetHeader.length + 8
+        static let ipv4Addresses = EthernetHeader.length + IPv4Header.sourceOffset
+        static let ipv6Addresses = EthernetHeader.length + IPv6Header.sourceOffset
     }
 
     /// Picks a worker so that a flow's packets stay in order: the NIC's RSS hash when there
