@@ -257,7 +257,7 @@ enum PacketLoops {
                 for w in 0..<workers { stagedCount[w] = 0 }
                 for i in 0..<n {
                     let m = b.rx[i]!
-                    let w = Int(spread(m) % UInt32(workers))
+                    let w = WorkerSpread.worker(spread(m), of: workers)
                     staged[w &* burstSize &+ stagedCount[w]] = m
                     stagedCount[w] &+= 1
                 }
@@ -304,33 +304,12 @@ enum PacketLoops {
         }
     }
 
-    /// Where `spread` reads, from the frame's first byte (untagged Ethernet): the source and
-    /// destination addresses of IPv4 (4 bytes each) and IPv6 (16 bytes each), which follow
-    /// each other in both headers.
-    enum SpreadOffsets {
-        static let ipv4Addresses = EthernetHeader.length + IPv4Header.sourceOffset
-        static let ipv6Addresses = EthernetHeader.length + IPv6Header.sourceOffset
-    }
-
     /// Picks a worker so that a flow's packets stay in order: the NIC's RSS hash when there
-    /// is one, else the IP addresses.
+    /// is one, else the IP addresses (`WorkerSpread`).
     @inline(__always)
     static func spread(_ m: OpaquePointer) -> UInt32 {
         if glb_mbuf_has_rss_hash(m) != 0 { return glb_mbuf_rss_hash(m) }
-        let length = Int(glb_mbuf_data_len(m))
-        let p = UnsafeRawPointer(glb_mbuf_data(m)!)
-        guard length >= EthernetHeader.length else { return 0 }
-        let type = UInt16(bigEndian: p.loadUnaligned(fromByteOffset: EthernetHeader.typeOffset, as: UInt16.self))
-        var x: UInt32 = 0
-        if type == EtherType.ipv4 && length >= SpreadOffsets.ipv4Addresses + 8 {
-            x = p.loadUnaligned(fromByteOffset: SpreadOffsets.ipv4Addresses, as: UInt32.self)
-                ^ p.loadUnaligned(fromByteOffset: SpreadOffsets.ipv4Addresses + 4, as: UInt32.self)
-        } else if type == EtherType.ipv6 && length >= SpreadOffsets.ipv6Addresses + 32 {
-            for offset in stride(from: SpreadOffsets.ipv6Addresses, to: SpreadOffsets.ipv6Addresses + 32, by: 4) {
-                x ^= p.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
-            }
-        }
-        return (x &* 0x9E37_79B1) >> 16
+        return WorkerSpread.hash(UnsafeRawPointer(glb_mbuf_data(m)!), length: Int(glb_mbuf_data_len(m)))
     }
 
     /// A distributor's worker: the packet path on what the distributor hands over.
