@@ -58,10 +58,8 @@ public enum TransportPorts {
     @inlinable public static var destinationOffset: Int { 2 }
 }
 
-/// The UDP header (RFC 768).
+/// The UDP header (RFC 768): the ports (`TransportPorts`), then these.
 public enum UDPHeader {
-    @inlinable public static var sourcePortOffset: Int { TransportPorts.sourceOffset }
-    @inlinable public static var destinationPortOffset: Int { TransportPorts.destinationOffset }
     @inlinable public static var lengthOffset: Int { 4 }
     @inlinable public static var checksumOffset: Int { 6 }
     @inlinable public static var length: Int { 8 }

@@ -58,11 +58,12 @@ extension PacketProcessor {
         var offload = ChecksumOffload.none
         if plane.pointee.flags & PlaneView.udpChecksum != 0 {
             if plane.pointee.flags & PlaneView.udpChecksumOffload != 0 {
-                o.put16(at.udp &+ UDPHeader.checksumOffset, pseudoHeaderSumIPv4(o, udpLength: udpLength))
+                o.put16(at.udp &+ UDPHeader.checksumOffset, pseudoHeaderSumIPv4(o + at.ip, length: udpLength, protocol: IPProtocol.udp))
                 offload = .ipv4
             } else {
                 o.put16(at.udp &+ UDPHeader.checksumOffset,
-                        udpChecksum(o, udp: at.udp, udpLength: udpLength, pseudoHeaderSum: pseudoHeaderSumIPv4(o, udpLength: udpLength)))
+                        udpChecksum(o, udp: at.udp, udpLength: udpLength,
+                                    pseudoHeaderSum: pseudoHeaderSumIPv4(o + at.ip, length: udpLength, protocol: IPProtocol.udp)))
             }
         }
         countForwarded(flow, counters)
@@ -73,8 +74,8 @@ extension PacketProcessor {
     /// afterwards where one is sent).
     @inlinable @inline(__always)
     static func putUDP(_ o: UnsafeMutableRawPointer, at udp: Int, sourcePort: UInt16, length: Int) {
-        o.put16(udp &+ UDPHeader.sourcePortOffset, sourcePort)
-        o.put16(udp &+ UDPHeader.destinationPortOffset, GUE.port)
+        o.put16(udp &+ TransportPorts.sourceOffset, sourcePort)
+        o.put16(udp &+ TransportPorts.destinationOffset, GUE.port)
         o.put16(udp &+ UDPHeader.lengthOffset, UInt16(truncatingIfNeeded: length))
         o.put16(udp &+ UDPHeader.checksumOffset, 0)
     }
@@ -101,15 +102,15 @@ extension PacketProcessor {
         o.put16(EthernetHeader.typeOffset, etherType)
     }
 
-    /// The sum of the outer IPv4 pseudo-header (source, destination, protocol, UDP length),
-    /// folded but not complemented: what a NIC that computes UDP checksums expects in the
-    /// checksum field.
+    /// The sum of the pseudo-header of the IPv4 header at `ip` (its source and destination,
+    /// then `protocol` and the upper-layer `length`), folded but not complemented: what a NIC
+    /// that computes UDP checksums expects in the checksum field.
     @inlinable
-    static func pseudoHeaderSumIPv4(_ o: UnsafeMutableRawPointer, udpLength: Int) -> UInt16 {
+    static func pseudoHeaderSumIPv4(_ ip: UnsafeMutableRawPointer, length: Int, protocol: UInt8) -> UInt16 {
         // Source and destination: four 16-bit words from the source address.
-        let a = UnsafeRawPointer(o) + (OuterOffsets.ipv4.ip &+ IPv4Header.sourceOffset)
+        let a = UnsafeRawPointer(ip) + IPv4Header.sourceOffset
         var sum = UInt32(a.be16(0)) &+ UInt32(a.be16(2)) &+ UInt32(a.be16(4)) &+ UInt32(a.be16(6))
-        sum &+= UInt32(IPProtocol.udp) &+ UInt32(truncatingIfNeeded: udpLength)
+        sum &+= UInt32(`protocol`) &+ UInt32(truncatingIfNeeded: length)
         sum = (sum & 0xffff) &+ (sum &>> 16)
         sum = (sum & 0xffff) &+ (sum &>> 16)
         return UInt16(truncatingIfNeeded: sum)

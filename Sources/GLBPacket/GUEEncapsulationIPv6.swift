@@ -51,11 +51,12 @@ extension PacketProcessor {
         // The UDP checksum is mandatory over IPv6 (RFC 8200 §8.1): the NIC's where it can.
         countForwarded(flow, counters)
         if plane.pointee.flags & PlaneView.udpChecksumOffload != 0 {
-            o.put16(at.udp &+ UDPHeader.checksumOffset, pseudoHeaderSumIPv6(o, udpLength: udpLength))
+            o.put16(at.udp &+ UDPHeader.checksumOffset, pseudoHeaderSumIPv6(o + at.ip, length: udpLength, nextHeader: IPProtocol.udp))
             return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength, checksumOffload: .ipv6)
         }
         o.put16(at.udp &+ UDPHeader.checksumOffset,
-                udpChecksum(o, udp: at.udp, udpLength: udpLength, pseudoHeaderSum: pseudoHeaderSumIPv6(o, udpLength: udpLength)))
+                udpChecksum(o, udp: at.udp, udpLength: udpLength,
+                            pseudoHeaderSum: pseudoHeaderSumIPv6(o + at.ip, length: udpLength, nextHeader: IPProtocol.udp)))
         return PacketResult(action: .forward, offset: start, length: encapLength &+ flow.innerLength)
     }
 
@@ -71,13 +72,14 @@ extension PacketProcessor {
         o.putRaw64(at &+ 8, backends[index &* 2 &+ 1])
     }
 
-    /// The sum of the outer IPv6 pseudo-header, folded but not complemented (see
-    /// `pseudoHeaderSumIPv4`).
+    /// The sum of the pseudo-header of the IPv6 header at `ip` (RFC 8200 §8.1: its source
+    /// and destination, the upper-layer `length` and `nextHeader`), folded but not
+    /// complemented (see `pseudoHeaderSumIPv4`). The UDP checksum of the encapsulation and the
+    /// ICMPv6 checksum of a "packet too big" answer both start from it.
     @inlinable
-    static func pseudoHeaderSumIPv6(_ o: UnsafeMutableRawPointer, udpLength: Int) -> UInt16 {
-        let at = OuterOffsets.ipv6
-        // Source and destination (32 bytes from the source), upper-layer length, next header.
-        var sum = onesComplementSum(UnsafeRawPointer(o) + (at.ip &+ IPv6Header.sourceOffset), count: 32) &+ UInt64(udpLength) &+ UInt64(IPProtocol.udp)
+    static func pseudoHeaderSumIPv6(_ ip: UnsafeMutableRawPointer, length: Int, nextHeader: UInt8) -> UInt16 {
+        // Source and destination: 32 bytes from the source address.
+        var sum = onesComplementSum(UnsafeRawPointer(ip) + IPv6Header.sourceOffset, count: 32) &+ UInt64(length) &+ UInt64(nextHeader)
         while sum > 0xffff { sum = (sum & 0xffff) &+ (sum &>> 16) }
         return UInt16(truncatingIfNeeded: sum)
     }

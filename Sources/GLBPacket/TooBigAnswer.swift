@@ -13,6 +13,8 @@ import GLBCore
 extension PacketProcessor {
     /// IPv4's "don't fragment" flag in the flags/offset word's first byte.
     @inlinable static var ipv4DontFragment: UInt8 { 0x40 }
+    /// An ICMP error about IPv4 quotes the IP header and this many bytes after it (RFC 792).
+    @inlinable static var quotedDataIPv4: Int { 8 }
     /// IPv6's minimum link MTU (RFC 8200 §5): never announce less; an ICMPv6 error fits in it.
     @inlinable static var ipv6MinimumMTU: Int { 1280 }
     /// Where an answer's IP and ICMP headers start, and the length of all its headers, over
@@ -57,7 +59,7 @@ extension PacketProcessor {
     static func answerFragmentationNeeded(_ frame: FrameSpan, flow: Flow, mtu: Int, portMAC: (UInt32, UInt16),
                                           counters: WorkerCounters) -> PacketResult {
         let ip = UnsafeRawPointer(frame.start + flow.l3)
-        let quote = min(Int(ip.u8(IPv4Header.versionIHLOffset) & 0x0f) &* 4 &+ 8, flow.innerLength)
+        let quote = min(Int(ip.u8(IPv4Header.versionIHLOffset) & 0x0f) &* 4 &+ quotedDataIPv4, flow.innerLength)
         let start = flow.l3 &- answerHeaderLengthIPv4
         guard start >= -frame.headroom else { return drop(.noHeadroom, counters) }
         // Read before the answer's headers overwrite the original Ethernet header.
@@ -67,7 +69,7 @@ extension PacketProcessor {
         // IPv4: an atomic datagram (DF, id 0), TTL 64, ICMP, from the VIP to the client.
         let at = answerIP, icmp = answerICMPv4
         o.put16(at &+ IPv4Header.versionIHLOffset, answerVersionIHLTOS)
-        o.put16(at &+ IPv4Header.totalLengthOffset, UInt16(truncatingIfNeeded: answerHeaderLengthIPv4 &- at &+ quote))
+        o.put16(at &+ IPv4Header.totalLengthOffset, UInt16(truncatingIfNeeded: IPv4Header.minimumLength &+ ICMPHeader.length &+ quote))
         o.put32(at &+ IPv4Header.identificationOffset, outerFlagsDF)
         o.put8(at &+ IPv4Header.ttlOffset, outerHopLimit)
         o.put8(at &+ IPv4Header.protocolOffset, IPProtocol.icmp)
@@ -115,10 +117,9 @@ extension PacketProcessor {
         o.put8(icmp &+ ICMPHeader.codeOffset, 0)
         o.put16(icmp &+ ICMPHeader.checksumOffset, 0)
         o.put32(icmp &+ ICMPHeader.restOffset, UInt32(truncatingIfNeeded: mtu))
-        // The checksum covers the pseudo-header: addresses (32 bytes), length, next header.
-        let p = UnsafeRawPointer(o)
-        var sum = onesComplementSum(p + (at &+ IPv6Header.sourceOffset), count: 32) &+ UInt64(icmpLength) &+ UInt64(IPProtocol.icmpv6)
-        sum &+= onesComplementSum(p + icmp, count: icmpLength)
+        // The checksum covers the pseudo-header too.
+        var sum = UInt64(pseudoHeaderSumIPv6(o + at, length: icmpLength, nextHeader: IPProtocol.icmpv6))
+        sum &+= onesComplementSum(UnsafeRawPointer(o) + icmp, count: icmpLength)
         while sum > 0xffff { sum = (sum & 0xffff) &+ (sum &>> 16) }
         o.put16(icmp &+ ICMPHeader.checksumOffset, ~UInt16(truncatingIfNeeded: sum))
         counters.bump(.tooBigAnswered)
