@@ -6,39 +6,46 @@ import GLBCore
 /// A lookup tries the prefix lengths present, most specific first (a single /32 or /128 probe
 /// when every bind is an exact address), and scans only the few binds of the matching address:
 /// the narrowest port range wins, then the first table. The structure is built once per table
-/// load and read without locks or allocation.
+/// load and read without locks or allocation; each prefix length's mask is computed then, so
+/// that a probe is two ANDs, one multiplication and a compare.
 @frozen
 public struct ClassifierView: @unchecked Sendable {
-    /// Distinct prefix lengths, longest first.
-    @usableFromInline let levels: UnsafePointer<UInt8>
+    /// Distinct prefix lengths with their masks, longest first.
+    @usableFromInline let levels: UnsafePointer<ClassifierLevel>
     @usableFromInline let levelCount: Int
     @usableFromInline let slots: UnsafePointer<ClassifierSlot>
+    /// A slot's index is the top bits of the key's product: 64 minus log2 of the slot count.
+    @usableFromInline let slotShift: UInt64
     @usableFromInline let slotMask: Int
     @usableFromInline let entries: UnsafePointer<ClassifierEntry>
 
     @usableFromInline
-    init(levels: UnsafePointer<UInt8>, levelCount: Int, slots: UnsafePointer<ClassifierSlot>, slotMask: Int, entries: UnsafePointer<ClassifierEntry>) {
+    init(levels: UnsafePointer<ClassifierLevel>, levelCount: Int, slots: UnsafePointer<ClassifierSlot>, slotCount: Int,
+         entries: UnsafePointer<ClassifierEntry>) {
+        precondition(slotCount >= 2 && slotCount & (slotCount - 1) == 0, "the slot count is a power of two")
         self.levels = levels
         self.levelCount = levelCount
         self.slots = slots
-        self.slotMask = slotMask
+        self.slotShift = UInt64(64 - slotCount.trailingZeroBitCount)
+        self.slotMask = slotCount - 1
         self.entries = entries
     }
 
     /// The bind for a TCP/UDP destination. `hi`/`lo` is the address as a 128-bit big-endian
     /// number (IPv4: `lo` only).
     @inlinable @inline(__always)
-    public func lookup(hi: UInt64, lo: UInt64, bits: Int, proto: UInt8, port: UInt16) -> BindMatch {
+    public func lookup(hi: UInt64, lo: UInt64, proto: UInt8, port: UInt16) -> BindMatch {
         var level = 0
         while level < levelCount {
-            let length = Int(levels[level])
-            if let slot = find(hi: hi, lo: lo, bits: bits, length: length) {
+            let s = find(hi: hi, lo: lo, level: levels[level])
+            if s >= 0 {
+                let slot = slots[s]
                 var e = Int(slot.first)
                 let end = e &+ Int(slot.count)
                 while e < end {
                     let entry = entries[e]
                     if entry.proto == proto && port >= entry.portStart && port <= entry.portEnd {
-                        return BindMatch(table: Int(entry.table), prefixLength: length)
+                        return BindMatch(table: Int(entry.table), prefixLength: Int(slot.length))
                     }
                     e &+= 1
                 }
@@ -51,12 +58,12 @@ public struct ClassifierView: @unchecked Sendable {
     /// The bind for a packet without ports (ICMP echo): the most specific prefix holding the
     /// address, whatever the protocol and port range.
     @inlinable
-    public func lookupAddress(hi: UInt64, lo: UInt64, bits: Int) -> BindMatch {
+    public func lookupAddress(hi: UInt64, lo: UInt64) -> BindMatch {
         var level = 0
         while level < levelCount {
-            let length = Int(levels[level])
-            if let slot = find(hi: hi, lo: lo, bits: bits, length: length) {
-                return BindMatch(table: Int(entries[Int(slot.first)].table), prefixLength: length)
+            let s = find(hi: hi, lo: lo, level: levels[level])
+            if s >= 0 {
+                return BindMatch(table: Int(entries[Int(slots[s].first)].table), prefixLength: Int(slots[s].length))
             }
             level &+= 1
         }
@@ -66,16 +73,17 @@ public struct ClassifierView: @unchecked Sendable {
     /// The table for a fragment that carries no port: found only when every bind holding the
     /// address with this protocol belongs to the same table.
     @inlinable
-    public func lookupUnique(hi: UInt64, lo: UInt64, bits: Int, proto: UInt8) -> BindMatch {
+    public func lookupUnique(hi: UInt64, lo: UInt64, proto: UInt8) -> BindMatch {
         var found = BindMatch.none
         var level = 0
         while level < levelCount {
-            let length = Int(levels[level])
-            if let slot = find(hi: hi, lo: lo, bits: bits, length: length) {
+            let s = find(hi: hi, lo: lo, level: levels[level])
+            if s >= 0 {
+                let slot = slots[s]
                 for e in Int(slot.first)..<Int(slot.first) + Int(slot.count) where entries[e].proto == proto {
                     let table = Int(entries[e].table)
                     if !found.isMatch {
-                        found = BindMatch(table: table, prefixLength: length)
+                        found = BindMatch(table: table, prefixLength: Int(slot.length))
                     } else if found.table != table {
                         return .none
                     }
@@ -86,15 +94,15 @@ public struct ClassifierView: @unchecked Sendable {
         return found
     }
 
-    /// The slot of the prefix of `length` bits that holds the address, if any binds it.
+    /// The index of the slot of `level`'s prefix that holds the address, or -1 when no bind does.
     @inlinable @inline(__always)
-    func find(hi: UInt64, lo: UInt64, bits: Int, length: Int) -> ClassifierSlot? {
-        let (mh, ml) = ClassifierView.mask(hi: hi, lo: lo, bits: bits, length: length)
-        var i = ClassifierView.slotIndex(hi: mh, lo: ml, length: length) & slotMask
+    func find(hi: UInt64, lo: UInt64, level: ClassifierLevel) -> Int {
+        let mh = hi & level.maskHi, ml = lo & level.maskLo
+        var i = ClassifierView.slotIndex(hi: mh, lo: ml, length: level.length, shift: slotShift)
         while true {
             let slot = slots[i]
-            if slot.length == ClassifierSlot.empty { return nil }
-            if Int(slot.length) == length && slot.hi == mh && slot.lo == ml { return slot }
+            if slot.length == level.length && slot.hi == mh && slot.lo == ml { return i }
+            if slot.length == ClassifierSlot.empty { return -1 }
             i = (i &+ 1) & slotMask
         }
     }
@@ -121,11 +129,25 @@ public struct ClassifierView: @unchecked Sendable {
         return ah == ch && al == cl
     }
 
+    /// Fibonacci hashing of the masked address and its length: the top bits of one product.
     @inlinable @inline(__always)
-    static func slotIndex(hi: UInt64, lo: UInt64, length: Int) -> Int {
-        var h = hi ^ (lo &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(truncatingIfNeeded: length) &<< 56)
-        h = (h ^ (h &>> 29)) &* 0xBF58_476D_1CE4_E5B9
-        return Int(truncatingIfNeeded: h ^ (h &>> 32))
+    static func slotIndex(hi: UInt64, lo: UInt64, length: UInt8, shift: UInt64) -> Int {
+        let key = (hi &* 0xC2B2_AE3D_27D4_EB4F) ^ lo ^ (UInt64(length) &<< 56)
+        return Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) &>> shift)
+    }
+}
+
+/// One prefix length present in a classifier, with the masks that keep its bits of an address
+/// (as `ClassifierView.mask`), computed when the classifier is built.
+@frozen
+public struct ClassifierLevel {
+    @usableFromInline let maskHi: UInt64
+    @usableFromInline let maskLo: UInt64
+    @usableFromInline let length: UInt8
+
+    init(bits: Int, length: Int) {
+        (maskHi, maskLo) = ClassifierView.mask(hi: .max, lo: .max, bits: bits, length: length)
+        self.length = UInt8(length)
     }
 }
 
@@ -237,15 +259,17 @@ func buildClassifier(family: AddressFamily, tables: [CompiledTable], arena: inou
                                            count: UInt16(sorted.count), length: UInt8(group.length)))
         entries.append(contentsOf: sorted.map(\.entry))
     }
-    let levels = Set(slotsToPlace.map(\.length)).sorted(by: >)
+    let levels = Set(slotsToPlace.map(\.length)).sorted(by: >).map { ClassifierLevel(bits: family.bitWidth, length: Int($0)) }
+    // At most half full, so that a probe that misses meets an empty slot soon.
     var capacity = 8
     while capacity < slotsToPlace.count * 2 { capacity *= 2 }
+    let shift = UInt64(64 - capacity.trailingZeroBitCount)
     var slots = [ClassifierSlot](repeating: ClassifierSlot(hi: 0, lo: 0, first: 0, count: 0, length: ClassifierSlot.empty), count: capacity)
     for slot in slotsToPlace {
-        var i = ClassifierView.slotIndex(hi: slot.hi, lo: slot.lo, length: Int(slot.length)) & (capacity - 1)
+        var i = ClassifierView.slotIndex(hi: slot.hi, lo: slot.lo, length: slot.length, shift: shift)
         while slots[i].length != ClassifierSlot.empty { i = (i + 1) & (capacity - 1) }
         slots[i] = slot
     }
-    return ClassifierView(levels: arena.copy(levels), levelCount: levels.count, slots: arena.copy(slots),
-                          slotMask: capacity - 1, entries: arena.copy(entries.isEmpty ? [ClassifierEntry(portStart: 0, portEnd: 0, table: 0, proto: 0)] : entries))
+    return ClassifierView(levels: arena.copy(levels), levelCount: levels.count, slots: arena.copy(slots), slotCount: capacity,
+                          entries: arena.copy(entries.isEmpty ? [ClassifierEntry(portStart: 0, portEnd: 0, table: 0, proto: 0)] : entries))
 }

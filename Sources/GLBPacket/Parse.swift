@@ -54,7 +54,7 @@ extension PacketProcessor {
             return nonFirstFragment(hi: 0, lo: UInt64(dst.be32(0)), bits: 32, proto: proto, src: src, dst: dst, plane: plane, flow: &flow)
         }
         if proto == IPProtocol.tcp || proto == IPProtocol.udp {
-            return matchTransport(plane.pointee.ipv4, hi: 0, lo: UInt64(dst.be32(0)), bits: 32, proto: proto,
+            return matchTransport(plane.pointee.ipv4, hi: 0, lo: UInt64(dst.be32(0)), proto: proto,
                                   l4: l4, l4Length: l4Length, src: src, dst: dst, flow: &flow)
         }
         if proto == IPProtocol.icmp {
@@ -86,7 +86,7 @@ extension PacketProcessor {
                                    bits: 32, proto: qproto, ports: q + qihl, src: qDst, dst: qSrc, flow: &flow)
         }
         if type == ICMPv4Type.echoRequest && code == 0 && plane.pointee.flags & PlaneView.forwardEcho != 0 {
-            return matchEcho(plane.pointee.ipv4, hi: 0, lo: UInt64(ip.be32(IPv4Header.destinationOffset)), bits: 32,
+            return matchEcho(plane.pointee.ipv4, hi: 0, lo: UInt64(ip.be32(IPv4Header.destinationOffset)),
                              src: ip + IPv4Header.sourceOffset, dst: ip + IPv4Header.destinationOffset,
                              hint: ip.be16(IPv4Header.identificationOffset), flow: &flow)
         }
@@ -100,7 +100,7 @@ extension PacketProcessor {
                                  plane: UnsafePointer<PlaneView>, flow: inout Flow) -> ParseOutcome {
         guard plane.pointee.flags & PlaneView.forwardFragments != 0 else { return .drop(.unroutableFragment) }
         let classifier = bits == 32 ? plane.pointee.ipv4 : plane.pointee.ipv6
-        let match = classifier.lookupUnique(hi: hi, lo: lo, bits: bits, proto: proto)
+        let match = classifier.lookupUnique(hi: hi, lo: lo, proto: proto)
         guard match.isMatch else { return .drop(.unroutableFragment) }
         flow.set(table: match.table, src: src, dst: dst, srcPort: 0, dstPort: 0, hint: 0, kind: .forwardedFragment)
         return .flow
@@ -133,7 +133,7 @@ extension PacketProcessor {
         let l4 = ip + offset
         let l4Length = total &- offset
         if proto == IPProtocol.tcp || proto == IPProtocol.udp {
-            return matchTransport(plane.pointee.ipv6, hi: dstHi, lo: dstLo, bits: 128, proto: proto,
+            return matchTransport(plane.pointee.ipv6, hi: dstHi, lo: dstLo, proto: proto,
                                   l4: l4, l4Length: l4Length, src: src, dst: dst, flow: &flow)
         }
         if proto == IPProtocol.icmpv6 {
@@ -206,21 +206,21 @@ extension PacketProcessor {
         if type == ICMPv6Type.echoRequest && code == 0 && plane.pointee.flags & PlaneView.forwardEcho != 0 {
             // The hint is the low 16 bits of the flow label.
             let src = ip + IPv6Header.sourceOffset, dst = ip + IPv6Header.destinationOffset
-            return matchEcho(plane.pointee.ipv6, hi: dst.be64(0), lo: dst.be64(8), bits: 128, src: src, dst: dst,
+            return matchEcho(plane.pointee.ipv6, hi: dst.be64(0), lo: dst.be64(8), src: src, dst: dst,
                              hint: ip.be16(IPv6Header.flowLabelLowOffset), flow: &flow)
         }
         return .exception(.notMatched)
     }
 
-    // MARK: Classification, for either address family (`bits` 32 or 128)
+    // MARK: Classification, for either address family
 
     /// A TCP or UDP packet to `hi`/`lo`: matched on its destination port.
     @inlinable @inline(__always)
-    static func matchTransport(_ classifier: ClassifierView, hi: UInt64, lo: UInt64, bits: Int, proto: UInt8,
+    static func matchTransport(_ classifier: ClassifierView, hi: UInt64, lo: UInt64, proto: UInt8,
                                l4: UnsafeRawPointer, l4Length: Int, src: UnsafeRawPointer, dst: UnsafeRawPointer,
                                flow: inout Flow) -> ParseOutcome {
         guard l4Length >= 4 else { return .drop(.malformedTransport) }
-        let match = classifier.lookup(hi: hi, lo: lo, bits: bits, proto: proto, port: l4.be16(TransportPorts.destinationOffset))
+        let match = classifier.lookup(hi: hi, lo: lo, proto: proto, port: l4.be16(TransportPorts.destinationOffset))
         guard match.isMatch else { return .exception(.notMatched) }
         let srcPort = TransportPorts.sourceOffset, dstPort = TransportPorts.destinationOffset
         flow.set(table: match.table, src: src, dst: dst, srcPort: l4.raw16(srcPort), dstPort: l4.raw16(dstPort), hint: l4.be16(srcPort),
@@ -229,14 +229,15 @@ extension PacketProcessor {
     }
 
     /// An ICMP error quoting a packet a VIP sent (`vip`, its source; `ports` its ports): the flow
-    /// with the quoted tuple reversed, when the error is addressed (`to`) within the same bind.
+    /// with the quoted tuple reversed, when the error is addressed (`to`) within the same bind
+    /// (`bits`: the family's address width, 32 or 128).
     @inlinable @inline(__always)
     static func matchQuotedFlow(_ classifier: ClassifierView, to: (UInt64, UInt64), vip: (UInt64, UInt64), bits: Int,
                                 proto: UInt8, ports: UnsafeRawPointer, src: UnsafeRawPointer, dst: UnsafeRawPointer,
                                 flow: inout Flow) -> ParseOutcome {
         // The quoted packet went from the VIP to the client: its source port is the bind's.
         let vipPort = TransportPorts.sourceOffset, clientPort = TransportPorts.destinationOffset
-        let match = classifier.lookup(hi: vip.0, lo: vip.1, bits: bits, proto: proto, port: ports.be16(vipPort))
+        let match = classifier.lookup(hi: vip.0, lo: vip.1, proto: proto, port: ports.be16(vipPort))
         guard match.isMatch else { return .exception(.notMatched) }
         guard ClassifierView.samePrefix(hi: to.0, lo: to.1, hi: vip.0, lo: vip.1, bits: bits, length: match.prefixLength) else {
             return .exception(.notMatched)
@@ -248,9 +249,9 @@ extension PacketProcessor {
 
     /// An echo request to an address some bind holds.
     @inlinable @inline(__always)
-    static func matchEcho(_ classifier: ClassifierView, hi: UInt64, lo: UInt64, bits: Int, src: UnsafeRawPointer,
+    static func matchEcho(_ classifier: ClassifierView, hi: UInt64, lo: UInt64, src: UnsafeRawPointer,
                           dst: UnsafeRawPointer, hint: UInt16, flow: inout Flow) -> ParseOutcome {
-        let match = classifier.lookupAddress(hi: hi, lo: lo, bits: bits)
+        let match = classifier.lookupAddress(hi: hi, lo: lo)
         guard match.isMatch else { return .exception(.notMatched) }
         flow.set(table: match.table, src: src, dst: dst, srcPort: 0, dstPort: 0, hint: hint, kind: .forwardedEcho)
         return .flow

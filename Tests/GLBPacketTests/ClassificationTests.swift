@@ -164,6 +164,45 @@ struct ClassificationTests {
         #expect(backend("192.0.2.10", 5000) == IPAddress("10.9.0.2"))  // only the /32 full range
     }
 
+    @Test("hundreds of binds: every bound address finds its table, addresses next to them find none")
+    func manyBinds() throws {
+        // 4 tables of 80 exact IPv4 addresses, 4 IPv4 /28s and 8 IPv6 addresses: over 300 binds
+        // in a slot table of 1,024, so that addresses share slots and lookups walk probe chains.
+        let tables = (0..<4).map { t in
+            Tables.table((0..<80).map { Tables.bind("10.\(100 + t).\($0 / 10).\($0 % 10 * 20 + 1)", .tcp, 443) }
+                         + (0..<4).map { Tables.bind("172.16.\(t).\($0 * 64)/28", .udp, 53) }
+                         + (0..<8).map { Tables.bind("2001:db8:\(t)::\($0 * 2 + 1)", .tcp, 443) },
+                         ["10.9.\(t).1"])
+        }
+        let h = try Harness(tables: tables)
+        func backend(_ frame: [UInt8]) -> IPAddress? {
+            let out = h.run(frame)
+            return out.result.action == .forward ? Encapsulated(bytes: out.bytes).outerDestination : nil
+        }
+        var found = 0, wrong: [String] = []
+        for t in 0..<4 {
+            let mine = IPAddress("10.9.\(t).1")
+            for i in 0..<80 {
+                let a = "10.\(100 + t).\(i / 10).\(i % 10 * 20 + 1)", neighbour = "10.\(100 + t).\(i / 10).\(i % 10 * 20 + 2)"
+                if backend(Build.tcp4("203.0.113.7", 1234, a, 443)) == mine { found += 1 } else { wrong.append(a) }
+                if backend(Build.tcp4("203.0.113.7", 1234, neighbour, 443)) != nil { wrong.append(neighbour) }
+            }
+            for i in 0..<4 {
+                let inside = "172.16.\(t).\(i * 64 + 15)", outside = "172.16.\(t).\(i * 64 + 16)"
+                let udp = { (dst: String) in Build.ethernet(Build.ipv4(src: "203.0.113.7", dst: dst, proto: 17, Build.udp(sport: 999, dport: 53)), type: 0x0800) }
+                if backend(udp(inside)) == mine { found += 1 } else { wrong.append(inside) }
+                if backend(udp(outside)) != nil { wrong.append(outside) }
+            }
+            for i in 0..<8 {
+                let a = "2001:db8:\(t)::\(i * 2 + 1)", neighbour = "2001:db8:\(t)::\(i * 2 + 2)"
+                if backend(Build.tcp6("2001:db8:ffff::9", 1234, a, 443)) == mine { found += 1 } else { wrong.append(a) }
+                if backend(Build.tcp6("2001:db8:ffff::9", 1234, neighbour, 443)) != nil { wrong.append(neighbour) }
+            }
+        }
+        #expect(found == 4 * (80 + 4 + 8))
+        #expect(wrong.isEmpty, "misclassified: \(wrong.prefix(10))")
+    }
+
     @Test("one 802.1Q tag is tolerated; the outer frame is untagged")
     func vlan() throws {
         let h = try harness()
