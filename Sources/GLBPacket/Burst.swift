@@ -91,12 +91,13 @@ extension PacketProcessor {
         let hasAlternate = plane.pointee.altHashFields != 0
         for i in 0..<count {
             guard case .flow = burst.outcomes[i] else { continue }
-            let table = plane.pointee.tables[burst.flows[i].table]
-            let h = hashes(burst.flows + i, key: table.hashKey, plane: plane)
+            let table = plane.pointee.tables + burst.flows[i].table
+            let h = hashes(burst.flows + i, table: table, plane: plane)
             burst.hashes[i] = h.hash
             burst.altHashes[i] = h.alternate
-            glb_prefetch_read(table.routes + row(h.hash))
-            if hasAlternate { glb_prefetch_read(table.routes + row(h.alternate)) }
+            let routes = table.pointee.routes
+            glb_prefetch_read(routes + row(h.hash))
+            if hasAlternate { glb_prefetch_read(routes + row(h.alternate)) }
         }
 
         // Stage 3: rows, headers and counters, in order.

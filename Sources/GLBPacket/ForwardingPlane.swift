@@ -90,6 +90,8 @@ public struct PlaneError: Error, CustomStringConvertible {
 @frozen
 public struct TableView {
     public let hashKey: SipHashKey
+    /// SipHash's state after the key, before any message: where every packet hash starts.
+    public let hashState: SipHashState
     /// 65,536 routes (`RouteWord`).
     public let routes: UnsafePointer<UInt64>
     /// Each backend's address as two raw memory words when it is IPv6 (zeros otherwise), by
@@ -99,6 +101,7 @@ public struct TableView {
     @usableFromInline
     init(hashKey: SipHashKey, routes: UnsafePointer<UInt64>, backends6: UnsafePointer<UInt64>) {
         self.hashKey = hashKey
+        self.hashState = SipHashState(key: hashKey)
         self.routes = routes
         self.backends6 = backends6
     }

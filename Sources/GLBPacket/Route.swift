@@ -58,22 +58,37 @@ extension PacketProcessor {
     /// The flow's route: its hashes, then the rows they pick.
     @inlinable @inline(__always)
     static func route(_ flow: Flow, plane: UnsafePointer<PlaneView>) -> Route {
-        let table = plane.pointee.tables[flow.table]
-        let h = withUnsafePointer(to: flow) { hashes($0, key: table.hashKey, plane: plane) }
-        return route(hash: h.hash, altHash: h.alternate, hasAlternate: plane.pointee.altHashFields != 0, routes: table.routes)
+        let table = plane.pointee.tables + flow.table
+        let h = withUnsafePointer(to: flow) { hashes($0, table: table, plane: plane) }
+        return route(hash: h.hash, altHash: h.alternate, hasAlternate: plane.pointee.altHashFields != 0, routes: table.pointee.routes)
     }
 
     /// The flow's packet hash and alternate hash.
-    /// (Through a pointer, so the burst path's flows are read where they are, not copied.)
+    /// (Through pointers, so the burst path's flows are read where they are, not copied.)
     @inlinable @inline(__always)
-    static func hashes(_ flow: UnsafePointer<Flow>, key: SipHashKey, plane: UnsafePointer<PlaneView>) -> FlowHashes {
-        let ipv6 = flow.pointee.isIPv6, src = flow.pointee.src, dst = flow.pointee.dst
+    static func hashes(_ flow: UnsafePointer<Flow>, table: UnsafePointer<TableView>, plane: UnsafePointer<PlaneView>) -> FlowHashes {
+        let src = flow.pointee.src, dst = flow.pointee.dst
         let srcPort = flow.pointee.srcPort, dstPort = flow.pointee.dstPort
-        let hash = flowHash(key: key, fields: plane.pointee.hashFields, ipv6: ipv6, src: src, dst: dst, srcPort: srcPort, dstPort: dstPort)
-        let altFields = plane.pointee.altHashFields
+        let fields = plane.pointee.hashFields, altFields = plane.pointee.altHashFields
+        let state = table.pointee.hashState
+        if flow.pointee.isIPv6 {
+            let hash = flowHashIPv6(state: state, fields: fields, src: src, dst: dst, srcPort: srcPort, dstPort: dstPort)
+            guard altFields != 0 else { return FlowHashes(hash: hash, alternate: 0) }
+            return FlowHashes(hash: hash, alternate: flowHashIPv6(state: state, fields: altFields, src: src, dst: dst,
+                                                                   srcPort: srcPort, dstPort: dstPort))
+        }
+        let src4 = src.raw32(0), dst4 = dst.raw32(0)
+        let hash = flowHashIPv4(state: state, fields: fields, src: src4, dst: dst4, srcPort: srcPort, dstPort: dstPort)
         guard altFields != 0 else { return FlowHashes(hash: hash, alternate: 0) }
-        return FlowHashes(hash: hash, alternate: flowHash(key: key, fields: altFields, ipv6: ipv6, src: src, dst: dst,
-                                                           srcPort: srcPort, dstPort: dstPort))
+        return FlowHashes(hash: hash, alternate: alternateHashIPv4(state: state, fields: altFields, src: src4, dst: dst4,
+                                                                    srcPort: srcPort, dstPort: dstPort))
+    }
+
+    /// The alternate hash of an IPv4 flow (`alt_hash_fields`, used while hash fields change):
+    /// out of line, so that the common hash stage keeps a single inlined SipHash.
+    @inlinable @inline(never)
+    static func alternateHashIPv4(state: SipHashState, fields: UInt8, src: UInt32, dst: UInt32, srcPort: UInt16, dstPort: UInt16) -> UInt64 {
+        flowHashIPv4(state: state, fields: fields, src: src, dst: dst, srcPort: srcPort, dstPort: dstPort)
     }
 
     /// The route of hashes already computed: the rows they pick in `routes`.
