@@ -162,6 +162,9 @@ public struct PlaneView: @unchecked Sendable {
     public let sourceIPv6: (UInt64, UInt64)
     /// `outbound_gateway_mac`, bytes as they lie in memory.
     public let gatewayMAC: (UInt32, UInt16)
+    /// The IPv4 underlay's outer headers up to the hops, with every field that is the same for
+    /// all packets already written.
+    public let outerTemplateIPv4: OuterTemplateIPv4
     /// The largest outer IP packet sent: `tunnel_mtu`, else the largest IP packet.
     public let outerLimit: Int
     /// The token bucket of "too big" answers, per worker: tokens per second, and its size.
@@ -200,6 +203,8 @@ public struct PlaneView: @unchecked Sendable {
         self.checksumBase = checksumBase
         self.sourceIPv6 = sourceIPv6
         self.gatewayMAC = gatewayMAC
+        self.outerTemplateIPv4 = PacketProcessor.outerTemplateIPv4(gatewayMAC: gatewayMAC, sourceIP: sourceIP,
+                                                                   hopCount: altHashFields != 0 ? 3 : 1)
         self.outerLimit = outerLimit
         self.tooBigRate = tooBigRate
         self.tooBigBurst = tooBigBurst
