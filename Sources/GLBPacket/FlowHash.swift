@@ -59,27 +59,25 @@ func flowHashIPv6(state: SipHashState, fields: UInt8, src: UnsafeRawPointer, dst
     return h.finish()
 }
 
-/// The packet hash of docs/design.md §4 for an IPv4 flow, the same message as the stream above
-/// would take, built in two registers: it is at most 12 bytes (4 + 4 + 2 + 2), and no field
-/// crosses byte 8 (addresses start at 0 or 4, ports at even offsets), so each field lands whole
-/// in the first word (bytes 0-7) or the second, and the hash is at most one block and the final
-/// block: one SipHash compression site, small enough to inline.
+/// The packet hash of docs/design.md §4 for an IPv4 flow: the message the stream above would
+/// take, built in two registers. It is at most 12 bytes (4 + 4 + 2 + 2), and no field crosses
+/// byte 8: the addresses start at 0 or 4, so they always land in the first word; the ports, at
+/// even offsets, land whole in the first word or the second. So the hash is at most one block
+/// and the final block: one SipHash compression site, small enough to inline.
 @inlinable @inline(__always)
 func flowHashIPv4(state: SipHashState, fields: UInt8, src: UInt32, dst: UInt32, srcPort: UInt16, dstPort: UInt16) -> UInt64 {
     var first: UInt64 = 0, second: UInt64 = 0
     var length = 0
-    @inline(__always) func add(_ value: UInt64, bytes n: Int) {
-        if length < 8 {
-            first |= value &<< UInt64(truncatingIfNeeded: length &* 8)
-        } else {
-            second |= value &<< UInt64(truncatingIfNeeded: (length &- 8) &* 8)
-        }
-        length &+= n
+    if fields & PlaneView.srcAddrBit != 0 {
+        first = UInt64(src)
+        length = 4
     }
-    if fields & PlaneView.srcAddrBit != 0 { add(UInt64(src), bytes: 4) }
-    if fields & PlaneView.dstAddrBit != 0 { add(UInt64(dst), bytes: 4) }
-    if fields & PlaneView.srcPortBit != 0 { add(UInt64(srcPort), bytes: 2) }
-    if fields & PlaneView.dstPortBit != 0 { add(UInt64(dstPort), bytes: 2) }
+    if fields & PlaneView.dstAddrBit != 0 {
+        first |= UInt64(dst) &<< UInt64(truncatingIfNeeded: length &* 8)
+        length &+= 4
+    }
+    if fields & PlaneView.srcPortBit != 0 { appendPort(srcPort, &first, &second, &length) }
+    if fields & PlaneView.dstPortBit != 0 { appendPort(dstPort, &first, &second, &length) }
     var s = state
     var last = first
     if length >= 8 {
@@ -87,4 +85,16 @@ func flowHashIPv4(state: SipHashState, fields: UInt8, src: UInt32, dst: UInt32, 
         last = second
     }
     return s.finalize(lastBlock: last | UInt64(truncatingIfNeeded: length) &<< 56)
+}
+
+/// Appends a port (memory order) to an IPv4 hash message at byte `length`, in whichever word
+/// that byte is.
+@inlinable @inline(__always)
+func appendPort(_ port: UInt16, _ first: inout UInt64, _ second: inout UInt64, _ length: inout Int) {
+    if length < 8 {
+        first |= UInt64(port) &<< UInt64(truncatingIfNeeded: length &* 8)
+    } else {
+        second |= UInt64(port) &<< UInt64(truncatingIfNeeded: (length &- 8) &* 8)
+    }
+    length &+= 2
 }
