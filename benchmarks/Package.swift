@@ -41,7 +41,7 @@ let package = Package(
             ],
             path: "packet-path",
             exclude: ["run"],
-            // The packet path is inlined into the caller's loop: compile it as GLBPacket is.
+            // The packet path is inlined into this loop: compile it as glb-director compiles its own.
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .executableTarget(
