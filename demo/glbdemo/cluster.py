@@ -655,14 +655,11 @@ class RouteWatch:
         does not count)."""
         wait_for(lambda: without not in self.nexthops(),
                  f"the router to stop routing via {without}", timeout=timeout, interval=0.01)
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
+        def later():
             with self.lock:
-                later = [when for when, line in self.changes if when >= t and without not in gateways(line)]
-            if later:
-                return later[0] - t
-            time.sleep(0.01)
-        raise TimeoutError("no route change without the failed director was seen")
+                return [when for when, line in self.changes if when >= t and without not in gateways(line)]
+
+        return wait_for(later, "a route change without the failed director", timeout=2, interval=0.01)[0] - t
 
     def stop(self):
         self.proc.terminate()

@@ -6,11 +6,11 @@ import os
 import pathlib
 import signal
 import subprocess
-import time
 
 import pytest
 
 from glbtools.repo import FIXTURES
+from glbtools.shell import wait_for
 
 EXAMPLE = FIXTURES / "compat" / "director" / "example1"
 HERE = pathlib.Path(__file__).resolve().parent
@@ -49,10 +49,8 @@ def wait_until_held(gate, proc):
     """Until the writer waits at the gate: its temporary file is then complete and tracked
     for clean-up (the file alone appears earlier, at mkstemp)."""
     held = gate.with_name(gate.name + ".held")
-    deadline = time.monotonic() + 60
-    while not held.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "the writer never reached fsync"
-        time.sleep(0.01)
+    wait_for(lambda: held.exists() or proc.poll() is not None, "the writer to reach fsync", timeout=60, interval=0.01)
+    assert held.exists(), f"the writer exited ({proc.returncode}) before fsync"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 
-from glbtools.shell import parse_metrics
+from glbtools.shell import parse_metrics, wait_for
 
 
 _instances = 0
@@ -100,16 +100,21 @@ class Director:
     def wait_for(self, pattern, timeout=30, start=0):
         """Waits for a log line matching `pattern` (from line `start`); returns its index."""
         rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def seen():
+            # A one-element list: line 0 is a match too.
             for i in range(start, len(self.lines)):
                 if rx.search(self.lines[i]):
-                    return i
+                    return [i]
             if self.proc.poll() is not None:
-                time.sleep(0.2)
+                time.sleep(0.2)  # the reader thread takes the last lines
                 raise AssertionError(f"glb-director exited ({self.proc.returncode}) before logging /{pattern}/:\n{self.log()}")
-            time.sleep(0.005)
-        raise AssertionError(f"glb-director did not log /{pattern}/ within {timeout}s:\n{self.log()}")
+            return None
+
+        try:
+            return wait_for(seen, f"glb-director to log /{pattern}/", timeout=timeout, interval=0.005)[0]
+        except TimeoutError as e:
+            raise AssertionError(f"{e}:\n{self.log()}") from None
 
     def reload(self, table=None, sig=signal.SIGHUP, expect=r"table generation \d+ loaded", timeout=30):
         mark = len(self.lines)

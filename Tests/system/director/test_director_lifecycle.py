@@ -5,13 +5,13 @@ import os
 import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
 from scapy.all import IP, TCP, Ether, wrpcap
 
 from glbdirector import Director, base_config
 from glbtools.repo import FIXTURES, iter_pcap, read_pcap as pcap_frames
+from glbtools.shell import wait_for
 
 EXAMPLE = FIXTURES / "compat" / "director" / "example1"
 
@@ -25,9 +25,7 @@ def test_glb_pcap_check(hugepages, bin_dir, tmp_path):
     d.start()
     # Stop once the whole capture went through (the worker counts what the distributor handed it).
     forwarded = 'glb_director_packets_total{lcore="2",outcome="forwarded"}'
-    deadline = time.monotonic() + 30
-    while d.metrics().get(forwarded, 0) < 164 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: d.metrics().get(forwarded, 0) >= 164, "the worker to forward the whole capture", timeout=30)
     assert d.stop() == 0, d.log()
     assert "stopped" in d.lines[-1]
     assert pcap_frames(out) == pcap_frames(EXAMPLE / "expected.pcap")

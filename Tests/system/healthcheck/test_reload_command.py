@@ -11,6 +11,7 @@ import time
 
 import hclab
 from glbtools import netns
+from glbtools.shell import wait_for
 
 
 def start(healthcheck, tmp_path, command, *args):
@@ -88,11 +89,8 @@ def test_a_hanging_reload_is_killed_with_its_children(healthcheck, tmp_path):
         assert failed["error"] == "killed after 1 s (--reload-timeout)"
         shell, child = map(int, pids.read_text().splitlines()[0].split())
         # SIGKILL went to the whole group; the kernel takes a moment to end each process.
-        deadline = time.monotonic() + 10
-        while (alive(shell) or alive(child)) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert not alive(shell)
-        assert not alive(child), "the command's background child must be killed with it"
+        wait_for(lambda: not alive(shell) and not alive(child),
+                 "the command and its background child to be killed", timeout=10, interval=0.02)
         group = subprocess.run(["pgrep", "-g", str(shell)], capture_output=True, text=True).stdout.split()
         assert [pid for pid in group if alive(pid)] == []
     finally:

@@ -25,14 +25,10 @@ import struct
 import sys
 import zlib
 
-from glbtools.frames import GUE_PORT, checksum, gue_header
+from glbtools.frames import gue_frame
 
 ETH_P_IP = 0x0800
 PACKET_HOST = 0
-
-
-def mac_bytes(text):
-    return bytes(int(x, 16) for x in text.split(":"))
 
 
 class Route:
@@ -47,10 +43,8 @@ class Route:
         primary, hops = doc["primary"], list(doc.get("hops", []))
         if primary not in self.neighbors:
             raise SystemExit(f"director_standin: no --neighbor for primary {primary}")
-        self.primary = socket.inet_aton(primary)
+        self.primary, self.hops = primary, hops
         self.primary_mac = self.neighbors[primary]
-        # Everything between the outer UDP header and the inner packet, the same for every packet.
-        self.gue = gue_header(hops)
         print("route", primary, *hops, flush=True)
 
 
@@ -59,12 +53,7 @@ def encapsulate(inner, route, src_ip, src_mac):
     ihl = (inner[0] & 0x0F) * 4
     flow = inner[12:20] + bytes([inner[9]]) + inner[ihl:ihl + 4]
     sport = 0x8000 | (zlib.crc32(flow) & 0x7FFF)
-    payload = route.gue + inner
-    udp = struct.pack("!HHHH", sport, GUE_PORT, 8 + len(payload), 0)
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp) + len(payload), 0, 0x4000, 64, 17, 0,
-                     src_ip, route.primary)
-    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
-    return route.primary_mac + src_mac + struct.pack("!H", ETH_P_IP) + ip + udp + payload
+    return gue_frame(inner, route.hops, src=src_ip, dst=route.primary, eth_dst=route.primary_mac, eth_src=src_mac, sport=sport)
 
 
 def main():
@@ -80,15 +69,14 @@ def main():
     neighbors = {}
     for item in args.neighbor:
         ip, _, mac = item.partition("=")
-        neighbors[ip] = mac_bytes(mac)
+        neighbors[ip] = mac
     route = Route(args.route, neighbors)
     signal.signal(signal.SIGUSR1, lambda *_: route.load())
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
     sock.bind((args.iface, ETH_P_IP))
-    src_mac = sock.getsockname()[4]
-    src_ip = socket.inet_aton(args.src)
+    src_mac = sock.getsockname()[4].hex(":")
     vip = socket.inet_aton(args.vip)
     print("ready", flush=True)
 
@@ -101,7 +89,7 @@ def main():
             continue
         total = struct.unpack_from("!H", ip, 2)[0]
         # The IP packet as long as its own length says: Ethernet padding is not copied.
-        sock.send(encapsulate(ip[:total], route, src_ip, src_mac))
+        sock.send(encapsulate(ip[:total], route, args.src, src_mac))
 
 
 if __name__ == "__main__":

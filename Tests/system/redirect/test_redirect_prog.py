@@ -56,6 +56,9 @@ ROUTER = "203.0.113.1"  # sender of ICMP errors
 TCP_REPAIR = 19
 ETH_P_ALL = 0x0003
 
+# The counter names operators scrape (glb-redirect stats, its metrics): an interface, written
+# out here on purpose. The program's names come from its C header (glbtools.counters); renaming
+# or reordering a counter there must fail this test, not pass silently.
 EXPECTED_COUNTERS = [
     "packets",
     "not_gue",
