@@ -1,5 +1,5 @@
 """fuzz/make-corpus writes exactly the committed seeds, with the input bits it reads from
-FuzzInput.swift's documentation (their one definition)."""
+FuzzInput.swift's `enum InputBits` (their one definition, which the fuzzer uses)."""
 import subprocess
 import sys
 
@@ -18,12 +18,12 @@ def test_make_corpus_writes_the_committed_seeds(tmp_path):
 
 
 def test_input_bits_come_from_fuzz_input_swift(tmp_path):
-    """A bit renamed in the table stops make-corpus, rather than leaving a stale copy."""
+    """A bit renamed in FuzzInput.swift stops make-corpus, rather than leaving a stale copy."""
     fuzz = tmp_path / "fuzz"
     (fuzz / "Sources" / "glb-packet-fuzz").mkdir(parents=True)
     (fuzz / "make-corpus").write_text((ROOT / "fuzz" / "make-corpus").read_text())
     source = (ROOT / "fuzz" / "Sources" / "glb-packet-fuzz" / "FuzzInput.swift").read_text()
-    assert "| NO_ECHO | 0x20 |" in source
-    (fuzz / "Sources" / "glb-packet-fuzz" / "FuzzInput.swift").write_text(source.replace("| NO_ECHO |", "| NO_PING |"))
+    assert "    static let noEcho = 0x20\n" in source
+    (fuzz / "Sources" / "glb-packet-fuzz" / "FuzzInput.swift").write_text(source.replace("static let noEcho", "static let noPing"))
     r = subprocess.run([sys.executable, str(fuzz / "make-corpus"), str(tmp_path / "out")], capture_output=True, text=True)
     assert r.returncode != 0 and "NO_ECHO" in r.stderr

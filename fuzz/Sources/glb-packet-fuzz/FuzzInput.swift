@@ -2,36 +2,47 @@
 ///
 /// | byte | meaning |
 /// |---|---|
-/// | 0 | configuration, see the bits below |
+/// | 0 | configuration, see `InputBits` |
 /// | 1 | headroom in front of the frame, 0-255 bytes |
 /// | 2 | bit 7: make the IP length field fit the frame; bits 0-2: bytes of Ethernet padding it leaves |
 /// | 3… | the Ethernet frame |
 ///
-/// Configuration bits of byte 0 (bits 0-1 hold one of the hash choices; 0, the default, hashes
-/// the source address). This table is their one definition: fuzz/make-corpus reads it.
-///
-/// | name | value | meaning |
-/// |---|---|---|
-/// | HASH_SRC_DST | 0x01 | hash the source and destination addresses |
-/// | HASH_ALL | 0x02 | hash all four fields |
-/// | HASH_SRC_PORT | 0x03 | hash the source address and port |
-/// | ALT_HASH | 0x04 | alternate hash over the source address |
-/// | UDP_CHECKSUM | 0x08 | UDP checksum in the GUE header |
-/// | DROP_FOREIGN | 0x10 | drop frames for other MACs |
-/// | NO_ECHO | 0x20 | do not forward ICMP echo |
-/// | TABLES_1 | 0x40 | the second set of tables |
-/// | INSERT_VLAN | 0x80 | insert an 802.1Q tag (VLAN 100) after the MAC addresses |
-///
-/// Byte 2, read the same way:
-///
-/// | name | value | meaning |
-/// |---|---|---|
-/// | FIT_LENGTH | 0x80 | make the IP length field fit the frame |
-/// | PADDING | 0x07 | bytes of Ethernet padding the fitted length leaves |
-///
 /// Fitting the length field keeps a frame consistent while the fuzzer cuts or extends it, so
 /// truncations inside the transport header are reached quickly rather than all being
 /// rejected for a length beyond the frame.
+/// The bits of an input's bytes 0 and 2: their one definition. fuzz/make-corpus reads the
+/// `static let name = 0x..` lines below, under their names in capitals (`noEcho` is NO_ECHO).
+enum InputBits {
+    // Byte 0. Bits 0-1 hold one of the hash choices; 0, the default, hashes the source address.
+    /// The hash choice's bits.
+    static let hashChoice = 0x03
+    /// Hash the source and destination addresses.
+    static let hashSrcDst = 0x01
+    /// Hash all four fields.
+    static let hashAll = 0x02
+    /// Hash the source address and port.
+    static let hashSrcPort = 0x03
+    /// An alternate hash over the source address.
+    static let altHash = 0x04
+    /// The UDP checksum in the GUE header.
+    static let udpChecksum = 0x08
+    /// Drop frames for other MACs.
+    static let dropForeign = 0x10
+    /// Do not forward ICMP echo.
+    static let noEcho = 0x20
+    /// The bits above: they choose the director's configuration (`Planes.config`).
+    static let configuration = 0x3f
+    /// The second set of tables.
+    static let tableSet1 = 0x40
+    /// Insert an 802.1Q tag (VLAN 100) after the MAC addresses.
+    static let insertVLAN = 0x80
+    // Byte 2.
+    /// Make the IP length field fit the frame.
+    static let fitLength = 0x80
+    /// Bytes of Ethernet padding the fitted length leaves.
+    static let padding = 0x07
+}
+
 struct FuzzInput {
     static let headerLength = 3
 
@@ -46,12 +57,12 @@ struct FuzzInput {
     init?(_ data: UnsafeRawBufferPointer) {
         guard data.count >= FuzzInput.headerLength else { return nil }
         let bits = Int(data[0])
-        configuration = bits & 0x3f
-        tableSet = (bits >> 6) & 1
-        insertVLAN = bits & 0x80 != 0
+        configuration = bits & InputBits.configuration
+        tableSet = bits & InputBits.tableSet1 != 0 ? 1 : 0
+        insertVLAN = bits & InputBits.insertVLAN != 0
         headroom = Int(data[1])
-        fitLength = data[2] & 0x80 != 0
-        padding = Int(data[2] & 7)
+        fitLength = Int(data[2]) & InputBits.fitLength != 0
+        padding = Int(data[2]) & InputBits.padding
         frame = UnsafeRawBufferPointer(rebasing: data[FuzzInput.headerLength...])
     }
 

@@ -23,7 +23,7 @@ enum Planes {
     static let portMAC: [UInt8] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02]
     static let portMACWords: (UInt32, UInt16) = MACAddress(bytes: portMAC)!.packetWords
 
-    static let configurations = 64
+    static let configurations = InputBits.configuration + 1
 
     private nonisolated(unsafe) static var tables: [CompiledForwardingTable?] = [nil, nil]
     private nonisolated(unsafe) static var planes = [ForwardingPlane?](repeating: nil, count: 2 * configurations)
@@ -49,16 +49,16 @@ enum Planes {
             config.icmpTooBigBurst = 4
             config.icmpTooBigRate = 1
         }
-        switch c & 3 {
-        case 0: config.hashFields = .sourceAddress
-        case 1: config.hashFields = HashFields(srcAddr: true, dstAddr: true)
-        case 2: config.hashFields = HashFields(srcAddr: true, dstAddr: true, srcPort: true, dstPort: true)
-        default: config.hashFields = HashFields(srcAddr: true, srcPort: true)
+        switch c & InputBits.hashChoice {
+        case InputBits.hashSrcDst: config.hashFields = HashFields(srcAddr: true, dstAddr: true)
+        case InputBits.hashAll: config.hashFields = HashFields(srcAddr: true, dstAddr: true, srcPort: true, dstPort: true)
+        case InputBits.hashSrcPort: config.hashFields = HashFields(srcAddr: true, srcPort: true)
+        default: config.hashFields = .sourceAddress
         }
-        if c & 4 != 0 { config.altHashFields = .sourceAddress }
-        config.udpChecksum = c & 8 != 0
-        config.dropForeignDestinationMAC = c & 16 != 0
-        config.forwardICMPPingResponses = c & 32 == 0
+        if c & InputBits.altHash != 0 { config.altHashFields = .sourceAddress }
+        config.udpChecksum = c & InputBits.udpChecksum != 0
+        config.dropForeignDestinationMAC = c & InputBits.dropForeign != 0
+        config.forwardICMPPingResponses = c & InputBits.noEcho == 0
         return config
     }
 
