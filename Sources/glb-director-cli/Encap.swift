@@ -1,6 +1,7 @@
 import ArgumentParser
 import CPcap
 import GLBCore
+import GLBDirectorPlan
 import GLBPacket
 
 #if canImport(Glibc)
@@ -84,7 +85,8 @@ enum PcapReplay {
         var inputError: String?
     }
 
-    static let headroom = 128
+    /// The director's mbuf headroom, so that a frame is encapsulated with the room it has there.
+    static let headroom = MemoryPlan.headroom
 
     static func run(input: String, output: String, plane: ForwardingPlane, portMAC: MACAddress, counters: WorkerCounters) throws -> Stats {
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))

@@ -37,7 +37,7 @@ struct GLBDirectorCLI: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success {
-                print(fullMessage(for: error))
+                Console.out(fullMessage(for: error))
                 Glibc.exit(0)
             }
             Console.error(fullMessage(for: error))

@@ -38,7 +38,7 @@ enum GLBDirector {
         signal(SIGUSR1, SIG_IGN)
         let split = SplitCommandLine(CommandLine.arguments)
         if split.asksVersion {
-            print(SwiftGLBVersion.line("glb-director"))
+            Console.out(SwiftGLBVersion.line("glb-director"))
             exit(0)
         }
         let arguments: DirectorArguments
@@ -47,12 +47,11 @@ enum GLBDirector {
         } catch {
             let code = DirectorArguments.exitCode(for: error)
             if code == .success {
-                print("USAGE: \(DirectorArguments.usage)\n\n\(DirectorArguments.discussion)\n")
-                print(DirectorArguments.helpMessage().components(separatedBy: "\n").drop { !$0.hasPrefix("OPTIONS") }.joined(separator: "\n"))
+                Console.out("USAGE: \(DirectorArguments.usage)\n\n\(DirectorArguments.discussion)\n")
+                Console.out(DirectorArguments.helpMessage().components(separatedBy: "\n").drop { !$0.hasPrefix("OPTIONS") }.joined(separator: "\n"))
                 exit(ExitStatus.success)
             }
-            let text = "glb-director: \(DirectorArguments.message(for: error))\nUSAGE: \(DirectorArguments.usage)\n"
-            _ = text.withCString { write(STDERR_FILENO, $0, strlen($0)) }
+            Console.error("glb-director: \(DirectorArguments.message(for: error))\nUSAGE: \(DirectorArguments.usage)")
             exit(ExitStatus.usage)
         }
         GLBLogHandler.bootstrap(debug: arguments.debug)

@@ -98,7 +98,7 @@ struct GLBHealthcheckCommand: AsyncParsableCommand {
         if once {
             await service.runRound()
             let snapshot = service.snapshot
-            print(json ? snapshot.json.serialized() : snapshot.text, terminator: "")
+            Console.write(json ? snapshot.json.serialized() : snapshot.text)
             if snapshot.unhealthyCount > 0 { throw ExitCode(3) }
             return
         }
