@@ -23,6 +23,8 @@ let package = Package(
         .target(name: "CAllocationCounter", path: "CAllocationCounter"),
         // Reads the time-stamp counter (rdtsc) for the packet-path benchmark.
         .target(name: "CCycleCounter", path: "CCycleCounter"),
+        // Evicts memory from the caches (clflush), for the packet-path benchmark's cold scenarios.
+        .target(name: "CCacheEvict", path: "CCacheEvict"),
         .executableTarget(
             name: "glb-packet-alloc-check",
             dependencies: [
@@ -37,7 +39,7 @@ let package = Package(
             dependencies: [
                 .product(name: "GLBCore", package: "SwiftGLB"),
                 .product(name: "GLBPacket", package: "SwiftGLB"),
-                "GLBPacketWorkload", "CCycleCounter",
+                "GLBPacketWorkload", "CCycleCounter", "CCacheEvict",
             ],
             path: "packet-path",
             exclude: ["run"],

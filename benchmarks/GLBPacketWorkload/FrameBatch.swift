@@ -12,7 +12,10 @@ public final class FrameBatch {
     public let starts: UnsafeMutablePointer<UnsafeMutableRawPointer>
     /// Each frame's length.
     public let lengths: UnsafeMutablePointer<Int>
-    private let memory: UnsafeMutableRawPointer
+    /// The slots, headroom included, one after the other.
+    public let memory: UnsafeMutableRawPointer
+    /// The slots' size in bytes.
+    public let memoryBytes: Int
     private let pristine: UnsafeMutableRawPointer
     private let pristineStarts: UnsafeMutablePointer<UnsafeRawPointer>
 
@@ -24,6 +27,7 @@ public final class FrameBatch {
         let bytes = slotSizes.reduce(0, +)
         let totalBytes = frames.reduce(0) { $0 + $1.count }
         memory = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        memoryBytes = bytes
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         pristine = UnsafeMutableRawPointer.allocate(byteCount: max(totalBytes, 1), alignment: 64)
         starts = .allocate(capacity: count)

@@ -5,7 +5,8 @@
 // Each scenario builds its tables and a ring of frames laid out like receive buffers
 // (FrameBatch: 128 bytes of headroom, 64-byte aligned slots). A pass processes every frame of
 // the ring once; encapsulation rewrites frames in place, so before each pass every frame is
-// copied back as received. That copy is outside the measured region: only the packet path is
+// copied back as received (and, in the cold scenarios, the frames and every table's routes are
+// then evicted from the caches). That is outside the measured region: only the packet path is
 // timed, with the time-stamp counter (rdtsc, fenced) and CLOCK_MONOTONIC around each pass.
 // In burst mode a pass also fills the burst's arrays, as the director does from its mbufs.
 // A round is many passes, alternating the two modes; the figures are the median (and best)
@@ -13,6 +14,7 @@
 //
 // Usage: packet-path-benchmark [--rounds N] [--passes N] [--frames N] [--only TEXT]
 
+import CCacheEvict
 import CCycleCounter
 import GLBCore
 import GLBPacket
@@ -28,6 +30,10 @@ struct Scenario {
     var config: DirectorConfig
     var traffic: [(FrameKind, Int)]
     var payload: ClosedRange<Int> = 0...32
+    /// Before each pass, the frames and every table's routes are evicted from the caches (outside
+    /// the measured region): frames as a NIC writes them without cache injection, rows as a
+    /// director serving many flows and tables finds them. The other scenarios run on warm caches.
+    var cold = false
 
     var bindCount: Int { tables.reduce(0) { $0 + $1.binds.count } }
 }
@@ -44,6 +50,10 @@ let scenarios = [
     Scenario(name: "IPv4 TCP, UDP checksum", tables: Workload.singleIPv4Bind(), config: Workload.config(udpChecksum: true), traffic: ipv4TCP),
     Scenario(name: "IPv4 TCP, UDP checksum, 1514 B", tables: Workload.singleIPv4Bind(), config: Workload.config(udpChecksum: true),
              traffic: ipv4TCP, payload: 1460...1460),
+    Scenario(name: "IPv4 TCP (common case), cold caches", tables: Workload.singleIPv4Bind(), config: Workload.config(),
+             traffic: ipv4TCP, cold: true),
+    Scenario(name: "realistic mix, cold caches", tables: Workload.mixedServices(tables: 4), config: Workload.config(),
+             traffic: TrafficMix.realistic, cold: true),
 ]
 
 // MARK: Options
@@ -157,6 +167,16 @@ func measure(_ scenario: Scenario, _ options: Options) throws -> (single: Figure
     let mac = Workload.portMACWords
     let starts = batch.starts, lengths = batch.lengths, count = batch.count, headroom = batch.headroom
 
+    // Puts the frames back as received, then, in a cold scenario, out of the caches.
+    func prepare() {
+        batch.restore()
+        guard scenario.cold else { return }
+        glb_evict(batch.memory, batch.memoryBytes)
+        for t in 0..<plane.tableCount {
+            glb_evict(view.pointee.tables[t].routes, TableLimits.rowCount * MemoryLayout<UInt64>.stride)
+        }
+    }
+
     func pass(inBursts: Bool) -> (Int, Int) {
         inBursts
             ? processAllInBursts(batch, burst: burst, plane: view, portMAC: mac, counters: counters)
@@ -167,7 +187,7 @@ func measure(_ scenario: Scenario, _ options: Options) throws -> (single: Figure
     // Warm-up: caches, branch predictors, page faults of the table.
     for _ in 0..<max(options.passes / 10, 10) {
         for mode in [false, true] {
-            batch.restore()
+            prepare()
             _ = pass(inBursts: mode)
         }
     }
@@ -177,7 +197,7 @@ func measure(_ scenario: Scenario, _ options: Options) throws -> (single: Figure
             var nanoseconds: UInt64 = 0
             var figures = mode ? inBursts : single
             for _ in 0..<options.passes {
-                batch.restore()
+                prepare()
                 let n0 = monotonicNanoseconds()
                 let c0 = glb_cycles_begin()
                 let (forwarded, bytes) = pass(inBursts: mode)
