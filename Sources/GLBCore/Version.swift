@@ -2,7 +2,7 @@
 /// metrics carry. One constant for all of them, kept equal to the top entry of CHANGELOG.md
 /// (a test compares the two).
 public enum SwiftGLBVersion {
-    public static let current = "0.2.0"
+    public static let current = "0.2.1"
 
     /// `--version`'s line: the program's name and the version, e.g. `glb-director 0.2.0`.
     public static func line(_ program: String) -> String { "\(program) \(current)" }
