@@ -83,4 +83,17 @@ struct SplitCommandLine {
             director = []
         }
     }
+
+    /// The command line with the `--` an operator forgot put back: when there is no `--` and
+    /// the arguments from some position on parse as the director's own options, those go after
+    /// a `--` inserted there (EAL's, if any, stay before it). nil when that is not the mistake.
+    static func withSeparator(_ arguments: [String]) -> [String]? {
+        guard !arguments.contains("--"), arguments.count > 1 else { return nil }
+        for start in 1..<arguments.count where arguments[start].hasPrefix("-") {
+            if (try? DirectorArguments.parse(Array(arguments[start...]))) != nil {
+                return Array(arguments[..<start]) + ["--"] + arguments[start...]
+            }
+        }
+        return nil
+    }
 }

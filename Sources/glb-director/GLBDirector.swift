@@ -51,7 +51,12 @@ enum GLBDirector {
                 Console.out(DirectorArguments.helpMessage().components(separatedBy: "\n").drop { !$0.hasPrefix("OPTIONS") }.joined(separator: "\n"))
                 exit(ExitStatus.success)
             }
-            Console.error("glb-director: \(DirectorArguments.message(for: error))\nUSAGE: \(DirectorArguments.usage)")
+            // Without `--`, every argument is EAL's, and the error would name a missing option
+            // the operator did give: say what happened instead.
+            let text = SplitCommandLine.withSeparator(CommandLine.arguments).map {
+                "glb-director: the director's options must follow `--` (EAL's options come before it); as meant:\n  \($0.joined(separator: " "))"
+            } ?? "glb-director: \(DirectorArguments.message(for: error))"
+            Console.error(text + "\nUSAGE: \(DirectorArguments.usage)")
             exit(ExitStatus.usage)
         }
         GLBLogHandler.bootstrap(debug: arguments.debug)

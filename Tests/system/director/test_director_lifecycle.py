@@ -57,6 +57,27 @@ def test_configuration_errors_stop_before_any_port(bin_dir, tmp_path):
     assert r.returncode == 64 and "--forwarding-table" in r.stderr  # a usage error (EX_USAGE)
 
 
+def test_a_forgotten_separator_is_explained(bin_dir, tmp_path):
+    """Without `--`, every argument goes to EAL, and the director's own options seem missing
+    though they were given: the error shows the command line as meant instead."""
+    cfg, table = EXAMPLE / "director.json", tmp_path / "t.bin"
+    glb = str(bin_dir / "glb-director")
+    r = run_director(bin_dir, ["-l", "0-1", "--no-huge", "--config-file", cfg, "-t", table, "-v"])
+    assert r.returncode == 64
+    assert r.stderr.splitlines()[:2] == [
+        "glb-director: the director's options must follow `--` (EAL's options come before it); as meant:",
+        f"  {glb} -l 0-1 --no-huge -- --config-file {cfg} -t {table} -v"], r.stderr
+    assert "EAL:" not in r.stdout + r.stderr  # nothing was started
+    # Control: with the separator and an option really missing, the parser's own message.
+    r = run_director(bin_dir, ["-l", "0-1", "--", "--config-file", cfg])
+    assert r.returncode == 64 and "Missing expected argument '--forwarding-table <file>'" in r.stderr
+    assert "must follow `--`" not in r.stderr
+    # And EAL's options alone: nothing of the director's to move.
+    r = run_director(bin_dir, ["-l", "0-1"])
+    assert r.returncode == 64 and "Missing expected argument '--config-file <file>'" in r.stderr
+    assert "must follow `--`" not in r.stderr
+
+
 def test_lcore_and_port_errors_are_explained(hugepages, bin_dir, tmp_path):
     cfg = base_config(lcores={"lcore-5": {"rx": True, "tx": True, "flow_paths": [0]}})
     d = Director(bin_dir, tmp_path, cfg, EXAMPLE / "table.json", lcores="0-1", eal=["--vdev=net_null0"])
