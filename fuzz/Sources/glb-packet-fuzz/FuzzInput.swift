@@ -1,15 +1,3 @@
-/// How a fuzzer input drives one call of the packet path.
-///
-/// | byte | meaning |
-/// |---|---|
-/// | 0 | configuration, see `InputBits` |
-/// | 1 | headroom in front of the frame, 0-255 bytes |
-/// | 2 | bit 7: make the IP length field fit the frame; bits 0-2: bytes of Ethernet padding it leaves |
-/// | 3… | the Ethernet frame |
-///
-/// Fitting the length field keeps a frame consistent while the fuzzer cuts or extends it, so
-/// truncations inside the transport header are reached quickly rather than all being
-/// rejected for a length beyond the frame.
 /// The bits of an input's bytes 0 and 2: their one definition. fuzz/make-corpus reads the
 /// `static let name = 0x..` lines below, under their names in capitals (`noEcho` is NO_ECHO).
 enum InputBits {
@@ -31,7 +19,7 @@ enum InputBits {
     /// Do not forward ICMP echo.
     static let noEcho = 0x20
     /// The bits above: they choose the director's configuration (`Planes.config`).
-    static let configuration = 0x3f
+    static let configuration = hashChoice | altHash | udpChecksum | dropForeign | noEcho
     /// The second set of tables.
     static let tableSet1 = 0x40
     /// Insert an 802.1Q tag (VLAN 100) after the MAC addresses.
@@ -43,6 +31,18 @@ enum InputBits {
     static let padding = 0x07
 }
 
+/// How a fuzzer input drives one call of the packet path.
+///
+/// | byte | meaning |
+/// |---|---|
+/// | 0 | configuration, see `InputBits` |
+/// | 1 | headroom in front of the frame, 0-255 bytes |
+/// | 2 | bit 7: make the IP length field fit the frame; bits 0-2: bytes of Ethernet padding it leaves |
+/// | 3… | the Ethernet frame |
+///
+/// Fitting the length field keeps a frame consistent while the fuzzer cuts or extends it, so
+/// truncations inside the transport header are reached quickly rather than all being
+/// rejected for a length beyond the frame.
 struct FuzzInput {
     static let headerLength = 3
 
