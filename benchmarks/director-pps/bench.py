@@ -131,20 +131,24 @@ def main():
         table = os.path.join(work, "table.bin")
         subprocess.run([os.path.join(args.bin, "glb-director-cli"), "build-config", table_json, table], check=True)
         pmd, glb, idle, base, dist = [], [], [], [], []
+        # What each round measures, in the order of its line. The runs of a round start in a
+        # rotated order, one step further each round, so that each takes every position
+        # equally often: the run right after testpmd sees dips the others do not, and would
+        # otherwise always be this build's.
+        runs = [("testpmd io", pmd, lambda: testpmd(pcap, args.seconds)),
+                ("glb-director", glb, lambda: director(args.bin, table, pcap, args.seconds, work))]
+        if args.baseline_bin:
+            runs.append(("baseline", base, lambda: director(args.baseline_bin, table, pcap, args.seconds, work)))
+        if args.distributor:
+            runs.append(("distributor layout", dist, lambda: director(args.bin, table, pcap, args.seconds, work, distributor=True)))
+        if args.idle_sleep_us:
+            runs.append((f"with idle_sleep_us {args.idle_sleep_us}", idle,
+                         lambda: director(args.bin, table, pcap, args.seconds, work, idle_sleep_us=args.idle_sleep_us)))
         for r in range(args.rounds):
-            pmd.append(testpmd(pcap, args.seconds))
-            glb.append(director(args.bin, table, pcap, args.seconds, work))
-            line = f"round {r + 1}: testpmd io {pmd[-1]:.2f} Mpps, glb-director {glb[-1]:.2f} Mpps"
-            if args.baseline_bin:
-                base.append(director(args.baseline_bin, table, pcap, args.seconds, work))
-                line += f", baseline {base[-1]:.2f} Mpps"
-            if args.distributor:
-                dist.append(director(args.bin, table, pcap, args.seconds, work, distributor=True))
-                line += f", distributor layout {dist[-1]:.2f} Mpps"
-            if args.idle_sleep_us:
-                idle.append(director(args.bin, table, pcap, args.seconds, work, idle_sleep_us=args.idle_sleep_us))
-                line += f", with idle_sleep_us {args.idle_sleep_us}: {idle[-1]:.2f} Mpps"
-            print(line, flush=True)
+            shift = r % len(runs)
+            for _, rates, measure in runs[shift:] + runs[:shift]:
+                rates.append(measure())
+            print(f"round {r + 1}: " + ", ".join(f"{name} {rates[-1]:.2f} Mpps" for name, rates, _ in runs), flush=True)
         mp, mg = statistics.median(pmd), statistics.median(glb)
         print(f"director-pps: one worker lcore, 16k SYNs looped from net_pcap to /dev/null, {args.rounds} alternating rounds")
         print(f"  dpdk-testpmd io forwarding: {mp:.2f} Mpps (median)")
