@@ -142,7 +142,7 @@ def main():
         if args.distributor:
             runs.append(("distributor layout", dist, lambda: director(args.bin, table, pcap, args.seconds, work, distributor=True)))
         if args.idle_sleep_us:
-            runs.append((f"with idle_sleep_us {args.idle_sleep_us}", idle,
+            runs.append((f"with idle_sleep_us {args.idle_sleep_us}:", idle,
                          lambda: director(args.bin, table, pcap, args.seconds, work, idle_sleep_us=args.idle_sleep_us)))
         for r in range(args.rounds):
             shift = r % len(runs)

@@ -23,6 +23,8 @@ enum Planes {
     static let portMAC: [UInt8] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x02]
     static let portMACWords: (UInt32, UInt16) = MACAddress(bytes: portMAC)!.packetWords
 
+    /// How many director configurations byte 0 can choose: its configuration bits are the low
+    /// ones (bits 0-5), so every value up to their mask is one.
     static let configurations = InputBits.configuration + 1
 
     private nonisolated(unsafe) static var tables: [CompiledForwardingTable?] = [nil, nil]
